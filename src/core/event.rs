@@ -1,0 +1,427 @@
+//! Sentinel pub/sub messages: the channel names the event, the payload holds
+//! space-separated words. Parsing is a pure function of channel and payload.
+
+use std::fmt;
+
+use crate::core::addr::{Addr, AddrError};
+
+/// Longest master name tpc accepts, in bytes.
+pub const MAX_NAME_LEN: usize = 255;
+
+/// Why a payload could not be understood.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParseError {
+    /// The payload has fewer words than the event needs.
+    TooFewWords {
+        /// What the event needs, e.g. `<name> <old-ip> <old-port> <new-ip> <new-port>`.
+        expected: &'static str,
+        /// How many words there were.
+        got: usize,
+    },
+    /// The payload has more words than the event allows.
+    TooManyWords {
+        /// What the event needs.
+        expected: &'static str,
+        /// How many words there were.
+        got: usize,
+    },
+    /// A host or port in the payload is not valid.
+    Addr(AddrError),
+    /// The master name cannot stand in a nutcracker config.
+    BadName(String),
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParseError::TooFewWords { expected, got } => {
+                write!(f, "expected `{expected}`, got only {got} word(s)")
+            }
+            ParseError::TooManyWords { expected, got } => {
+                write!(f, "expected `{expected}`, got {got} words")
+            }
+            ParseError::Addr(e) => e.fmt(f),
+            ParseError::BadName(n) => write!(
+                f,
+                "master name {:?} cannot be a nutcracker server name (use 1 to {MAX_NAME_LEN} letters, digits, '.', '-' or '_')",
+                n
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+impl From<AddrError> for ParseError {
+    fn from(e: AddrError) -> Self {
+        ParseError::Addr(e)
+    }
+}
+
+/// Whether a master name can be written as a nutcracker server name without quoting,
+/// injection or ambiguity.
+pub fn is_valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_NAME_LEN
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+}
+
+/// Checks a master name, see [`is_valid_name`].
+pub fn check_name(name: &str) -> Result<String, ParseError> {
+    if is_valid_name(name) {
+        Ok(name.to_string())
+    } else {
+        Err(ParseError::BadName(name.to_string()))
+    }
+}
+
+/// The instance a Sentinel event is about:
+/// `<type> <name> <ip> <port> [@ <master-name> <master-ip> <master-port>] [more...]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    /// `master`, `slave` or `sentinel`.
+    pub kind: String,
+    /// The instance's name (the master name for a master, `ip:port` for others).
+    pub name: String,
+    /// The instance's address.
+    pub addr: Addr,
+    /// For replicas and sentinels: the master they belong to.
+    pub master: Option<(String, Addr)>,
+    /// Any words after the details, e.g. `#quorum 3/2`.
+    pub extra: String,
+}
+
+impl Instance {
+    /// The master this event concerns: the instance itself, or the one after `@`.
+    pub fn master_name(&self) -> &str {
+        match &self.master {
+            Some((name, _)) => name,
+            None => &self.name,
+        }
+    }
+}
+
+impl fmt::Display for Instance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} {}", self.kind, self.name, self.addr)?;
+        if let Some((name, addr)) = &self.master {
+            write!(f, " @ {name} {addr}")?;
+        }
+        if !self.extra.is_empty() {
+            write!(f, " {}", self.extra)?;
+        }
+        Ok(())
+    }
+}
+
+/// A Sentinel event, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SentinelEvent {
+    /// `+switch-master`: the failover. The master `name` moved from `old` to `new`.
+    SwitchMaster {
+        /// Master name.
+        name: String,
+        /// Address it had.
+        old: Addr,
+        /// Address it has now.
+        new: Addr,
+    },
+    /// `+monitor`: Sentinel started watching a master.
+    Monitor {
+        /// Master name.
+        name: String,
+        /// The master's address.
+        addr: Addr,
+    },
+    /// `-monitor`: Sentinel stopped watching a master.
+    Unmonitor {
+        /// Master name.
+        name: String,
+    },
+    /// `+odown` (`down` true) or `-odown` (false): a master is, or is no longer,
+    /// objectively down.
+    ObjectivelyDown {
+        /// True for `+odown`.
+        down: bool,
+        /// The instance concerned.
+        instance: Instance,
+    },
+    /// Any other event about an instance (`+sdown`, `+slave`, `+failover-end`, ...),
+    /// informative only.
+    About {
+        /// The channel, e.g. `+sdown`.
+        channel: String,
+        /// The instance concerned.
+        instance: Instance,
+    },
+    /// An event whose payload is not instance details (`+new-epoch 7`, `+tilt`, ...),
+    /// informative only.
+    Other {
+        /// The channel.
+        channel: String,
+    },
+}
+
+const SWITCH_FORM: &str = "<name> <old-ip> <old-port> <new-ip> <new-port>";
+const INSTANCE_FORM: &str = "<type> <name> <ip> <port> [@ <master> <ip> <port>]";
+
+/// Channels whose payload is instance details.
+const INSTANCE_CHANNELS: &[&str] = &[
+    "+sdown",
+    "-sdown",
+    "+odown",
+    "-odown",
+    "+monitor",
+    "-monitor",
+    "+reset-master",
+    "+slave",
+    "+failover-state-reconf-slaves",
+    "+failover-detected",
+    "+slave-reconf-sent",
+    "+slave-reconf-inprog",
+    "+slave-reconf-done",
+    "-dup-sentinel",
+    "+sentinel",
+    "+failover-end-for-timeout",
+    "+failover-end",
+    "+promoted-slave",
+    "+convert-to-slave",
+    "+fix-slave-config",
+    "+config-update-from",
+    "+try-failover",
+    "+elected-leader",
+    "+failover-state-select-slave",
+    "+selected-slave",
+    "+failover-state-send-slaveof-noone",
+    "+failover-state-wait-promotion",
+    "-failover-abort-not-elected",
+    "-failover-abort-no-good-slave",
+    "+role-change",
+    "-role-change",
+    "+reboot",
+];
+
+impl SentinelEvent {
+    /// Parses one message from `PSUBSCRIBE *` on a sentinel.
+    pub fn parse(channel: &str, payload: &str) -> Result<SentinelEvent, ParseError> {
+        let words: Vec<&str> = payload.split_ascii_whitespace().collect();
+        match channel {
+            "+switch-master" => parse_switch(&words),
+            c if INSTANCE_CHANNELS.contains(&c) => {
+                let instance = parse_instance(&words)?;
+                Ok(match c {
+                    "+odown" | "-odown" => SentinelEvent::ObjectivelyDown {
+                        down: c == "+odown",
+                        instance,
+                    },
+                    "+monitor" if instance.kind == "master" => SentinelEvent::Monitor {
+                        name: check_name(&instance.name)?,
+                        addr: instance.addr,
+                    },
+                    "-monitor" if instance.kind == "master" => SentinelEvent::Unmonitor {
+                        name: check_name(&instance.name)?,
+                    },
+                    _ => SentinelEvent::About {
+                        channel: c.to_string(),
+                        instance,
+                    },
+                })
+            }
+            _ => Ok(SentinelEvent::Other {
+                channel: channel.to_string(),
+            }),
+        }
+    }
+}
+
+fn parse_switch(words: &[&str]) -> Result<SentinelEvent, ParseError> {
+    match words.len() {
+        n if n < 5 => Err(ParseError::TooFewWords {
+            expected: SWITCH_FORM,
+            got: n,
+        }),
+        5 => Ok(SentinelEvent::SwitchMaster {
+            name: check_name(words[0])?,
+            old: Addr::parse_parts(words[1], words[2])?,
+            new: Addr::parse_parts(words[3], words[4])?,
+        }),
+        n => Err(ParseError::TooManyWords {
+            expected: SWITCH_FORM,
+            got: n,
+        }),
+    }
+}
+
+fn parse_instance(words: &[&str]) -> Result<Instance, ParseError> {
+    if words.len() < 4 {
+        return Err(ParseError::TooFewWords {
+            expected: INSTANCE_FORM,
+            got: words.len(),
+        });
+    }
+    let addr = Addr::parse_parts(words[2], words[3])?;
+    let (master, rest) = if words.get(4) == Some(&"@") {
+        if words.len() < 8 {
+            return Err(ParseError::TooFewWords {
+                expected: INSTANCE_FORM,
+                got: words.len(),
+            });
+        }
+        let master_addr = Addr::parse_parts(words[6], words[7])?;
+        (Some((words[5].to_string(), master_addr)), &words[8..])
+    } else {
+        (None, &words[4..])
+    };
+    Ok(Instance {
+        kind: words[0].to_string(),
+        name: words[1].to_string(),
+        addr,
+        master,
+        extra: rest.join(" "),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(h: &str, p: u16) -> Addr {
+        Addr {
+            host: h.into(),
+            port: p,
+        }
+    }
+
+    #[test]
+    fn switch_master() {
+        assert_eq!(
+            SentinelEvent::parse("+switch-master", "node-25 127.0.0.1 6025 127.0.0.1 7025"),
+            Ok(SentinelEvent::SwitchMaster {
+                name: "node-25".into(),
+                old: addr("127.0.0.1", 6025),
+                new: addr("127.0.0.1", 7025),
+            })
+        );
+    }
+
+    #[test]
+    fn switch_master_malformed() {
+        assert!(matches!(
+            SentinelEvent::parse("+switch-master", "node-25 127.0.0.1 6025"),
+            Err(ParseError::TooFewWords { got: 3, .. })
+        ));
+        assert!(matches!(
+            SentinelEvent::parse("+switch-master", "n 1.1.1.1 1 2.2.2.2 2 extra"),
+            Err(ParseError::TooManyWords { got: 6, .. })
+        ));
+        assert!(matches!(
+            SentinelEvent::parse("+switch-master", "n 1.1.1.1 x 2.2.2.2 2"),
+            Err(ParseError::Addr(AddrError::BadPort(_)))
+        ));
+        assert!(matches!(
+            SentinelEvent::parse("+switch-master", "n 1.1.1.1 70000 2.2.2.2 2"),
+            Err(ParseError::Addr(AddrError::BadPort(_)))
+        ));
+        assert!(matches!(
+            SentinelEvent::parse("+switch-master", "a:b 1.1.1.1 1 2.2.2.2 2"),
+            Err(ParseError::BadName(_))
+        ));
+        assert!(matches!(
+            SentinelEvent::parse("+switch-master", ""),
+            Err(ParseError::TooFewWords { got: 0, .. })
+        ));
+    }
+
+    #[test]
+    fn odown_with_quorum() {
+        let e = SentinelEvent::parse("+odown", "master node-25 127.0.0.1 6025 #quorum 5/3").unwrap();
+        let SentinelEvent::ObjectivelyDown { down, instance } = e else {
+            panic!("not odown: {e:?}")
+        };
+        assert!(down);
+        assert_eq!(instance.name, "node-25");
+        assert_eq!(instance.extra, "#quorum 5/3");
+        assert_eq!(instance.to_string(), "master node-25 127.0.0.1:6025 #quorum 5/3");
+        let e = SentinelEvent::parse("-odown", "master node-25 127.0.0.1 6025").unwrap();
+        assert!(matches!(e, SentinelEvent::ObjectivelyDown { down: false, .. }));
+    }
+
+    #[test]
+    fn replica_details_name_their_master() {
+        let e = SentinelEvent::parse(
+            "+sdown",
+            "slave 127.0.0.1:6025 127.0.0.1 6025 @ node-25 127.0.0.1 7025",
+        )
+        .unwrap();
+        let SentinelEvent::About { channel, instance } = e else {
+            panic!("not About: {e:?}")
+        };
+        assert_eq!(channel, "+sdown");
+        assert_eq!(instance.master_name(), "node-25");
+        assert_eq!(instance.master.unwrap().1, addr("127.0.0.1", 7025));
+    }
+
+    #[test]
+    fn truncated_master_part_is_an_error() {
+        assert!(matches!(
+            SentinelEvent::parse("+sdown", "slave a 1.1.1.1 1 @ m 2.2.2.2"),
+            Err(ParseError::TooFewWords { got: 7, .. })
+        ));
+        assert!(matches!(
+            SentinelEvent::parse("+sdown", "slave a 1.1.1.1"),
+            Err(ParseError::TooFewWords { got: 3, .. })
+        ));
+    }
+
+    #[test]
+    fn monitor_and_unmonitor() {
+        assert_eq!(
+            SentinelEvent::parse("+monitor", "master node-3 10.0.0.3 6379 quorum 2"),
+            Ok(SentinelEvent::Monitor {
+                name: "node-3".into(),
+                addr: addr("10.0.0.3", 6379)
+            })
+        );
+        assert_eq!(
+            SentinelEvent::parse("-monitor", "master node-3 10.0.0.3 6379"),
+            Ok(SentinelEvent::Unmonitor {
+                name: "node-3".into()
+            })
+        );
+    }
+
+    #[test]
+    fn informative_events() {
+        assert_eq!(
+            SentinelEvent::parse("+new-epoch", "7"),
+            Ok(SentinelEvent::Other {
+                channel: "+new-epoch".into()
+            })
+        );
+        assert_eq!(
+            SentinelEvent::parse("+tilt", "#tilt mode entered"),
+            Ok(SentinelEvent::Other {
+                channel: "+tilt".into()
+            })
+        );
+        let e = SentinelEvent::parse(
+            "+config-update-from",
+            "sentinel 4898 127.0.0.1 8001 @ node-25 127.0.0.1 6025",
+        )
+        .unwrap();
+        assert!(matches!(e, SentinelEvent::About { .. }));
+    }
+
+    #[test]
+    fn names() {
+        assert!(is_valid_name("node-25"));
+        assert!(is_valid_name("cache_01.prod"));
+        for bad in ["", "a b", "a:b", "a\"b", "a#b", "a\nb", "{x}", "é"] {
+            assert!(!is_valid_name(bad), "{bad:?}");
+        }
+        assert!(!is_valid_name(&"x".repeat(256)));
+        assert!(is_valid_name(&"x".repeat(255)));
+    }
+}

@@ -1,0 +1,412 @@
+//! The state machine: it takes [`Input`]s and decides which [`Effect`]s the shell must
+//! perform. It never reads a clock and does no I/O.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use tracing::{debug, info, warn};
+
+use crate::core::addr::Addr;
+use crate::core::backoff;
+use crate::core::effect::{Change, Effect, EffectId};
+use crate::core::event::{is_valid_name, SentinelEvent};
+use crate::core::input::{Input, Outcome};
+use crate::core::render::{render, servers_of};
+use crate::core::settings::CoreSettings;
+use crate::core::stats::Stats;
+use crate::core::time::Millis;
+use crate::core::topology::{MasterInfo, Topology, Verdict};
+
+/// A config write the shell is performing.
+#[derive(Debug, Clone)]
+struct PendingWrite {
+    id: EffectId,
+    text: String,
+    masters: BTreeMap<String, Addr>,
+}
+
+/// Retries of one kind of effect after failures.
+#[derive(Debug, Clone, Default)]
+struct Retry {
+    /// Consecutive failures.
+    failures: u32,
+    /// Not before this time.
+    not_before: Millis,
+}
+
+impl Retry {
+    fn failed(&mut self, now: Millis) -> Millis {
+        self.failures += 1;
+        let delay = backoff::delay(self.failures);
+        self.not_before = now + delay;
+        delay
+    }
+
+    fn succeeded(&mut self) -> bool {
+        let was_failing = self.failures > 0;
+        *self = Retry::default();
+        was_failing
+    }
+}
+
+/// tpc's decisions, as a deterministic state machine.
+///
+/// Use it in this order, like quinn-proto's `Connection`:
+/// 1. feed one input with [`Core::handle`] (sentinel message, snapshot, link change,
+///    timer tick, or the outcome of an effect);
+/// 2. drain [`Core::poll_effect`] until it returns `None`, performing each effect and
+///    feeding the outcome of slow ones back later as [`Input::Done`];
+/// 3. sleep until the next input or [`Core::poll_timeout`], whichever comes first, and
+///    on timeout feed [`Input::Tick`].
+///
+/// It never calls `Instant::now()`: time comes in with each input. Given the same
+/// inputs it produces the same effects.
+///
+/// Write and reload rules: the first change after a quiet period is written at once
+/// and the reload command runs when the write is done; the next reload may not start
+/// until `wait` after the previous one, and changes arriving meanwhile are written
+/// together when that wait ends. A config that renders the same as the file on disk
+/// is neither written nor reloaded. Failed writes and reloads are retried with
+/// back-off.
+#[derive(Debug)]
+pub struct Core {
+    settings: CoreSettings,
+    topology: Topology,
+    /// The file on disk as tpc last wrote or found it.
+    on_disk: Option<String>,
+    /// The masters in `on_disk`.
+    on_disk_masters: BTreeMap<String, Addr>,
+    write: Option<PendingWrite>,
+    reload: Option<EffectId>,
+    /// A written config has not been loaded by a successful reload yet.
+    reload_owed: bool,
+    last_reload_start: Option<Millis>,
+    write_retry: Retry,
+    reload_retry: Retry,
+    now: Millis,
+    next_id: u64,
+    effects: VecDeque<Effect>,
+    stats: Stats,
+}
+
+impl Core {
+    /// A core with these settings. `on_disk` is the config file's current content, if
+    /// there is one: a rendering equal to it is not written again.
+    pub fn new(settings: CoreSettings, on_disk: Option<String>) -> Core {
+        let on_disk_masters = on_disk
+            .as_deref()
+            .map(|text| servers_of(text, &settings.pool.name))
+            .unwrap_or_default();
+        Core {
+            settings,
+            topology: Topology::default(),
+            on_disk,
+            on_disk_masters,
+            write: None,
+            reload: None,
+            reload_owed: false,
+            last_reload_start: None,
+            write_retry: Retry::default(),
+            reload_retry: Retry::default(),
+            now: Millis::ZERO,
+            next_id: 1,
+            effects: VecDeque::new(),
+            stats: Stats::default(),
+        }
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &CoreSettings {
+        &self.settings
+    }
+
+    /// Known masters and their addresses, by name.
+    pub fn masters(&self) -> BTreeMap<String, Addr> {
+        self.topology.addrs()
+    }
+
+    /// The config text the core last saw written (or found on disk at start).
+    pub fn on_disk(&self) -> Option<&str> {
+        self.on_disk.as_deref()
+    }
+
+    /// Counters of what the core saw and did.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Whether a write or reload is being performed right now.
+    pub fn is_busy(&self) -> bool {
+        self.write.is_some() || self.reload.is_some()
+    }
+
+    /// Feeds one input. Inputs must come in time order; an input from the past is
+    /// treated as happening now.
+    pub fn handle(&mut self, input: Input) {
+        self.now = self.now.max(input.at());
+        match input {
+            Input::Message {
+                sentinel,
+                channel,
+                payload,
+                ..
+            } => self.on_message(&sentinel, &channel, &payload),
+            Input::Snapshot {
+                sentinel, masters, ..
+            } => self.on_snapshot(&sentinel, &masters),
+            Input::LinkUp { sentinel, .. } => info!("Connected to sentinel {sentinel}"),
+            Input::LinkDown {
+                sentinel, reason, ..
+            } => warn!("Lost sentinel {sentinel}: {reason}"),
+            Input::Tick { .. } => {}
+            Input::Done { id, outcome, .. } => self.on_done(id, outcome),
+        }
+        self.drive();
+    }
+
+    /// The next effect to perform, if any.
+    pub fn poll_effect(&mut self) -> Option<Effect> {
+        self.effects.pop_front()
+    }
+
+    /// When the core next wants a [`Input::Tick`], if it is waiting for time to pass.
+    pub fn poll_timeout(&self) -> Option<Millis> {
+        if self.is_busy() {
+            return None;
+        }
+        let window_end = self.window_end();
+        let write = self
+            .needs_write()
+            .then(|| window_end.max(self.write_retry.not_before));
+        let reload = self
+            .reload_owed
+            .then(|| window_end.max(self.reload_retry.not_before));
+        write.into_iter().chain(reload).min()
+    }
+
+    fn on_message(&mut self, sentinel: &str, channel: &str, payload: &str) {
+        self.stats.messages += 1;
+        let event = match SentinelEvent::parse(channel, payload) {
+            Ok(event) => event,
+            Err(e) => {
+                self.stats.malformed += 1;
+                warn!("Ignoring malformed '{channel}' from {sentinel}: {e} (payload {payload:?})");
+                return;
+            }
+        };
+        match event {
+            SentinelEvent::SwitchMaster { name, old, new } => {
+                self.on_switch(sentinel, &name, &old, &new)
+            }
+            SentinelEvent::Monitor { name, addr } => {
+                info!("'+monitor' from {sentinel}: master {name} {addr}");
+                if self.settings.wants(&name) {
+                    self.offer(sentinel, &name, &addr, 0);
+                }
+            }
+            SentinelEvent::Unmonitor { name } => {
+                info!("'-monitor' from {sentinel}: master {name}");
+                if let Some(addr) = self.topology.remove(&name) {
+                    info!("Removing master {name} {addr}: sentinel {sentinel} no longer monitors it");
+                }
+            }
+            SentinelEvent::ObjectivelyDown { down, instance } => {
+                info!("'{channel}' from {sentinel}: {instance}");
+                if self.settings.wants(instance.master_name()) {
+                    let what = if down { "is objectively down" } else { "is no longer objectively down" };
+                    self.notify(format!("{channel}: {instance} {what}"));
+                }
+            }
+            SentinelEvent::About { instance, .. } => info!("'{channel}' from {sentinel}: {instance}"),
+            SentinelEvent::Other { .. } => info!("'{channel}' from {sentinel}: {payload}"),
+        }
+    }
+
+    fn on_switch(&mut self, sentinel: &str, name: &str, old: &Addr, new: &Addr) {
+        info!("'+switch-master' from {sentinel}: {name} {old} -> {new}");
+        if !self.settings.wants(name) {
+            self.stats.switches_ignored += 1;
+            debug!("Ignoring switch of {name}: outside -master_pattern");
+            return;
+        }
+        if self.topology.switch(name, old, new) {
+            self.stats.switches_applied += 1;
+            info!("Replacing master {name} {old} with {new}");
+            self.notify(format!("+switch-master: {name} moved from {old} to {new}"));
+            return;
+        }
+        self.stats.switches_ignored += 1;
+        match self.topology.get(name) {
+            Some(k) if k.addr == *new => debug!("Switch of {name} to {new} already applied"),
+            Some(k) => {
+                warn!(
+                    "Ignoring switch of {name} from {old}: tpc knows it at {}; asking the sentinels",
+                    k.addr
+                );
+                self.effects.push_back(Effect::Query);
+            }
+            None => {
+                warn!("Ignoring switch of unknown master {name}; asking the sentinels");
+                self.effects.push_back(Effect::Query);
+            }
+        }
+    }
+
+    fn on_snapshot(&mut self, sentinel: &str, masters: &[MasterInfo]) {
+        info!("Sentinel {sentinel} monitors {} master(s)", masters.len());
+        for m in masters {
+            if self.settings.wants(&m.name) {
+                self.offer(sentinel, &m.name, &m.addr, m.epoch.unwrap_or(0));
+            }
+        }
+        for name in self.topology.names() {
+            if !masters.iter().any(|m| &m.name == name) {
+                warn!("Sentinel {sentinel} does not report master {name}; keeping it");
+            }
+        }
+    }
+
+    fn offer(&mut self, sentinel: &str, name: &str, addr: &Addr, epoch: u64) {
+        if !is_valid_name(name) {
+            self.stats.refused += 1;
+            warn!(
+                "Refusing master {name:?} from {sentinel}: a nutcracker server name takes 1 to 255 letters, digits, '.', '-' or '_'"
+            );
+            return;
+        }
+        match self.topology.offer(name, addr, epoch) {
+            Verdict::Moved { from: None } => info!("Adding master {name} {addr}"),
+            Verdict::Moved { from: Some(from) } => {
+                info!("Replacing master {name} {from} with {addr} (sentinel {sentinel}, epoch {epoch})")
+            }
+            Verdict::Same => {}
+            Verdict::Stale { known, offered } => {
+                self.stats.stale += 1;
+                warn!(
+                    "Ignoring {name} at {addr} from {sentinel}: its epoch {offered} is older than {known}"
+                );
+            }
+        }
+    }
+
+    fn on_done(&mut self, id: EffectId, outcome: Outcome) {
+        if let Some(w) = self.write.take_if(|w| w.id == id) {
+            match outcome {
+                Outcome::Ok => {
+                    self.stats.writes += 1;
+                    self.on_disk = Some(w.text);
+                    self.on_disk_masters = w.masters;
+                    self.reload_owed = true;
+                    if self.write_retry.succeeded() {
+                        self.notify("Config written again after failures".to_string());
+                    }
+                }
+                Outcome::Failed { error } => {
+                    self.stats.write_failures += 1;
+                    let delay = self.write_retry.failed(self.now);
+                    warn!("Error writing config: {error}; keeping the last good one, retrying in {delay}");
+                    if self.write_retry.failures == 1 {
+                        self.notify(format!("Error writing config: {error}"));
+                    }
+                }
+            }
+        } else if self.reload == Some(id) {
+            self.reload = None;
+            match outcome {
+                Outcome::Ok => {
+                    self.stats.reloads += 1;
+                    if self.reload_retry.succeeded() {
+                        self.notify("Reload command succeeded again".to_string());
+                    }
+                }
+                Outcome::Failed { error } => {
+                    self.stats.reload_failures += 1;
+                    self.reload_owed = true;
+                    let delay = self.reload_retry.failed(self.now);
+                    warn!("Error updating config: {error}; retrying in {delay} at the earliest");
+                    if self.reload_retry.failures == 1 {
+                        self.notify(format!("Error running reload command: {error}"));
+                    }
+                }
+            }
+        } else {
+            debug!("Outcome for unknown effect {id:?} ignored");
+        }
+    }
+
+    /// When the current wait after the last reload ends.
+    fn window_end(&self) -> Millis {
+        self.last_reload_start
+            .map_or(Millis::ZERO, |t| t + self.settings.wait)
+    }
+
+    /// The config the known masters call for, unless there are none (nutcracker
+    /// rejects a pool without servers).
+    fn target(&self) -> Option<String> {
+        (!self.topology.is_empty()).then(|| render(&self.settings.pool, &self.topology.addrs()))
+    }
+
+    fn needs_write(&self) -> bool {
+        self.target().is_some_and(|t| Some(&t) != self.on_disk.as_ref())
+    }
+
+    fn drive(&mut self) {
+        if self.is_busy() {
+            return;
+        }
+        let now = self.now;
+        let window_open = now >= self.window_end();
+        if let Some(text) = self.target().filter(|t| Some(t) != self.on_disk.as_ref()) {
+            if !window_open {
+                return;
+            }
+            if now >= self.write_retry.not_before {
+                self.start_write(text);
+                return;
+            }
+            // The write is backing off: meanwhile, load what is on disk if still owed.
+        }
+        if self.reload_owed && window_open && now >= self.reload_retry.not_before {
+            let id = self.next_id();
+            self.reload_owed = false;
+            self.last_reload_start = Some(now);
+            self.reload = Some(id);
+            self.effects.push_back(Effect::RunReload { id });
+        }
+    }
+
+    fn start_write(&mut self, text: String) {
+        let masters = self.topology.addrs();
+        let changes = diff(&self.on_disk_masters, &masters);
+        let id = self.next_id();
+        self.effects.push_back(Effect::WriteConfig {
+            id,
+            text: text.clone(),
+            changes,
+        });
+        self.write = Some(PendingWrite { id, text, masters });
+    }
+
+    fn notify(&mut self, text: String) {
+        self.effects.push_back(Effect::Notify { text });
+    }
+
+    fn next_id(&mut self) -> EffectId {
+        let id = EffectId(self.next_id);
+        self.next_id += 1;
+        id
+    }
+}
+
+/// What changes between two sets of masters, sorted by name.
+pub fn diff(before: &BTreeMap<String, Addr>, after: &BTreeMap<String, Addr>) -> Vec<Change> {
+    let names: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    names
+        .into_iter()
+        .filter(|n| before.get(*n) != after.get(*n))
+        .map(|n| Change {
+            name: n.clone(),
+            from: before.get(n).cloned(),
+            to: after.get(n).cloned(),
+        })
+        .collect()
+}

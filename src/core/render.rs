@@ -1,0 +1,182 @@
+//! Rendering the nutcracker config: one pool, the original tpc's keys in its order, and
+//! the servers sorted by master name as `ip:port:1 name`. A pure function.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::addr::Addr;
+use crate::core::settings::PoolSettings;
+
+/// The YAML shape of one pool, in the order keys are written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolYaml {
+    /// `ip:port` nutcracker listens on.
+    pub listen: String,
+    /// Hash function.
+    pub hash: String,
+    /// Two-character hash tag, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash_tag: Option<String>,
+    /// Key distribution.
+    pub distribution: String,
+    /// Server timeout in milliseconds, when not -1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<i64>,
+    /// Listen backlog.
+    pub backlog: i64,
+    /// Preconnect to servers.
+    pub preconnect: bool,
+    /// Always true: the pool speaks Redis.
+    pub redis: bool,
+    /// Password for the servers, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redis_auth: Option<String>,
+    /// Database number.
+    pub redis_db: i64,
+    /// Maximum client connections.
+    pub client_connections: i64,
+    /// Connections per server.
+    pub server_connections: i64,
+    /// Eject failing servers.
+    pub auto_eject_hosts: bool,
+    /// Retry delay for ejected servers, when not -1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_retry_timeout: Option<i64>,
+    /// Failures before ejection, when not -1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_failure_limit: Option<i64>,
+    /// `ip:port:weight name` lines, sorted by name.
+    pub servers: Vec<String>,
+}
+
+/// A whole config file: pool name to pool.
+pub type ConfigYaml = BTreeMap<String, PoolYaml>;
+
+fn unless_minus_one(v: i64) -> Option<i64> {
+    (v != -1).then_some(v)
+}
+
+fn unless_empty(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+/// The server line nutcracker reads for a master: `ip:port:1 name`.
+pub fn server_line(name: &str, addr: &Addr) -> String {
+    format!("{}:{}:1 {}", addr.host, addr.port, name)
+}
+
+/// The pool as it will be written, for these masters.
+pub fn pool_yaml(pool: &PoolSettings, masters: &BTreeMap<String, Addr>) -> PoolYaml {
+    PoolYaml {
+        listen: format!("{}:{}", pool.ip, pool.port),
+        hash: pool.hash.clone(),
+        hash_tag: unless_empty(&pool.hash_tag),
+        distribution: pool.distribution.clone(),
+        timeout: unless_minus_one(pool.timeout),
+        backlog: pool.backlog,
+        preconnect: pool.preconnect,
+        redis: true,
+        redis_auth: unless_empty(&pool.redis_auth),
+        redis_db: pool.redis_db,
+        client_connections: pool.client_connections,
+        server_connections: pool.server_connections,
+        auto_eject_hosts: pool.auto_eject_hosts,
+        server_retry_timeout: unless_minus_one(pool.server_retry_timeout),
+        server_failure_limit: unless_minus_one(pool.server_failure_limit),
+        servers: masters
+            .iter()
+            .map(|(name, addr)| server_line(name, addr))
+            .collect(),
+    }
+}
+
+/// Renders the config file text for these masters (sorted by name by the map).
+pub fn render(pool: &PoolSettings, masters: &BTreeMap<String, Addr>) -> String {
+    let mut file = ConfigYaml::new();
+    file.insert(pool.name.clone(), pool_yaml(pool, masters));
+    // Serializing plain strings, integers and booleans into a map cannot fail.
+    serde_yaml::to_string(&file).expect("a config of strings and numbers always serializes")
+}
+
+/// Parses a config file back, e.g. to check that rendering round-trips.
+pub fn parse(text: &str) -> Result<ConfigYaml, serde_yaml::Error> {
+    serde_yaml::from_str(text)
+}
+
+/// The masters named in a config's pool `pool_name`, read from its server lines
+/// (`ip:port:weight name`); empty when the text is not such a config.
+pub fn servers_of(text: &str, pool_name: &str) -> BTreeMap<String, Addr> {
+    let Ok(file) = parse(text) else {
+        return BTreeMap::new();
+    };
+    let Some(pool) = file.get(pool_name) else {
+        return BTreeMap::new();
+    };
+    pool.servers
+        .iter()
+        .filter_map(|line| {
+            let (addr_weight, name) = line.split_once(' ')?;
+            let (addr, _weight) = addr_weight.rsplit_once(':')?;
+            Some((name.to_string(), Addr::parse(addr).ok()?))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn masters(list: &[(&str, &str, u16)]) -> BTreeMap<String, Addr> {
+        list.iter()
+            .map(|(n, h, p)| {
+                (
+                    n.to_string(),
+                    Addr {
+                        host: h.to_string(),
+                        port: *p,
+                    },
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn defaults_as_the_original() {
+        let text = render(
+            &PoolSettings::default(),
+            &masters(&[("node-2", "10.0.0.2", 6379), ("node-1", "10.0.0.1", 6379)]),
+        );
+        crate::testing::snapshots().bind(|| insta::assert_snapshot!(text));
+    }
+
+    #[test]
+    fn minus_one_omits_and_strings_are_quoted() {
+        let pool = PoolSettings {
+            name: "cache".into(),
+            ip: "127.0.0.1".into(),
+            port: 22121,
+            hash: "murmur".into(),
+            hash_tag: "{}".into(),
+            distribution: "modula".into(),
+            timeout: -1,
+            backlog: 1024,
+            redis_auth: "s3cr#t: x".into(),
+            redis_db: 3,
+            client_connections: 100,
+            server_connections: 2,
+            preconnect: true,
+            auto_eject_hosts: false,
+            server_retry_timeout: -1,
+            server_failure_limit: -1,
+        };
+        let m = masters(&[("a", "::1", 7000)]);
+        let text = render(&pool, &m);
+        crate::testing::snapshots().bind(|| insta::assert_snapshot!(text));
+        let back = parse(&text).unwrap();
+        assert_eq!(back["cache"], pool_yaml(&pool, &m));
+        assert_eq!(servers_of(&text, "cache"), m);
+        assert!(servers_of(&text, "other").is_empty());
+        assert!(servers_of("not: [yaml", "cache").is_empty());
+    }
+}

@@ -1,0 +1,118 @@
+//! Settings that shape the core's decisions: the nutcracker pool to render, the master
+//! filter and the minimum wait between reloads. Built and validated by the CLI in the
+//! shell; the core takes them as given.
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::time::Millis;
+
+/// Hash functions twemproxy 0.5.0 accepts for `hash`.
+pub const HASHES: &[&str] = &[
+    "one_at_a_time",
+    "md5",
+    "crc16",
+    "crc32",
+    "crc32a",
+    "fnv1_64",
+    "fnv1a_64",
+    "fnv1_32",
+    "fnv1a_32",
+    "hsieh",
+    "murmur",
+    "jenkins",
+];
+
+/// Key distributions twemproxy 0.5.0 accepts for `distribution`.
+pub const DISTRIBUTIONS: &[&str] = &["ketama", "modula", "random"];
+
+/// One nutcracker pool, exactly the keys the original tpc wrote.
+///
+/// A value of `-1` for `timeout`, `server_retry_timeout` or `server_failure_limit` omits
+/// the key from the file, as the original did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolSettings {
+    /// Pool name: the top-level key of the YAML file.
+    pub name: String,
+    /// Address nutcracker listens on.
+    pub ip: String,
+    /// Port nutcracker listens on.
+    pub port: u16,
+    /// Hash function, one of [`HASHES`].
+    pub hash: String,
+    /// Two-character hash tag, or empty for none.
+    pub hash_tag: String,
+    /// Key distribution, one of [`DISTRIBUTIONS`].
+    pub distribution: String,
+    /// Server timeout in milliseconds; -1 omits it.
+    pub timeout: i64,
+    /// TCP listen backlog.
+    pub backlog: i64,
+    /// Password nutcracker sends to every Redis server; empty for none. A secret.
+    pub redis_auth: String,
+    /// Database number nutcracker selects on every Redis server.
+    pub redis_db: i64,
+    /// Maximum client connections (ignored by nutcracker 0.5.0, kept for compatibility).
+    pub client_connections: i64,
+    /// Maximum connections to each server.
+    pub server_connections: i64,
+    /// Connect to every server when nutcracker starts.
+    pub preconnect: bool,
+    /// Eject a server temporarily after `server_failure_limit` failures.
+    pub auto_eject_hosts: bool,
+    /// Milliseconds before an ejected server is retried; -1 omits it.
+    pub server_retry_timeout: i64,
+    /// Consecutive failures before ejection; -1 omits it.
+    pub server_failure_limit: i64,
+}
+
+impl Default for PoolSettings {
+    /// The original tpc's defaults.
+    fn default() -> Self {
+        PoolSettings {
+            name: "redis".into(),
+            ip: "0.0.0.0".into(),
+            port: 9000,
+            hash: "fnv1a_64".into(),
+            hash_tag: String::new(),
+            distribution: "ketama".into(),
+            timeout: 400,
+            backlog: 512,
+            redis_auth: String::new(),
+            redis_db: 0,
+            client_connections: 16384,
+            server_connections: 1,
+            preconnect: false,
+            auto_eject_hosts: true,
+            server_retry_timeout: 30000,
+            server_failure_limit: 3,
+        }
+    }
+}
+
+/// Everything the core needs to decide what to write and when to reload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CoreSettings {
+    /// The pool rendered into the config.
+    pub pool: PoolSettings,
+    /// Keep only masters whose name contains this string; empty keeps all.
+    pub master_pattern: String,
+    /// Minimum time between two reload commands.
+    pub wait: Millis,
+}
+
+impl Default for CoreSettings {
+    fn default() -> Self {
+        CoreSettings {
+            pool: PoolSettings::default(),
+            master_pattern: String::new(),
+            wait: Millis::from_secs(60),
+        }
+    }
+}
+
+impl CoreSettings {
+    /// Whether a master with this name passes the `-master_pattern` filter.
+    pub fn wants(&self, master: &str) -> bool {
+        master.contains(&self.master_pattern)
+    }
+}

@@ -1,0 +1,167 @@
+//! The masters tpc knows: for each name its current address and the config epoch that
+//! address is known to be at least as new as. Decides which updates to accept.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::addr::Addr;
+
+/// One master as a sentinel query reports it (`SENTINEL MASTERS`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MasterInfo {
+    /// Master name.
+    pub name: String,
+    /// Its address.
+    pub addr: Addr,
+    /// Its `config-epoch`, when the sentinel reported one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<u64>,
+}
+
+/// What tpc believes about one master.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Known {
+    /// Current address.
+    pub addr: Addr,
+    /// The lowest config epoch this address can have: an update from an older epoch is
+    /// stale.
+    pub epoch: u64,
+}
+
+/// What happened to one master when an update was offered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// The master moved (or appeared) at this address.
+    Moved {
+        /// Where it was, if known.
+        from: Option<Addr>,
+    },
+    /// Nothing to do: the address is the one already known.
+    Same,
+    /// Refused: the update comes from an older config epoch than the known address.
+    Stale {
+        /// Epoch of the known address.
+        known: u64,
+        /// Epoch of the offered address.
+        offered: u64,
+    },
+}
+
+/// The masters tpc knows, by name (sorted, so output is deterministic).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Topology {
+    masters: BTreeMap<String, Known>,
+}
+
+impl Topology {
+    /// Addresses by master name.
+    pub fn addrs(&self) -> BTreeMap<String, Addr> {
+        self.masters
+            .iter()
+            .map(|(n, k)| (n.clone(), k.addr.clone()))
+            .collect()
+    }
+
+    /// What is known about `name`.
+    pub fn get(&self, name: &str) -> Option<&Known> {
+        self.masters.get(name)
+    }
+
+    /// Number of masters known.
+    pub fn len(&self) -> usize {
+        self.masters.len()
+    }
+
+    /// Whether no master is known.
+    pub fn is_empty(&self) -> bool {
+        self.masters.is_empty()
+    }
+
+    /// Offers an address for `name` from a query with `epoch` (0 when unknown).
+    pub fn offer(&mut self, name: &str, addr: &Addr, epoch: u64) -> Verdict {
+        match self.masters.get_mut(name) {
+            None => {
+                self.masters.insert(
+                    name.to_string(),
+                    Known {
+                        addr: addr.clone(),
+                        epoch,
+                    },
+                );
+                Verdict::Moved { from: None }
+            }
+            Some(k) if epoch < k.epoch && k.addr != *addr => Verdict::Stale {
+                known: k.epoch,
+                offered: epoch,
+            },
+            Some(k) => {
+                k.epoch = k.epoch.max(epoch);
+                if k.addr == *addr {
+                    Verdict::Same
+                } else {
+                    let from = std::mem::replace(&mut k.addr, addr.clone());
+                    Verdict::Moved { from: Some(from) }
+                }
+            }
+        }
+    }
+
+    /// Applies a `+switch-master` when `name` is known at `old`; a failover always
+    /// raises the config epoch, so the new address is at least one epoch newer.
+    /// Returns false (and changes nothing) when the name or the old address does not
+    /// match, as the original tpc did.
+    pub fn switch(&mut self, name: &str, old: &Addr, new: &Addr) -> bool {
+        match self.masters.get_mut(name) {
+            Some(k) if k.addr == *old => {
+                k.addr = new.clone();
+                k.epoch += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Forgets `name`; returns its address if it was known.
+    pub fn remove(&mut self, name: &str) -> Option<Addr> {
+        self.masters.remove(name).map(|k| k.addr)
+    }
+
+    /// Names known now.
+    pub fn names(&self) -> impl Iterator<Item = &String> {
+        self.masters.keys()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn a(port: u16) -> Addr {
+        Addr {
+            host: "10.0.0.1".into(),
+            port,
+        }
+    }
+
+    #[test]
+    fn switch_needs_name_and_old_address() {
+        let mut t = Topology::default();
+        t.offer("m", &a(1), 5);
+        assert!(!t.switch("other", &a(1), &a(2)));
+        assert!(!t.switch("m", &a(9), &a(2)));
+        assert!(t.switch("m", &a(1), &a(2)));
+        assert_eq!(t.get("m").unwrap().addr, a(2));
+        assert_eq!(t.get("m").unwrap().epoch, 6);
+    }
+
+    #[test]
+    fn older_epoch_cannot_move_a_master_back() {
+        let mut t = Topology::default();
+        t.offer("m", &a(1), 5);
+        assert!(t.switch("m", &a(1), &a(2)));
+        assert_eq!(t.offer("m", &a(1), 5), Verdict::Stale { known: 6, offered: 5 });
+        assert_eq!(t.offer("m", &a(2), 6), Verdict::Same);
+        assert_eq!(t.offer("m", &a(3), 7), Verdict::Moved { from: Some(a(2)) });
+    }
+}

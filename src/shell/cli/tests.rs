@@ -1,0 +1,114 @@
+//! Whole command lines, as users of the original tpc write them.
+
+use std::path::PathBuf;
+
+use super::*;
+use crate::core::Addr;
+
+fn run(line: &str) -> Result<Options, CliError> {
+    let args = shell_words::split(line).unwrap();
+    match parse(&args)? {
+        Command::Run(o) => Ok(*o),
+        other => panic!("not a run: {other:?}"),
+    }
+}
+
+fn err(line: &str) -> String {
+    run(line).unwrap_err().0
+}
+
+#[test]
+fn the_originals_readme_example() {
+    let o = run("-sentinels :8000,:8001,:8002,:8003,:8004 -out /etc/nutcracker/nutcracker.yml -wait 10")
+        .unwrap();
+    assert_eq!(o.sentinels.len(), 5);
+    assert_eq!(
+        o.sentinels[0],
+        Addr {
+            host: "127.0.0.1".into(),
+            port: 8000
+        }
+    );
+    assert_eq!(o.out, Some(PathBuf::from("/etc/nutcracker/nutcracker.yml")));
+    assert_eq!(o.core.wait.as_u64(), 10_000);
+    assert_eq!(o.cmd, ["killall", "-USR1", "nutcracker"]);
+    assert_eq!(o.core.pool, crate::core::PoolSettings::default());
+    assert!(o.slack.is_none() && o.log.is_none());
+}
+
+#[test]
+fn every_flag_in_go_spellings() {
+    let o = run(
+        "-sentinels=10.0.0.1:26379 --out /tmp/x.yml -cmd 'systemctl restart \"nut cracker\"' \
+         -wait=0 -log /var/log/tpc.log -master_pattern node -name cache -ip 127.0.0.1 \
+         -port 22121 -hash murmur -has_tag '{}' -distribution modula -timeout -1 \
+         -backlog 1024 -redis_auth pw -redis_db 2 -client_connections 10 \
+         -server_connections 2 -preconnect -auto_eject_hosts=false \
+         -server_retry_timeout=-1 -server_failure_limit -1 -token xoxb -channel '#ops' \
+         -username tpc -icon_emoji :robot: -cmd_timeout 5",
+    )
+    .unwrap();
+    let p = &o.core.pool;
+    assert_eq!(o.cmd, ["systemctl", "restart", "nut cracker"]);
+    assert_eq!(o.core.wait.as_u64(), 0);
+    assert_eq!(o.core.master_pattern, "node");
+    assert_eq!((p.name.as_str(), p.ip.as_str(), p.port), ("cache", "127.0.0.1", 22121));
+    assert_eq!((p.hash.as_str(), p.hash_tag.as_str()), ("murmur", "{}"));
+    assert_eq!(p.distribution, "modula");
+    assert_eq!((p.timeout, p.server_retry_timeout, p.server_failure_limit), (-1, -1, -1));
+    assert_eq!((p.backlog, p.redis_db, p.client_connections, p.server_connections), (1024, 2, 10, 2));
+    assert_eq!(p.redis_auth, "pw");
+    assert!(p.preconnect && !p.auto_eject_hosts);
+    let slack = o.slack.unwrap();
+    assert_eq!((slack.channel.as_str(), slack.username.as_str()), ("#ops", "tpc"));
+    assert_eq!(slack.api_url, "https://slack.com/api");
+    assert!(!format!("{slack:?}").contains("xoxb"));
+    assert_eq!(o.cmd_timeout.as_secs(), 5);
+}
+
+#[test]
+fn hash_tag_has_both_spellings() {
+    assert_eq!(run("-sentinels :1 -hash_tag $$").unwrap().core.pool.hash_tag, "$$");
+    assert!(err("-sentinels :1 -hash_tag {} -has_tag $$").contains("disagree"));
+}
+
+#[test]
+fn bad_values_say_what_is_allowed() {
+    assert!(err("").contains("no sentinel given"));
+    assert!(err("-sentinels nope").contains("is not host:port"));
+    assert!(err("-sentinels :70000").contains("1 to 65535"));
+    assert!(err("-sentinels :1 -port 0").contains("-port: must be from 1 to 65535"));
+    assert!(err("-sentinels :1 -hash sha1").contains("must be one of one_at_a_time"));
+    assert!(err("-sentinels :1 -distribution x").contains("ketama, modula, random"));
+    assert!(err("-sentinels :1 -has_tag abc").contains("exactly two characters"));
+    assert!(err("-sentinels :1 -wait -1").contains("-wait: must be 0 or more"));
+    assert!(err("-sentinels :1 -timeout -2").contains("or -1 to leave it out"));
+    assert!(err("-sentinels :1 -cmd 'a \"b'").contains("invalid -cmd"));
+    assert!(err("-sentinels :1 -preconnect=maybe").contains("not a boolean"));
+    let e = err("-sentinels :1 -wait ten");
+    assert!(e.contains("-wait") && !e.contains("--wait"), "{e}");
+    assert!(err("-sentinel :1").contains("flag provided but not defined: -sentinel"));
+    for e in [err("-sentinels :1 -wait ten"), err("-bogus")] {
+        assert_eq!(e.lines().count(), 1, "{e}");
+    }
+}
+
+#[test]
+fn help_and_version() {
+    let Ok(Command::Help(text)) = parse(&["-h".to_string()]) else {
+        panic!("no help")
+    };
+    assert!(text.contains("-master_pattern"), "{text}");
+    assert!(text.contains("Twemproxy: hash algorithm"));
+    assert!(text.contains("Slack: channel"));
+    assert!(!text.contains("--"), "{text}");
+    assert!(!text.contains("<preconnect>") && !text.contains("<auto_eject_hosts>"));
+    assert_eq!(parse(&["-version".to_string()]), Ok(Command::Version));
+}
+
+#[test]
+fn dry_run_needs_no_sentinel() {
+    let o = run("-masters examples/masters.txt").unwrap();
+    assert_eq!(o.dry_run_masters, Some(PathBuf::from("examples/masters.txt")));
+}
+

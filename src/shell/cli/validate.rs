@@ -1,0 +1,279 @@
+//! Turns the raw command line into checked [`Options`], before any connection is made.
+//! Every error names the flag, what was wrong and what is allowed.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::core::addr::{is_valid_host, Addr};
+use crate::core::settings::{CoreSettings, PoolSettings, DISTRIBUTIONS, HASHES};
+use crate::core::time::Millis;
+
+use super::args::RawArgs;
+
+/// A flag value tpc cannot use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UsageError {
+    /// No sentinel given (and no dry run).
+    NoSentinels,
+    /// A `-sentinels` entry is not host:port.
+    BadSentinel {
+        /// The entry.
+        entry: String,
+        /// What is wrong with it.
+        why: String,
+    },
+    /// A number outside its range.
+    OutOfRange {
+        /// The flag.
+        flag: &'static str,
+        /// The value given.
+        value: i64,
+        /// The allowed range, in words.
+        allowed: &'static str,
+    },
+    /// A value that is not one of a fixed list.
+    NotOneOf {
+        /// The flag.
+        flag: &'static str,
+        /// The value given.
+        value: String,
+        /// The allowed values.
+        allowed: &'static [&'static str],
+    },
+    /// A hash tag that is not exactly two characters.
+    BadHashTag(String),
+    /// `-has_tag` and `-hash_tag` both given, with different values.
+    TwoHashTags,
+    /// A listen address or pool name that nutcracker cannot take.
+    BadText {
+        /// The flag.
+        flag: &'static str,
+        /// The value given.
+        value: String,
+        /// What is allowed.
+        allowed: &'static str,
+    },
+    /// The reload command could not be split into words.
+    BadCommand(String),
+}
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UsageError::NoSentinels => write!(
+                f,
+                "no sentinel given: use -sentinels host:port[,host:port...] (\":26379\" means localhost)"
+            ),
+            UsageError::BadSentinel { entry, why } => {
+                write!(f, "invalid -sentinels entry {entry:?}: {why}")
+            }
+            UsageError::OutOfRange {
+                flag,
+                value,
+                allowed,
+            } => write!(f, "invalid value {value} for -{flag}: must be {allowed}"),
+            UsageError::NotOneOf {
+                flag,
+                value,
+                allowed,
+            } => write!(
+                f,
+                "invalid value {value:?} for -{flag}: must be one of {}",
+                allowed.join(", ")
+            ),
+            UsageError::BadHashTag(v) => write!(
+                f,
+                "invalid value {v:?} for -has_tag: must be exactly two characters, e.g. '{{}}' or '$$'"
+            ),
+            UsageError::TwoHashTags => write!(
+                f,
+                "-has_tag and -hash_tag disagree: give only one (-hash_tag is the same flag, correctly spelt)"
+            ),
+            UsageError::BadText {
+                flag,
+                value,
+                allowed,
+            } => write!(f, "invalid value {value:?} for -{flag}: must be {allowed}"),
+            UsageError::BadCommand(why) => write!(f, "invalid -cmd: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Slack Web API settings; present only when a token is given.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SlackOptions {
+    /// API token. A secret: never logged (see the `Debug` impl).
+    pub token: String,
+    /// Channel to post to.
+    pub channel: String,
+    /// Username to post as; empty for the app's own.
+    pub username: String,
+    /// Icon emoji; empty for none.
+    pub icon_emoji: String,
+    /// Web API base URL, without the method name.
+    pub api_url: String,
+}
+
+impl fmt::Debug for SlackOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SlackOptions")
+            .field("token", &"<redacted>")
+            .field("channel", &self.channel)
+            .field("username", &self.username)
+            .field("icon_emoji", &self.icon_emoji)
+            .field("api_url", &self.api_url)
+            .finish()
+    }
+}
+
+/// Everything tpc runs with, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// What the core needs.
+    pub core: CoreSettings,
+    /// Sentinels to follow, in the order given.
+    pub sentinels: Vec<Addr>,
+    /// Config file to write; stdout when none.
+    pub out: Option<PathBuf>,
+    /// Reload command as written.
+    pub cmd_line: String,
+    /// Reload command split into program and arguments; empty runs nothing.
+    pub cmd: Vec<String>,
+    /// How long the reload command may run.
+    pub cmd_timeout: Duration,
+    /// Log file to append to; stdout (or stderr) when none.
+    pub log: Option<PathBuf>,
+    /// Slack notifications, when a token is given.
+    pub slack: Option<SlackOptions>,
+    /// Dry run: render for the masters in this file and exit.
+    pub dry_run_masters: Option<PathBuf>,
+}
+
+fn range(flag: &'static str, value: i64, min: i64, max: i64, allowed: &'static str) -> Result<i64, UsageError> {
+    if (min..=max).contains(&value) {
+        Ok(value)
+    } else {
+        Err(UsageError::OutOfRange {
+            flag,
+            value,
+            allowed,
+        })
+    }
+}
+
+fn one_of(flag: &'static str, value: &str, allowed: &'static [&'static str]) -> Result<String, UsageError> {
+    if allowed.contains(&value) {
+        Ok(value.to_string())
+    } else {
+        Err(UsageError::NotOneOf {
+            flag,
+            value: value.to_string(),
+            allowed,
+        })
+    }
+}
+
+fn path(text: &str) -> Option<PathBuf> {
+    (!text.is_empty()).then(|| PathBuf::from(text))
+}
+
+/// Parses `-sentinels`: comma-separated host:port, ":port" meaning localhost.
+pub fn parse_sentinels(csv: &str) -> Result<Vec<Addr>, UsageError> {
+    csv.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|entry| {
+            Addr::parse(entry).map_err(|e| UsageError::BadSentinel {
+                entry: entry.to_string(),
+                why: e.to_string(),
+            })
+        })
+        .collect()
+}
+
+fn hash_tag(raw: &RawArgs) -> Result<String, UsageError> {
+    let tag = match (&raw.has_tag, &raw.hash_tag) {
+        (Some(a), Some(b)) if a != b => return Err(UsageError::TwoHashTags),
+        (Some(t), _) | (None, Some(t)) => t.clone(),
+        (None, None) => String::new(),
+    };
+    if tag.is_empty() || tag.chars().count() == 2 {
+        Ok(tag)
+    } else {
+        Err(UsageError::BadHashTag(tag))
+    }
+}
+
+fn pool(raw: &RawArgs) -> Result<PoolSettings, UsageError> {
+    const NON_NEG: &str = "0 or more";
+    const OR_MINUS_ONE: &str = "0 or more, or -1 to leave it out";
+    if raw.name.is_empty() || raw.name.contains(|c: char| c.is_whitespace() || c == ':') {
+        return Err(UsageError::BadText {
+            flag: "name",
+            value: raw.name.clone(),
+            allowed: "a pool name without spaces or ':'",
+        });
+    }
+    if !is_valid_host(&raw.ip) {
+        return Err(UsageError::BadText {
+            flag: "ip",
+            value: raw.ip.clone(),
+            allowed: "an IP address or hostname, e.g. 0.0.0.0 or 127.0.0.1",
+        });
+    }
+    Ok(PoolSettings {
+        name: raw.name.clone(),
+        ip: raw.ip.clone(),
+        port: range("port", raw.port, 1, 65535, "from 1 to 65535")? as u16,
+        hash: one_of("hash", &raw.hash, HASHES)?,
+        hash_tag: hash_tag(raw)?,
+        distribution: one_of("distribution", &raw.distribution, DISTRIBUTIONS)?,
+        timeout: range("timeout", raw.timeout, -1, i64::MAX, OR_MINUS_ONE)?,
+        backlog: range("backlog", raw.backlog, 0, i64::MAX, NON_NEG)?,
+        redis_auth: raw.redis_auth.clone(),
+        redis_db: range("redis_db", raw.redis_db, 0, i64::MAX, NON_NEG)?,
+        client_connections: range("client_connections", raw.client_connections, 0, i64::MAX, NON_NEG)?,
+        server_connections: range("server_connections", raw.server_connections, 1, i64::MAX, "1 or more")?,
+        preconnect: raw.preconnect,
+        auto_eject_hosts: raw.auto_eject_hosts,
+        server_retry_timeout: range("server_retry_timeout", raw.server_retry_timeout, -1, i64::MAX, OR_MINUS_ONE)?,
+        server_failure_limit: range("server_failure_limit", raw.server_failure_limit, -1, i64::MAX, OR_MINUS_ONE)?,
+    })
+}
+
+/// Checks every flag and builds the options tpc runs with.
+pub fn validate(raw: &RawArgs) -> Result<Options, UsageError> {
+    let sentinels = parse_sentinels(&raw.sentinels)?;
+    let dry_run_masters = raw.masters.as_deref().and_then(path);
+    if sentinels.is_empty() && dry_run_masters.is_none() {
+        return Err(UsageError::NoSentinels);
+    }
+    let wait = range("wait", raw.wait, 0, i64::from(u32::MAX), "0 or more seconds")?;
+    let cmd_timeout = range("cmd_timeout", raw.cmd_timeout, 1, 86_400, "from 1 to 86400 seconds")?;
+    let cmd = shell_words::split(&raw.cmd).map_err(|e| UsageError::BadCommand(e.to_string()))?;
+    let slack = (!raw.token.is_empty()).then(|| SlackOptions {
+        token: raw.token.clone(),
+        channel: raw.channel.clone(),
+        username: raw.username.clone(),
+        icon_emoji: raw.icon_emoji.clone(),
+        api_url: raw.slack_url.trim_end_matches('/').to_string(),
+    });
+    Ok(Options {
+        core: CoreSettings {
+            pool: pool(raw)?,
+            master_pattern: raw.master_pattern.clone(),
+            wait: Millis::from_secs(wait as u64),
+        },
+        sentinels,
+        out: path(&raw.out),
+        cmd_line: raw.cmd.clone(),
+        cmd,
+        cmd_timeout: Duration::from_secs(cmd_timeout as u64),
+        log: path(&raw.log),
+        slack,
+        dry_run_masters,
+    })
+}

@@ -1,0 +1,9 @@
+//! Helpers for the crate's unit tests.
+
+/// insta settings that keep every snapshot in the top-level `snapshots/` folder.
+pub fn snapshots() -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"));
+    s.set_prepend_module_to_snapshot(true);
+    s
+}
