@@ -13,6 +13,7 @@ pub mod input;
 pub mod machine;
 pub mod render;
 pub mod settings;
+pub mod snapshot;
 pub mod stats;
 pub mod time;
 pub mod topology;

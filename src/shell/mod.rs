@@ -1,2 +1,94 @@
-//! The shell: sentinel links, effects, the daemon loop, and the command line.
+//! The shell: everything with I/O. The command line, sentinel links, config writes,
+//! the reload command, Slack, logs, signals, and the daemon loop that connects them to
+//! the pure [`crate::core`].
+
 pub mod cli;
+pub mod clock;
+pub mod config_file;
+pub mod daemon;
+pub mod dry_run;
+pub mod effects;
+pub mod logging;
+pub mod masters_file;
+pub mod reload;
+pub mod sentinel;
+pub mod slack;
+
+use std::process::ExitCode;
+
+use tracing::error;
+
+use cli::{Command, Options};
+
+/// Runs what the command line asked for and says how it ended.
+pub fn run(command: Command) -> ExitCode {
+    match command {
+        Command::Help(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Command::Version => {
+            println!("tpc {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Command::Run(options) => match &options.dry_run_masters {
+            Some(file) => match dry_run::run(&options, file) {
+                Ok(lines) => {
+                    lines.iter().for_each(|l| eprintln!("{l}"));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("tpc: {e}");
+                    ExitCode::FAILURE
+                }
+            },
+            None => run_daemon(*options),
+        },
+    }
+}
+
+fn run_daemon(options: Options) -> ExitCode {
+    let target = match (&options.log, &options.out) {
+        (Some(path), _) => logging::Target::File(path),
+        (None, None) => logging::Target::Stderr,
+        (None, Some(_)) => logging::Target::Stdout,
+    };
+    if let Err(e) = logging::init(target) {
+        eprintln!("tpc: cannot open log file: {e}");
+        return ExitCode::FAILURE;
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tpc: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        match daemon::run(options, shutdown_signal()).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                error!("{e}");
+                eprintln!("tpc: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+/// Completes on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        _ => {
+            // Without signal handlers the default action (exit) applies; never finish.
+            std::future::pending::<()>().await
+        }
+    }
+}

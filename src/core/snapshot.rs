@@ -1,0 +1,102 @@
+//! Reading one master out of a `SENTINEL MASTERS` answer: a flat list of field names
+//! and values (`name`, `ip`, `port`, `flags`, `config-epoch`, ...).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::core::addr::{Addr, AddrError};
+use crate::core::event::check_name;
+use crate::core::topology::MasterInfo;
+
+/// Why an entry of a `SENTINEL MASTERS` answer was not usable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SnapshotError {
+    /// A field every master has is missing.
+    MissingField(&'static str),
+    /// The address is not valid.
+    Addr(AddrError),
+    /// The name cannot be a nutcracker server name.
+    BadName(String),
+    /// `config-epoch` is not a number.
+    BadEpoch(String),
+}
+
+impl fmt::Display for SnapshotError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SnapshotError::MissingField(field) => {
+                write!(f, "master entry has no '{field}' field")
+            }
+            SnapshotError::Addr(e) => e.fmt(f),
+            SnapshotError::BadName(n) => write!(
+                f,
+                "master name {n:?} cannot be a nutcracker server name (use 1 to 255 letters, digits, '.', '-' or '_')"
+            ),
+            SnapshotError::BadEpoch(e) => write!(f, "config-epoch {e:?} is not a number"),
+        }
+    }
+}
+
+impl std::error::Error for SnapshotError {}
+
+/// Turns a flat `[field, value, field, value, ...]` list into a map; a trailing field
+/// without a value is dropped.
+pub fn pairs(flat: &[String]) -> BTreeMap<String, String> {
+    flat.chunks_exact(2)
+        .map(|kv| (kv[0].clone(), kv[1].clone()))
+        .collect()
+}
+
+/// Reads one master's fields.
+pub fn master_from_fields(fields: &BTreeMap<String, String>) -> Result<MasterInfo, SnapshotError> {
+    let get = |k: &'static str| fields.get(k).ok_or(SnapshotError::MissingField(k));
+    let name = check_name(get("name")?).map_err(|_| SnapshotError::BadName(fields["name"].clone()))?;
+    let addr = Addr::parse_parts(get("ip")?, get("port")?).map_err(SnapshotError::Addr)?;
+    let epoch = match fields.get("config-epoch") {
+        None => None,
+        Some(e) => Some(e.parse().map_err(|_| SnapshotError::BadEpoch(e.clone()))?),
+    };
+    Ok(MasterInfo { name, addr, epoch })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flat(words: &[&str]) -> BTreeMap<String, String> {
+        pairs(&words.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn reads_a_sentinel_masters_entry() {
+        let m = master_from_fields(&flat(&[
+            "name", "node-1", "ip", "127.0.0.1", "port", "6379", "runid", "abc", "flags",
+            "master", "config-epoch", "3",
+        ]))
+        .unwrap();
+        assert_eq!(m.name, "node-1");
+        assert_eq!(m.addr.to_string(), "127.0.0.1:6379");
+        assert_eq!(m.epoch, Some(3));
+    }
+
+    #[test]
+    fn refuses_broken_entries() {
+        assert_eq!(
+            master_from_fields(&flat(&["name", "n", "ip", "1.1.1.1"])),
+            Err(SnapshotError::MissingField("port"))
+        );
+        assert!(matches!(
+            master_from_fields(&flat(&["name", "a b", "ip", "1.1.1.1", "port", "1"])),
+            Err(SnapshotError::BadName(_))
+        ));
+        assert!(matches!(
+            master_from_fields(&flat(&["name", "n", "ip", "1.1.1.1", "port", "0"])),
+            Err(SnapshotError::Addr(_))
+        ));
+        assert!(matches!(
+            master_from_fields(&flat(&["name", "n", "ip", "h", "port", "1", "config-epoch", "x"])),
+            Err(SnapshotError::BadEpoch(_))
+        ));
+        assert_eq!(flat(&["a", "1", "dangling"]).len(), 1);
+    }
+}

@@ -1,0 +1,121 @@
+//! The daemon loop: one task, one `select!`. It feeds the core every sentinel event,
+//! effect outcome and timer tick, then drains the core's effects and performs them.
+
+use std::future::Future;
+use std::io;
+
+use tokio::sync::mpsc;
+use tokio::time::sleep_until;
+use tracing::{info, warn};
+
+use crate::core::{Core, Input};
+
+use super::cli::{Options, DEFAULT_CMD};
+use super::clock::Clock;
+use super::config_file::read_existing;
+use super::effects::Performer;
+use super::sentinel::{self, LinkEvent};
+use super::slack::Notifier;
+
+/// Why the daemon could not run.
+#[derive(Debug)]
+pub enum DaemonError {
+    /// The existing config file could not be read.
+    ReadConfig {
+        /// The file.
+        path: String,
+        /// The error.
+        error: io::Error,
+    },
+}
+
+impl std::fmt::Display for DaemonError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DaemonError::ReadConfig { path, error } => write!(
+                f,
+                "cannot read the existing config {path}: {error} (tpc must be able to read and replace it)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for DaemonError {}
+
+fn to_input(event: LinkEvent, clock: &Clock) -> Input {
+    let at = clock.now();
+    match event {
+        LinkEvent::Up { sentinel } => Input::LinkUp { at, sentinel },
+        LinkEvent::Down { sentinel, reason } => Input::LinkDown { at, sentinel, reason },
+        LinkEvent::Message {
+            sentinel,
+            channel,
+            payload,
+        } => Input::Message {
+            at,
+            sentinel,
+            channel,
+            payload,
+        },
+        LinkEvent::Snapshot { sentinel, masters } => Input::Snapshot { at, sentinel, masters },
+    }
+}
+
+/// Runs until `shutdown` completes, then finishes the write or reload in progress and
+/// returns.
+pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result<(), DaemonError> {
+    if options.cmd_line == DEFAULT_CMD {
+        warn!(
+            "-cmd is the original default '{DEFAULT_CMD}': stock nutcracker ignores SIGUSR1, so a new config is only loaded when nutcracker restarts; set -cmd to a restart (e.g. -cmd 'systemctl restart nutcracker')"
+        );
+    }
+    let on_disk = match &options.out {
+        Some(path) => read_existing(path).map_err(|error| DaemonError::ReadConfig {
+            path: path.display().to_string(),
+            error,
+        })?,
+        None => None,
+    };
+    let clock = Clock::start();
+    let mut core = Core::new(options.core.clone(), on_disk);
+    let (link_tx, mut link_rx) = mpsc::channel(1024);
+    let (query_tx, query_rx) = mpsc::channel(1);
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel();
+    let link = tokio::spawn(sentinel::follow(options.sentinels.clone(), link_tx, query_rx));
+    let performer = Performer {
+        out: options.out.clone(),
+        cmd: options.cmd.clone(),
+        cmd_line: options.cmd_line.clone(),
+        cmd_timeout: options.cmd_timeout,
+        done: done_tx,
+        notifier: Notifier::start(options.slack.clone()),
+        queries: query_tx,
+    };
+    tokio::pin!(shutdown);
+    let mut stopping = false;
+    loop {
+        while let Some(effect) = core.poll_effect() {
+            performer.perform(effect);
+        }
+        if stopping && !core.is_busy() {
+            break;
+        }
+        let wake = core.poll_timeout().map(|t| clock.instant(t));
+        tokio::select! {
+            Some(event) = link_rx.recv(), if !stopping => core.handle(to_input(event, &clock)),
+            Some((id, outcome)) = done_rx.recv() => {
+                core.handle(Input::Done { at: clock.now(), id, outcome })
+            }
+            _ = sleep_until(wake.unwrap_or_else(tokio::time::Instant::now)), if wake.is_some() && !stopping => {
+                core.handle(Input::Tick { at: clock.now() })
+            }
+            _ = &mut shutdown, if !stopping => {
+                info!("Stopping: finishing the write or reload in progress");
+                stopping = true;
+            }
+        }
+    }
+    link.abort();
+    info!("Stopped");
+    Ok(())
+}

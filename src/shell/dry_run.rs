@@ -1,0 +1,98 @@
+//! The dry run (`-masters FILE`): the core is fed the listed masters as one snapshot, and
+//! its effects are performed without touching nutcracker: the config is written (to
+//! `-out` or stdout) and the reload command is only named.
+
+use std::fmt;
+use std::path::Path;
+
+use crate::core::{Core, Effect, Input, Millis, Outcome};
+
+use super::cli::Options;
+use super::config_file::{read_existing, write_atomically};
+use super::masters_file;
+
+/// Why a dry run failed.
+#[derive(Debug)]
+pub enum DryRunError {
+    /// The masters file could not be read.
+    Read(String, std::io::Error),
+    /// A line of the masters file is wrong.
+    Parse(String, masters_file::LineError),
+    /// The file lists no master (nutcracker needs at least one server).
+    NoMasters(String),
+    /// The config could not be written.
+    Write(String),
+}
+
+impl fmt::Display for DryRunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DryRunError::Read(p, e) => write!(f, "cannot read masters file {p}: {e}"),
+            DryRunError::Parse(p, e) => write!(f, "{p}: {e}"),
+            DryRunError::NoMasters(p) => write!(
+                f,
+                "{p} lists no master (matching -master_pattern); nutcracker needs at least one server"
+            ),
+            DryRunError::Write(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for DryRunError {}
+
+/// Renders the config for the masters in `file`. Returns what the core did, one line
+/// per effect, for stderr.
+pub fn run(options: &Options, file: &Path) -> Result<Vec<String>, DryRunError> {
+    let name = file.display().to_string();
+    let text = std::fs::read_to_string(file).map_err(|e| DryRunError::Read(name.clone(), e))?;
+    let masters = masters_file::parse(&text).map_err(|e| DryRunError::Parse(name.clone(), e))?;
+    let on_disk = match &options.out {
+        Some(out) => read_existing(out).map_err(|e| DryRunError::Write(format!("cannot read {}: {e}", out.display())))?,
+        None => None,
+    };
+    let mut core = Core::new(options.core.clone(), on_disk);
+    core.handle(Input::Snapshot {
+        at: Millis::ZERO,
+        sentinel: format!("file {name}"),
+        masters,
+    });
+    if core.masters().is_empty() {
+        return Err(DryRunError::NoMasters(name));
+    }
+    let mut log = Vec::new();
+    while let Some(effect) = core.poll_effect() {
+        let done = match effect {
+            Effect::WriteConfig { id, text, .. } => {
+                match &options.out {
+                    Some(out) => {
+                        write_atomically(out, &text)
+                            .map_err(|e| DryRunError::Write(format!("cannot write {}: {e}", out.display())))?;
+                        log.push(format!("wrote {}", out.display()));
+                    }
+                    None => print!("{text}"),
+                }
+                Some(id)
+            }
+            Effect::RunReload { id } => {
+                log.push(format!("dry run: would run '{}'", options.cmd_line));
+                Some(id)
+            }
+            Effect::Notify { text } => {
+                log.push(format!("dry run: would notify: {text}"));
+                None
+            }
+            Effect::Query => None,
+        };
+        if let Some(id) = done {
+            core.handle(Input::Done {
+                at: Millis::ZERO,
+                id,
+                outcome: Outcome::Ok,
+            });
+        }
+    }
+    if core.stats().writes == 0 {
+        log.push("config unchanged: nothing written, nothing to reload".to_string());
+    }
+    Ok(log)
+}

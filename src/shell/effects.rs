@@ -1,0 +1,88 @@
+//! Performing the core's effects: config writes and reload commands run in tasks of
+//! their own and report back as outcomes; notifications and queries are handed off
+//! without waiting.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tracing::{info, warn};
+
+use crate::core::{Effect, EffectId, Outcome};
+
+use super::config_file::write_atomically;
+use super::reload;
+use super::slack::Notifier;
+
+/// An effect's id and how it went, on its way back to the core.
+pub type Done = (EffectId, Outcome);
+
+/// Everything needed to perform effects.
+#[derive(Debug, Clone)]
+pub struct Performer {
+    /// Config file; stdout when none.
+    pub out: Option<PathBuf>,
+    /// Reload command, split.
+    pub cmd: Vec<String>,
+    /// Reload command as written, for logs.
+    pub cmd_line: String,
+    /// How long the reload command may run.
+    pub cmd_timeout: Duration,
+    /// Where outcomes go.
+    pub done: mpsc::UnboundedSender<Done>,
+    /// Slack.
+    pub notifier: Notifier,
+    /// Asks the sentinel link to query again.
+    pub queries: mpsc::Sender<()>,
+}
+
+fn outcome(result: Result<(), String>) -> Outcome {
+    match result {
+        Ok(()) => Outcome::Ok,
+        Err(error) => Outcome::Failed { error },
+    }
+}
+
+impl Performer {
+    /// Starts performing `effect`; slow ones report to `done` when finished.
+    pub fn perform(&self, effect: Effect) {
+        match effect {
+            Effect::WriteConfig { id, text, changes } => {
+                for change in &changes {
+                    info!("Config change: {change}");
+                }
+                let out = self.out.clone();
+                let done = self.done.clone();
+                tokio::task::spawn_blocking(move || {
+                    let result = match &out {
+                        Some(path) => {
+                            info!("Writing to outfile: {}", path.display());
+                            write_atomically(path, &text)
+                                .map_err(|e| format!("cannot write {}: {e}", path.display()))
+                        }
+                        None => {
+                            info!("Writing config to STDOUT");
+                            print!("{text}");
+                            Ok(())
+                        }
+                    };
+                    let _ = done.send((id, outcome(result)));
+                });
+            }
+            Effect::RunReload { id } => {
+                info!("Running command: '{}'", self.cmd_line);
+                let (cmd, timeout, done) = (self.cmd.clone(), self.cmd_timeout, self.done.clone());
+                tokio::spawn(async move {
+                    let result = reload::run(&cmd, timeout).await;
+                    let _ = done.send((id, outcome(result)));
+                });
+            }
+            Effect::Notify { text } => self.notifier.send(text),
+            Effect::Query => {
+                if self.queries.try_send(()).is_err() {
+                    warn!("A sentinel query is already pending");
+                }
+            }
+        }
+    }
+}
