@@ -228,6 +228,11 @@ impl Core {
             debug!("Ignoring switch of {name}: outside -master_pattern");
             return;
         }
+        if old == new {
+            self.stats.switches_ignored += 1;
+            debug!("Ignoring switch of {name}: same address");
+            return;
+        }
         if self.topology.switch(name, old, new) {
             self.stats.switches_applied += 1;
             info!("Replacing master {name} {old} with {new}");

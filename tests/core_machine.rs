@@ -1,0 +1,360 @@
+//! The core's decisions, one behaviour at a time, driven by hand with virtual time.
+
+use tpc::core::{Addr, Core, CoreSettings, Effect, EffectId, Input, MasterInfo, Millis, Outcome};
+
+const WAIT: Millis = Millis(10_000);
+
+fn settings(pattern: &str) -> CoreSettings {
+    CoreSettings {
+        master_pattern: pattern.into(),
+        wait: WAIT,
+        ..CoreSettings::default()
+    }
+}
+
+fn addr(port: u16) -> Addr {
+    Addr {
+        host: "10.0.0.1".into(),
+        port,
+    }
+}
+
+fn master(name: &str, port: u16, epoch: u64) -> MasterInfo {
+    MasterInfo {
+        name: name.into(),
+        addr: addr(port),
+        epoch: Some(epoch),
+    }
+}
+
+fn snapshot(at: u64, masters: Vec<MasterInfo>) -> Input {
+    Input::Snapshot {
+        at: Millis(at),
+        sentinel: "s1".into(),
+        masters,
+    }
+}
+
+fn message(at: u64, channel: &str, payload: &str) -> Input {
+    Input::Message {
+        at: Millis(at),
+        sentinel: "s1".into(),
+        channel: channel.into(),
+        payload: payload.into(),
+    }
+}
+
+fn switch(at: u64, name: &str, from: u16, to: u16) -> Input {
+    message(
+        at,
+        "+switch-master",
+        &format!("{name} 10.0.0.1 {from} 10.0.0.1 {to}"),
+    )
+}
+
+fn done(at: u64, id: EffectId, ok: bool) -> Input {
+    Input::Done {
+        at: Millis(at),
+        id,
+        outcome: if ok {
+            Outcome::Ok
+        } else {
+            Outcome::Failed {
+                error: "boom".into(),
+            }
+        },
+    }
+}
+
+fn drain(core: &mut Core) -> Vec<Effect> {
+    std::iter::from_fn(|| core.poll_effect()).collect()
+}
+
+/// The only write among `effects`: its id and text.
+fn the_write(effects: &[Effect]) -> (EffectId, String) {
+    let writes: Vec<_> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::WriteConfig { id, text, .. } => Some((*id, text.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(writes.len(), 1, "expected one write in {effects:?}");
+    writes[0].clone()
+}
+
+fn the_reload(effects: &[Effect]) -> EffectId {
+    let ids: Vec<_> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::RunReload { id } => Some(*id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "expected one reload in {effects:?}");
+    ids[0]
+}
+
+fn notes(effects: &[Effect]) -> Vec<String> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Notify { text } => Some(text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Completes the write in `effects` and the reload that follows, at `at`.
+fn finish(core: &mut Core, effects: &[Effect], at: u64) {
+    let (w, _) = the_write(effects);
+    core.handle(done(at, w, true));
+    let r = the_reload(&drain(core));
+    core.handle(done(at, r, true));
+}
+
+/// A core that has written and reloaded `node-1` at port 1 and `node-2` at port 2 at t=0.
+fn settled() -> Core {
+    let mut core = Core::new(settings(""), None);
+    core.handle(snapshot(0, vec![master("node-1", 1, 1), master("node-2", 2, 1)]));
+    let effects = drain(&mut core);
+    finish(&mut core, &effects, 0);
+    assert!(drain(&mut core).is_empty());
+    core
+}
+
+#[test]
+fn first_snapshot_is_written_then_reloaded() {
+    let mut core = Core::new(settings(""), None);
+    core.handle(snapshot(5, vec![master("node-2", 2, 1), master("node-1", 1, 1)]));
+    let effects = drain(&mut core);
+    let (w, text) = the_write(&effects);
+    assert!(text.contains("  - 10.0.0.1:1:1 node-1\n  - 10.0.0.1:2:1 node-2\n"), "{text}");
+    assert!(effects.iter().all(|e| !matches!(e, Effect::RunReload { .. })));
+    core.handle(done(7, w, true));
+    the_reload(&drain(&mut core));
+    assert_eq!(core.on_disk(), Some(text.as_str()));
+}
+
+#[test]
+fn a_switch_after_a_quiet_period_applies_at_once() {
+    let mut core = settled();
+    core.handle(switch(20_000, "node-1", 1, 11));
+    let effects = drain(&mut core);
+    let (w, text) = the_write(&effects);
+    assert!(text.contains("10.0.0.1:11:1 node-1"));
+    assert_eq!(notes(&effects), ["+switch-master: node-1 moved from 10.0.0.1:1 to 10.0.0.1:11"]);
+    core.handle(done(20_001, w, true));
+    the_reload(&drain(&mut core));
+}
+
+#[test]
+fn changes_during_the_wait_are_applied_together_when_it_ends() {
+    let mut core = settled();
+    core.handle(switch(1_000, "node-1", 1, 11));
+    core.handle(switch(2_000, "node-2", 2, 12));
+    assert!(drain(&mut core).iter().all(|e| matches!(e, Effect::Notify { .. })));
+    assert_eq!(core.poll_timeout(), Some(WAIT));
+    core.handle(Input::Tick { at: Millis(9_999) });
+    assert!(drain(&mut core).is_empty(), "too early");
+    core.handle(Input::Tick { at: WAIT });
+    let effects = drain(&mut core);
+    let Effect::WriteConfig { id, changes, .. } = &effects[0] else {
+        panic!("{effects:?}")
+    };
+    let changes: Vec<String> = changes.iter().map(|c| c.to_string()).collect();
+    assert_eq!(
+        changes,
+        ["node-1 10.0.0.1:1 -> 10.0.0.1:11", "node-2 10.0.0.1:2 -> 10.0.0.1:12"]
+    );
+    core.handle(done(10_010, *id, true));
+    let r = the_reload(&drain(&mut core));
+    core.handle(done(10_500, r, true));
+    // The next wait starts at that reload.
+    core.handle(switch(15_000, "node-1", 11, 21));
+    drain(&mut core);
+    assert_eq!(core.poll_timeout(), Some(Millis(20_010)));
+}
+
+#[test]
+fn an_unchanged_config_is_neither_written_nor_reloaded() {
+    let mut core = settled();
+    core.handle(snapshot(30_000, vec![master("node-1", 1, 1), master("node-2", 2, 1)]));
+    core.handle(switch(30_001, "node-1", 1, 1));
+    assert!(drain(&mut core).is_empty());
+    assert_eq!(core.poll_timeout(), None);
+
+    let on_disk = core.on_disk().unwrap().to_string();
+    let mut restarted = Core::new(settings(""), Some(on_disk));
+    restarted.handle(snapshot(0, vec![master("node-1", 1, 1), master("node-2", 2, 1)]));
+    assert!(drain(&mut restarted).is_empty(), "same file on disk: nothing to do");
+}
+
+#[test]
+fn a_switch_needs_the_name_and_the_old_address() {
+    let mut core = settled();
+    core.handle(switch(20_000, "node-1", 9, 11));
+    assert_eq!(drain(&mut core), [Effect::Query]);
+    core.handle(switch(20_000, "node-9", 1, 11));
+    assert_eq!(drain(&mut core), [Effect::Query]);
+    assert_eq!(core.stats().switches_ignored, 2);
+    assert_eq!(core.masters()["node-1"], addr(1));
+}
+
+#[test]
+fn the_same_switch_twice_counts_once() {
+    let mut core = settled();
+    core.handle(switch(20_000, "node-1", 1, 11));
+    assert_eq!(notes(&drain(&mut core)).len(), 1);
+    core.handle(switch(20_001, "node-1", 1, 11));
+    assert!(drain(&mut core).is_empty());
+}
+
+#[test]
+fn masters_outside_the_pattern_never_appear() {
+    let mut core = Core::new(settings("node"), None);
+    core.handle(snapshot(0, vec![master("node-1", 1, 1), master("cache-1", 3, 1)]));
+    let (_, text) = the_write(&drain(&mut core));
+    assert!(!text.contains("cache-1"));
+    core.handle(message(1, "+monitor", "master cache-2 10.0.0.1 4 quorum 2"));
+    assert!(!core.masters().contains_key("cache-2"));
+}
+
+#[test]
+fn monitor_adds_and_unmonitor_removes() {
+    let mut core = settled();
+    core.handle(message(20_000, "+monitor", "master node-3 10.0.0.1 3 quorum 2"));
+    let effects = drain(&mut core);
+    let (_, text) = the_write(&effects);
+    assert!(text.contains("10.0.0.1:3:1 node-3"));
+    finish(&mut core, &effects, 20_000);
+    core.handle(message(40_000, "-monitor", "master node-3 10.0.0.1 3"));
+    core.handle(Input::Tick { at: Millis(40_000) });
+    let (_, text) = the_write(&drain(&mut core));
+    assert!(!text.contains("node-3"));
+}
+
+#[test]
+fn a_snapshot_never_drops_a_master_it_does_not_list() {
+    let mut core = settled();
+    core.handle(snapshot(20_000, vec![master("node-1", 1, 1)]));
+    assert!(drain(&mut core).is_empty());
+    assert!(core.masters().contains_key("node-2"));
+}
+
+#[test]
+fn a_stale_snapshot_cannot_undo_a_switch() {
+    let mut core = settled();
+    core.handle(switch(20_000, "node-1", 1, 11));
+    drain(&mut core);
+    core.handle(snapshot(20_001, vec![master("node-1", 1, 1), master("node-2", 2, 1)]));
+    assert_eq!(core.masters()["node-1"], addr(11));
+    assert_eq!(core.stats().stale, 1);
+    core.handle(snapshot(20_002, vec![master("node-1", 21, 3)]));
+    assert_eq!(core.masters()["node-1"], addr(21));
+}
+
+#[test]
+fn no_masters_no_config() {
+    let mut core = Core::new(settings(""), None);
+    core.handle(snapshot(0, vec![]));
+    assert!(drain(&mut core).is_empty());
+}
+
+#[test]
+fn a_failed_write_keeps_the_last_good_config_and_retries_with_backoff() {
+    let mut core = settled();
+    let good = core.on_disk().unwrap().to_string();
+    core.handle(switch(20_000, "node-1", 1, 11));
+    let (w, _) = the_write(&drain(&mut core));
+    core.handle(done(20_000, w, false));
+    let effects = drain(&mut core);
+    assert_eq!(notes(&effects), ["Error writing config: boom"]);
+    assert_eq!(core.on_disk(), Some(good.as_str()));
+    assert_eq!(core.poll_timeout(), Some(Millis(21_000)));
+    core.handle(Input::Tick { at: Millis(21_000) });
+    let (w, _) = the_write(&drain(&mut core));
+    core.handle(done(21_000, w, false));
+    assert!(notes(&drain(&mut core)).is_empty(), "one notification per streak");
+    assert_eq!(core.poll_timeout(), Some(Millis(23_000)));
+    core.handle(Input::Tick { at: Millis(23_000) });
+    let (w, text) = the_write(&drain(&mut core));
+    core.handle(done(23_000, w, true));
+    let effects = drain(&mut core);
+    assert_eq!(notes(&effects), ["Config written again after failures"]);
+    the_reload(&effects);
+    assert_eq!(core.on_disk(), Some(text.as_str()));
+}
+
+#[test]
+fn a_failed_reload_is_retried_no_sooner_than_wait() {
+    let mut core = settled();
+    core.handle(switch(20_000, "node-1", 1, 11));
+    let (w, _) = the_write(&drain(&mut core));
+    core.handle(done(20_000, w, true));
+    let r = the_reload(&drain(&mut core));
+    core.handle(done(20_100, r, false));
+    assert_eq!(notes(&drain(&mut core)), ["Error running reload command: boom"]);
+    assert_eq!(core.poll_timeout(), Some(Millis(30_000)));
+    core.handle(Input::Tick { at: Millis(30_000) });
+    let r = the_reload(&drain(&mut core));
+    core.handle(done(30_000, r, true));
+    assert_eq!(notes(&drain(&mut core)), ["Reload command succeeded again"]);
+    assert_eq!(core.stats().reloads, 2);
+}
+
+#[test]
+fn a_newer_config_supersedes_a_failing_reload() {
+    let mut core = settled();
+    core.handle(switch(20_000, "node-1", 1, 11));
+    let (w, _) = the_write(&drain(&mut core));
+    core.handle(done(20_000, w, true));
+    let r = the_reload(&drain(&mut core));
+    core.handle(done(20_000, r, false));
+    drain(&mut core);
+    core.handle(switch(25_000, "node-2", 2, 12));
+    drain(&mut core);
+    core.handle(Input::Tick { at: Millis(30_000) });
+    let effects = drain(&mut core);
+    let (w, text) = the_write(&effects);
+    assert!(text.contains(":11:1 node-1") && text.contains(":12:1 node-2"));
+    core.handle(done(30_000, w, true));
+    the_reload(&drain(&mut core));
+}
+
+#[test]
+fn odown_is_notified_and_malformed_payloads_are_counted() {
+    let mut core = settled();
+    core.handle(message(1, "+odown", "master node-1 10.0.0.1 1 #quorum 2/2"));
+    assert_eq!(
+        notes(&drain(&mut core)),
+        ["+odown: master node-1 10.0.0.1:1 #quorum 2/2 is objectively down"]
+    );
+    core.handle(message(2, "+switch-master", "node-1 10.0.0.1"));
+    core.handle(message(3, "+sdown", "garbage"));
+    assert!(drain(&mut core).is_empty());
+    assert_eq!(core.stats().malformed, 2);
+    assert_eq!(core.stats().messages, 3);
+}
+
+#[test]
+fn hostile_names_are_refused() {
+    let mut core = Core::new(settings(""), None);
+    core.handle(snapshot(
+        0,
+        vec![MasterInfo {
+            name: "evil\n  redis_auth: x".into(),
+            addr: addr(1),
+            epoch: None,
+        }],
+    ));
+    assert!(drain(&mut core).is_empty());
+    assert_eq!(core.stats().refused, 1);
+}
+
+#[test]
+fn outcomes_for_unknown_ids_are_ignored() {
+    let mut core = settled();
+    core.handle(done(1, EffectId(999), false));
+    assert!(drain(&mut core).is_empty());
+}
