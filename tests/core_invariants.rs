@@ -1,0 +1,363 @@
+//! Property tests: the invariants of DESIGN.md §7 hold on generated sequences of
+//! sentinel messages, snapshots, time steps and effect outcomes (some failing).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
+
+use tpc::core::render::render;
+use tpc::core::{Addr, Core, CoreSettings, Effect, EffectId, Input, MasterInfo, Millis, Outcome};
+
+const NAMES: &[&str] = &["node-1", "node-2", "node-3", "other-1"];
+const PATTERN: &str = "node";
+
+fn addr(i: usize) -> Addr {
+    Addr {
+        host: "10.0.0.1".into(),
+        port: 6000 + i as u16,
+    }
+}
+
+/// One generated step of the world.
+#[derive(Debug, Clone)]
+enum Step {
+    Snapshot(Vec<(usize, usize, u64)>),
+    Switch {
+        name: usize,
+        from_current: bool,
+        old: usize,
+        new: usize,
+    },
+    Monitor(usize, usize),
+    Unmonitor(usize),
+    Malformed,
+    Advance(u64),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        2 => prop::collection::vec((0..NAMES.len(), 0..5usize, 0..4u64), 0..4).prop_map(Step::Snapshot),
+        4 => (0..NAMES.len(), prop::bool::weighted(0.8), 0..5usize, 0..5usize)
+            .prop_map(|(name, from_current, old, new)| Step::Switch { name, from_current, old, new }),
+        1 => (0..NAMES.len(), 0..5usize).prop_map(|(n, a)| Step::Monitor(n, a)),
+        1 => (0..NAMES.len()).prop_map(Step::Unmonitor),
+        1 => Just(Step::Malformed),
+        4 => (0..25_000u64).prop_map(Step::Advance),
+    ]
+}
+
+/// A whole generated run.
+#[derive(Debug, Clone)]
+struct Plan {
+    wait: u64,
+    write_latency: u64,
+    reload_latency: u64,
+    /// Whether the n-th effect fails (cycled).
+    failures: Vec<bool>,
+    steps: Vec<Step>,
+}
+
+fn plan(may_fail: bool) -> impl Strategy<Value = Plan> {
+    let failures = if may_fail {
+        prop::collection::vec(prop::bool::weighted(0.25), 1..16).boxed()
+    } else {
+        Just(vec![false]).boxed()
+    };
+    (0..20u64, 0..300u64, 0..3_000u64, failures, prop::collection::vec(step(), 1..40)).prop_map(
+        |(wait_s, write_latency, reload_latency, failures, steps)| Plan {
+            wait: wait_s * 1000,
+            write_latency,
+            reload_latency,
+            failures,
+            steps,
+        },
+    )
+}
+
+/// What a run did, for the checks.
+#[derive(Debug, Default)]
+struct Trace {
+    effects: Vec<(Millis, Effect)>,
+    reload_starts: Vec<Millis>,
+    /// Successful writes: when they completed, and the text.
+    writes: Vec<(Millis, String)>,
+    /// Master changes the core accepted: when, name, new address (none: removed).
+    accepted: Vec<(Millis, String, Option<Addr>)>,
+    last_input: Millis,
+    final_masters: BTreeMap<String, Addr>,
+    final_on_disk: Option<String>,
+    failures_seen: usize,
+}
+
+struct Sim {
+    core: Core,
+    plan: Plan,
+    now: Millis,
+    /// Effects being performed: due time, id, whether it was a write, its text.
+    pending: Vec<(Millis, EffectId, Option<String>)>,
+    effect_count: usize,
+    failing: bool,
+    trace: Trace,
+}
+
+impl Sim {
+    fn new(plan: Plan) -> Sim {
+        let settings = CoreSettings {
+            master_pattern: PATTERN.into(),
+            wait: Millis(plan.wait),
+            ..CoreSettings::default()
+        };
+        Sim {
+            core: Core::new(settings, None),
+            plan,
+            now: Millis::ZERO,
+            pending: Vec::new(),
+            effect_count: 0,
+            failing: true,
+            trace: Trace::default(),
+        }
+    }
+
+    fn feed(&mut self, input: Input) {
+        let before = self.core.masters();
+        self.core.handle(input);
+        let after = self.core.masters();
+        let names: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+        for name in names {
+            if before.get(name) != after.get(name) {
+                self.trace
+                    .accepted
+                    .push((self.now, name.clone(), after.get(name).cloned()));
+            }
+        }
+        while let Some(effect) = self.core.poll_effect() {
+            match &effect {
+                Effect::WriteConfig { id, text, .. } => self.pending.push((
+                    self.now + Millis(self.plan.write_latency),
+                    *id,
+                    Some(text.clone()),
+                )),
+                Effect::RunReload { id } => {
+                    self.trace.reload_starts.push(self.now);
+                    self.pending
+                        .push((self.now + Millis(self.plan.reload_latency), *id, None));
+                }
+                Effect::Notify { .. } | Effect::Query => {}
+            }
+            self.trace.effects.push((self.now, effect));
+        }
+    }
+
+    /// Performs effects and timer ticks due up to `until`.
+    fn run_until(&mut self, until: Millis) {
+        for _ in 0..10_000 {
+            let next_done = self.pending.iter().map(|p| p.0).min();
+            let next_tick = self.core.poll_timeout();
+            let Some(next) = next_done.into_iter().chain(next_tick).min() else {
+                break;
+            };
+            if next > until {
+                break;
+            }
+            self.now = self.now.max(next);
+            if next_done == Some(next) {
+                let i = self.pending.iter().position(|p| p.0 == next).unwrap();
+                let (_, id, write) = self.pending.remove(i);
+                let fail = self.failing
+                    && self.plan.failures[self.effect_count % self.plan.failures.len()];
+                self.effect_count += 1;
+                let outcome = if fail {
+                    self.trace.failures_seen += 1;
+                    Outcome::Failed {
+                        error: "injected".into(),
+                    }
+                } else {
+                    if let Some(text) = write {
+                        self.trace.writes.push((self.now, text));
+                    }
+                    Outcome::Ok
+                };
+                self.feed(Input::Done {
+                    at: self.now,
+                    id,
+                    outcome,
+                });
+            } else {
+                self.feed(Input::Tick { at: self.now });
+            }
+        }
+        self.now = self.now.max(until);
+    }
+
+    fn message(&self, channel: &str, payload: String) -> Input {
+        Input::Message {
+            at: self.now,
+            sentinel: "127.0.0.1:26379".into(),
+            channel: channel.into(),
+            payload,
+        }
+    }
+
+    fn input_for(&self, step: &Step) -> Option<Input> {
+        Some(match step {
+            Step::Advance(_) => return None,
+            Step::Snapshot(list) => Input::Snapshot {
+                at: self.now,
+                sentinel: "127.0.0.1:26379".into(),
+                masters: list
+                    .iter()
+                    .map(|&(n, a, epoch)| MasterInfo {
+                        name: NAMES[n].into(),
+                        addr: addr(a),
+                        epoch: Some(epoch),
+                    })
+                    .collect(),
+            },
+            Step::Switch {
+                name,
+                from_current,
+                old,
+                new,
+            } => {
+                let known = self.core.masters().get(NAMES[*name]).cloned();
+                let old = match known {
+                    Some(a) if *from_current => a,
+                    _ => addr(*old),
+                };
+                let new = addr(*new);
+                self.message(
+                    "+switch-master",
+                    format!("{} {} {} {} {}", NAMES[*name], old.host, old.port, new.host, new.port),
+                )
+            }
+            Step::Monitor(n, a) => {
+                let a = addr(*a);
+                self.message("+monitor", format!("master {} {} {} quorum 2", NAMES[*n], a.host, a.port))
+            }
+            Step::Unmonitor(n) => self.message("-monitor", format!("master {} 10.0.0.1 1", NAMES[*n])),
+            Step::Malformed => self.message("+switch-master", "node-1 10.0.0.1".into()),
+        })
+    }
+
+    /// Plays the plan, then lets everything settle with effects succeeding.
+    fn play(mut self) -> Trace {
+        for step in self.plan.steps.clone() {
+            if let Step::Advance(ms) = step {
+                let until = self.now + Millis(ms);
+                self.run_until(until);
+            } else if let Some(input) = self.input_for(&step) {
+                self.trace.last_input = self.now;
+                self.feed(input);
+            }
+        }
+        self.failing = false;
+        self.run_until(Millis(u64::MAX / 2));
+        assert!(self.pending.is_empty(), "effects still pending");
+        assert_eq!(self.core.poll_timeout(), None, "core still waiting");
+        self.trace.final_masters = self.core.masters();
+        self.trace.final_on_disk = self.core.on_disk().map(str::to_string);
+        self.trace
+    }
+}
+
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: 400,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
+            "proptest-regressions/core_invariants.txt",
+        ))),
+        ..ProptestConfig::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// 1. Two reload commands never start less than `wait` apart.
+    #[test]
+    fn reloads_are_rate_limited(plan in plan(true)) {
+        let wait = plan.wait;
+        let trace = Sim::new(plan).play();
+        for pair in trace.reload_starts.windows(2) {
+            prop_assert!(pair[1].since(pair[0]).as_u64() >= wait, "{:?}", trace.reload_starts);
+        }
+    }
+
+    /// 2. Once inputs stop, the last config written is the rendering of the known masters
+    /// and a reload ran after it; without failures, within `wait` plus effect latency.
+    #[test]
+    fn converges(plan in plan(true)) {
+        let bound = plan.wait + plan.write_latency + plan.reload_latency;
+        let trace = Sim::new(plan).play();
+        if trace.final_masters.is_empty() {
+            return Ok(());
+        }
+        let want = render(&CoreSettings::default().pool, &trace.final_masters);
+        prop_assert_eq!(trace.final_on_disk.as_ref(), Some(&want));
+        let (written_at, text) = trace.writes.last().expect("a write happened");
+        prop_assert_eq!(text, &want);
+        let last_reload = *trace.reload_starts.last().expect("a reload happened");
+        prop_assert!(last_reload >= *written_at);
+        if trace.failures_seen == 0 {
+            prop_assert!(last_reload.as_u64() <= trace.last_input.as_u64() + bound,
+                "reload at {} after last input at {}", last_reload, trace.last_input);
+        }
+    }
+
+    /// 3. Every accepted master change is in the config on disk at that moment or in a
+    /// later written one, unless a later change to the same master superseded it.
+    #[test]
+    fn no_failover_is_lost(plan in plan(true)) {
+        let trace = Sim::new(plan).play();
+        for (i, (at, name, addr)) in trace.accepted.iter().enumerate() {
+            let superseded = trace.accepted[i + 1..].iter().any(|(_, n, _)| n == name);
+            let Some(addr) = addr else { continue };
+            let line = format!("{}:{}:1 {}\n", addr.host, addr.port, name);
+            // On disk at that moment (the last write completed by then), or written later.
+            let on_disk_then = trace.writes.iter().rev().find(|(t, _)| t <= at);
+            let written = on_disk_then.is_some_and(|(_, text)| text.contains(&line))
+                || trace.writes.iter().any(|(t, text)| t >= at && text.contains(&line));
+            prop_assert!(superseded || written, "{name} at {addr} (t={at}) never written");
+        }
+    }
+
+    /// 5. A master outside the pattern never appears in any config.
+    #[test]
+    fn the_filter_holds(plan in plan(true)) {
+        let trace = Sim::new(plan).play();
+        for (_, effect) in &trace.effects {
+            if let Effect::WriteConfig { text, .. } = effect {
+                prop_assert!(!text.contains("other-1"));
+            }
+        }
+    }
+
+    /// 6. Once settled, a snapshot or switch that changes nothing writes and runs nothing.
+    #[test]
+    fn no_op_changes_do_nothing(plan in plan(false)) {
+        let settings = CoreSettings { master_pattern: PATTERN.into(), wait: Millis(plan.wait), ..CoreSettings::default() };
+        let trace = Sim::new(plan).play();
+        let mut core = Core::new(settings, trace.final_on_disk.clone());
+        let at = Millis(1_000_000);
+        let masters = trace.final_masters.iter()
+            .map(|(n, a)| MasterInfo { name: n.clone(), addr: a.clone(), epoch: None })
+            .collect();
+        core.handle(Input::Snapshot { at, sentinel: "s".into(), masters });
+        for (name, a) in &trace.final_masters {
+            let payload = format!("{name} {} {} {} {}", a.host, a.port, a.host, a.port);
+            core.handle(Input::Message { at, sentinel: "s".into(), channel: "+switch-master".into(), payload });
+        }
+        prop_assert_eq!(core.poll_effect(), None);
+        prop_assert_eq!(core.poll_timeout(), None);
+    }
+
+    /// 7. The same inputs give the same effects.
+    #[test]
+    fn deterministic(plan in plan(true)) {
+        let a = Sim::new(plan.clone()).play();
+        let b = Sim::new(plan).play();
+        prop_assert_eq!(format!("{:?}", a.effects), format!("{:?}", b.effects));
+    }
+}
+
