@@ -64,15 +64,22 @@ fn plan(may_fail: bool) -> impl Strategy<Value = Plan> {
     } else {
         Just(vec![false]).boxed()
     };
-    (0..20u64, 0..300u64, 0..3_000u64, failures, prop::collection::vec(step(), 1..40)).prop_map(
-        |(wait_s, write_latency, reload_latency, failures, steps)| Plan {
-            wait: wait_s * 1000,
-            write_latency,
-            reload_latency,
-            failures,
-            steps,
-        },
+    (
+        0..20u64,
+        0..300u64,
+        0..3_000u64,
+        failures,
+        prop::collection::vec(step(), 1..40),
     )
+        .prop_map(
+            |(wait_s, write_latency, reload_latency, failures, steps)| Plan {
+                wait: wait_s * 1000,
+                write_latency,
+                reload_latency,
+                failures,
+                steps,
+            },
+        )
 }
 
 /// What a run did, for the checks.
@@ -228,14 +235,22 @@ impl Sim {
                 let new = addr(*new);
                 self.message(
                     "+switch-master",
-                    format!("{} {} {} {} {}", NAMES[*name], old.host, old.port, new.host, new.port),
+                    format!(
+                        "{} {} {} {} {}",
+                        NAMES[*name], old.host, old.port, new.host, new.port
+                    ),
                 )
             }
             Step::Monitor(n, a) => {
                 let a = addr(*a);
-                self.message("+monitor", format!("master {} {} {} quorum 2", NAMES[*n], a.host, a.port))
+                self.message(
+                    "+monitor",
+                    format!("master {} {} {} quorum 2", NAMES[*n], a.host, a.port),
+                )
             }
-            Step::Unmonitor(n) => self.message("-monitor", format!("master {} 10.0.0.1 1", NAMES[*n])),
+            Step::Unmonitor(n) => {
+                self.message("-monitor", format!("master {} 10.0.0.1 1", NAMES[*n]))
+            }
             Step::Malformed => self.message("+switch-master", "node-1 10.0.0.1".into()),
         })
     }
@@ -360,4 +375,3 @@ proptest! {
         prop_assert_eq!(format!("{:?}", a.effects), format!("{:?}", b.effects));
     }
 }
-

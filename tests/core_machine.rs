@@ -116,7 +116,10 @@ fn finish(core: &mut Core, effects: &[Effect], at: u64) {
 /// A core that has written and reloaded `node-1` at port 1 and `node-2` at port 2 at t=0.
 fn settled() -> Core {
     let mut core = Core::new(settings(""), None);
-    core.handle(snapshot(0, vec![master("node-1", 1, 1), master("node-2", 2, 1)]));
+    core.handle(snapshot(
+        0,
+        vec![master("node-1", 1, 1), master("node-2", 2, 1)],
+    ));
     let effects = drain(&mut core);
     finish(&mut core, &effects, 0);
     assert!(drain(&mut core).is_empty());
@@ -126,11 +129,19 @@ fn settled() -> Core {
 #[test]
 fn first_snapshot_is_written_then_reloaded() {
     let mut core = Core::new(settings(""), None);
-    core.handle(snapshot(5, vec![master("node-2", 2, 1), master("node-1", 1, 1)]));
+    core.handle(snapshot(
+        5,
+        vec![master("node-2", 2, 1), master("node-1", 1, 1)],
+    ));
     let effects = drain(&mut core);
     let (w, text) = the_write(&effects);
-    assert!(text.contains("  - 10.0.0.1:1:1 node-1\n  - 10.0.0.1:2:1 node-2\n"), "{text}");
-    assert!(effects.iter().all(|e| !matches!(e, Effect::RunReload { .. })));
+    assert!(
+        text.contains("  - 10.0.0.1:1:1 node-1\n  - 10.0.0.1:2:1 node-2\n"),
+        "{text}"
+    );
+    assert!(effects
+        .iter()
+        .all(|e| !matches!(e, Effect::RunReload { .. })));
     core.handle(done(7, w, true));
     the_reload(&drain(&mut core));
     assert_eq!(core.on_disk(), Some(text.as_str()));
@@ -143,7 +154,10 @@ fn a_switch_after_a_quiet_period_applies_at_once() {
     let effects = drain(&mut core);
     let (w, text) = the_write(&effects);
     assert!(text.contains("10.0.0.1:11:1 node-1"));
-    assert_eq!(notes(&effects), ["+switch-master: node-1 moved from 10.0.0.1:1 to 10.0.0.1:11"]);
+    assert_eq!(
+        notes(&effects),
+        ["+switch-master: node-1 moved from 10.0.0.1:1 to 10.0.0.1:11"]
+    );
     core.handle(done(20_001, w, true));
     the_reload(&drain(&mut core));
 }
@@ -153,7 +167,9 @@ fn changes_during_the_wait_are_applied_together_when_it_ends() {
     let mut core = settled();
     core.handle(switch(1_000, "node-1", 1, 11));
     core.handle(switch(2_000, "node-2", 2, 12));
-    assert!(drain(&mut core).iter().all(|e| matches!(e, Effect::Notify { .. })));
+    assert!(drain(&mut core)
+        .iter()
+        .all(|e| matches!(e, Effect::Notify { .. })));
     assert_eq!(core.poll_timeout(), Some(WAIT));
     core.handle(Input::Tick { at: Millis(9_999) });
     assert!(drain(&mut core).is_empty(), "too early");
@@ -165,7 +181,10 @@ fn changes_during_the_wait_are_applied_together_when_it_ends() {
     let changes: Vec<String> = changes.iter().map(|c| c.to_string()).collect();
     assert_eq!(
         changes,
-        ["node-1 10.0.0.1:1 -> 10.0.0.1:11", "node-2 10.0.0.1:2 -> 10.0.0.1:12"]
+        [
+            "node-1 10.0.0.1:1 -> 10.0.0.1:11",
+            "node-2 10.0.0.1:2 -> 10.0.0.1:12"
+        ]
     );
     core.handle(done(10_010, *id, true));
     let r = the_reload(&drain(&mut core));
@@ -179,15 +198,24 @@ fn changes_during_the_wait_are_applied_together_when_it_ends() {
 #[test]
 fn an_unchanged_config_is_neither_written_nor_reloaded() {
     let mut core = settled();
-    core.handle(snapshot(30_000, vec![master("node-1", 1, 1), master("node-2", 2, 1)]));
+    core.handle(snapshot(
+        30_000,
+        vec![master("node-1", 1, 1), master("node-2", 2, 1)],
+    ));
     core.handle(switch(30_001, "node-1", 1, 1));
     assert!(drain(&mut core).is_empty());
     assert_eq!(core.poll_timeout(), None);
 
     let on_disk = core.on_disk().unwrap().to_string();
     let mut restarted = Core::new(settings(""), Some(on_disk));
-    restarted.handle(snapshot(0, vec![master("node-1", 1, 1), master("node-2", 2, 1)]));
-    assert!(drain(&mut restarted).is_empty(), "same file on disk: nothing to do");
+    restarted.handle(snapshot(
+        0,
+        vec![master("node-1", 1, 1), master("node-2", 2, 1)],
+    ));
+    assert!(
+        drain(&mut restarted).is_empty(),
+        "same file on disk: nothing to do"
+    );
 }
 
 #[test]
@@ -213,7 +241,10 @@ fn the_same_switch_twice_counts_once() {
 #[test]
 fn masters_outside_the_pattern_never_appear() {
     let mut core = Core::new(settings("node"), None);
-    core.handle(snapshot(0, vec![master("node-1", 1, 1), master("cache-1", 3, 1)]));
+    core.handle(snapshot(
+        0,
+        vec![master("node-1", 1, 1), master("cache-1", 3, 1)],
+    ));
     let (_, text) = the_write(&drain(&mut core));
     assert!(!text.contains("cache-1"));
     core.handle(message(1, "+monitor", "master cache-2 10.0.0.1 4 quorum 2"));
@@ -223,7 +254,11 @@ fn masters_outside_the_pattern_never_appear() {
 #[test]
 fn monitor_adds_and_unmonitor_removes() {
     let mut core = settled();
-    core.handle(message(20_000, "+monitor", "master node-3 10.0.0.1 3 quorum 2"));
+    core.handle(message(
+        20_000,
+        "+monitor",
+        "master node-3 10.0.0.1 3 quorum 2",
+    ));
     let effects = drain(&mut core);
     let (_, text) = the_write(&effects);
     assert!(text.contains("10.0.0.1:3:1 node-3"));
@@ -247,7 +282,10 @@ fn a_stale_snapshot_cannot_undo_a_switch() {
     let mut core = settled();
     core.handle(switch(20_000, "node-1", 1, 11));
     drain(&mut core);
-    core.handle(snapshot(20_001, vec![master("node-1", 1, 1), master("node-2", 2, 1)]));
+    core.handle(snapshot(
+        20_001,
+        vec![master("node-1", 1, 1), master("node-2", 2, 1)],
+    ));
     assert_eq!(core.masters()["node-1"], addr(11));
     assert_eq!(core.stats().stale, 1);
     core.handle(snapshot(20_002, vec![master("node-1", 21, 3)]));
@@ -275,7 +313,10 @@ fn a_failed_write_keeps_the_last_good_config_and_retries_with_backoff() {
     core.handle(Input::Tick { at: Millis(21_000) });
     let (w, _) = the_write(&drain(&mut core));
     core.handle(done(21_000, w, false));
-    assert!(notes(&drain(&mut core)).is_empty(), "one notification per streak");
+    assert!(
+        notes(&drain(&mut core)).is_empty(),
+        "one notification per streak"
+    );
     assert_eq!(core.poll_timeout(), Some(Millis(23_000)));
     core.handle(Input::Tick { at: Millis(23_000) });
     let (w, text) = the_write(&drain(&mut core));
@@ -294,7 +335,10 @@ fn a_failed_reload_is_retried_no_sooner_than_wait() {
     core.handle(done(20_000, w, true));
     let r = the_reload(&drain(&mut core));
     core.handle(done(20_100, r, false));
-    assert_eq!(notes(&drain(&mut core)), ["Error running reload command: boom"]);
+    assert_eq!(
+        notes(&drain(&mut core)),
+        ["Error running reload command: boom"]
+    );
     assert_eq!(core.poll_timeout(), Some(Millis(30_000)));
     core.handle(Input::Tick { at: Millis(30_000) });
     let r = the_reload(&drain(&mut core));

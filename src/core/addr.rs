@@ -96,7 +96,10 @@ mod tests {
     fn parses_host_port_and_shorthand() {
         assert_eq!(
             Addr::parse("10.0.0.1:6379").unwrap(),
-            Addr { host: "10.0.0.1".into(), port: 6379 }
+            Addr {
+                host: "10.0.0.1".into(),
+                port: 6379
+            }
         );
         assert_eq!(Addr::parse(":8000").unwrap().host, "127.0.0.1");
         assert_eq!(Addr::parse("[::1]:26379").unwrap().host, "::1");
@@ -105,9 +108,18 @@ mod tests {
     #[test]
     fn refuses_bad_ports_and_hosts() {
         assert_eq!(Addr::parse("h:0"), Err(AddrError::BadPort("0".into())));
-        assert_eq!(Addr::parse("h:65536"), Err(AddrError::BadPort("65536".into())));
+        assert_eq!(
+            Addr::parse("h:65536"),
+            Err(AddrError::BadPort("65536".into()))
+        );
         assert_eq!(Addr::parse("h"), Err(AddrError::NotHostPort("h".into())));
-        assert!(matches!(Addr::parse_parts("a b", "1"), Err(AddrError::BadHost(_))));
-        assert!(matches!(Addr::parse_parts("x\"y", "1"), Err(AddrError::BadHost(_))));
+        assert!(matches!(
+            Addr::parse_parts("a b", "1"),
+            Err(AddrError::BadHost(_))
+        ));
+        assert!(matches!(
+            Addr::parse_parts("x\"y", "1"),
+            Err(AddrError::BadHost(_))
+        ));
     }
 }

@@ -336,16 +336,23 @@ mod tests {
 
     #[test]
     fn odown_with_quorum() {
-        let e = SentinelEvent::parse("+odown", "master node-25 127.0.0.1 6025 #quorum 5/3").unwrap();
+        let e =
+            SentinelEvent::parse("+odown", "master node-25 127.0.0.1 6025 #quorum 5/3").unwrap();
         let SentinelEvent::ObjectivelyDown { down, instance } = e else {
             panic!("not odown: {e:?}")
         };
         assert!(down);
         assert_eq!(instance.name, "node-25");
         assert_eq!(instance.extra, "#quorum 5/3");
-        assert_eq!(instance.to_string(), "master node-25 127.0.0.1:6025 #quorum 5/3");
+        assert_eq!(
+            instance.to_string(),
+            "master node-25 127.0.0.1:6025 #quorum 5/3"
+        );
         let e = SentinelEvent::parse("-odown", "master node-25 127.0.0.1 6025").unwrap();
-        assert!(matches!(e, SentinelEvent::ObjectivelyDown { down: false, .. }));
+        assert!(matches!(
+            e,
+            SentinelEvent::ObjectivelyDown { down: false, .. }
+        ));
     }
 
     #[test]

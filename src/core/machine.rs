@@ -206,17 +206,25 @@ impl Core {
             SentinelEvent::Unmonitor { name } => {
                 info!("'-monitor' from {sentinel}: master {name}");
                 if let Some(addr) = self.topology.remove(&name) {
-                    info!("Removing master {name} {addr}: sentinel {sentinel} no longer monitors it");
+                    info!(
+                        "Removing master {name} {addr}: sentinel {sentinel} no longer monitors it"
+                    );
                 }
             }
             SentinelEvent::ObjectivelyDown { down, instance } => {
                 info!("'{channel}' from {sentinel}: {instance}");
                 if self.settings.wants(instance.master_name()) {
-                    let what = if down { "is objectively down" } else { "is no longer objectively down" };
+                    let what = if down {
+                        "is objectively down"
+                    } else {
+                        "is no longer objectively down"
+                    };
                     self.notify(format!("{channel}: {instance} {what}"));
                 }
             }
-            SentinelEvent::About { instance, .. } => info!("'{channel}' from {sentinel}: {instance}"),
+            SentinelEvent::About { instance, .. } => {
+                info!("'{channel}' from {sentinel}: {instance}")
+            }
             SentinelEvent::Other { .. } => info!("'{channel}' from {sentinel}: {payload}"),
         }
     }
@@ -351,7 +359,8 @@ impl Core {
     }
 
     fn needs_write(&self) -> bool {
-        self.target().is_some_and(|t| Some(&t) != self.on_disk.as_ref())
+        self.target()
+            .is_some_and(|t| Some(&t) != self.on_disk.as_ref())
     }
 
     fn drive(&mut self) {

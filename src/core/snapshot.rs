@@ -50,7 +50,8 @@ pub fn pairs(flat: &[String]) -> BTreeMap<String, String> {
 /// Reads one master's fields.
 pub fn master_from_fields(fields: &BTreeMap<String, String>) -> Result<MasterInfo, SnapshotError> {
     let get = |k: &'static str| fields.get(k).ok_or(SnapshotError::MissingField(k));
-    let name = check_name(get("name")?).map_err(|_| SnapshotError::BadName(fields["name"].clone()))?;
+    let name =
+        check_name(get("name")?).map_err(|_| SnapshotError::BadName(fields["name"].clone()))?;
     let addr = Addr::parse_parts(get("ip")?, get("port")?).map_err(SnapshotError::Addr)?;
     let epoch = match fields.get("config-epoch") {
         None => None,
@@ -70,8 +71,18 @@ mod tests {
     #[test]
     fn reads_a_sentinel_masters_entry() {
         let m = master_from_fields(&flat(&[
-            "name", "node-1", "ip", "127.0.0.1", "port", "6379", "runid", "abc", "flags",
-            "master", "config-epoch", "3",
+            "name",
+            "node-1",
+            "ip",
+            "127.0.0.1",
+            "port",
+            "6379",
+            "runid",
+            "abc",
+            "flags",
+            "master",
+            "config-epoch",
+            "3",
         ]))
         .unwrap();
         assert_eq!(m.name, "node-1");
@@ -94,7 +105,16 @@ mod tests {
             Err(SnapshotError::Addr(_))
         ));
         assert!(matches!(
-            master_from_fields(&flat(&["name", "n", "ip", "h", "port", "1", "config-epoch", "x"])),
+            master_from_fields(&flat(&[
+                "name",
+                "n",
+                "ip",
+                "h",
+                "port",
+                "1",
+                "config-epoch",
+                "x"
+            ])),
             Err(SnapshotError::BadEpoch(_))
         ));
         assert_eq!(flat(&["a", "1", "dangling"]).len(), 1);

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 /// A point on (or a span of) a monotonic millisecond clock.
 ///
 /// The daemon counts from its start, replay from the start of the recording.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Millis(pub u64);
 

@@ -160,7 +160,13 @@ mod tests {
         let mut t = Topology::default();
         t.offer("m", &a(1), 5);
         assert!(t.switch("m", &a(1), &a(2)));
-        assert_eq!(t.offer("m", &a(1), 5), Verdict::Stale { known: 6, offered: 5 });
+        assert_eq!(
+            t.offer("m", &a(1), 5),
+            Verdict::Stale {
+                known: 6,
+                offered: 5
+            }
+        );
         assert_eq!(t.offer("m", &a(2), 6), Verdict::Same);
         assert_eq!(t.offer("m", &a(3), 7), Verdict::Moved { from: Some(a(2)) });
     }

@@ -46,7 +46,11 @@ fn to_input(event: LinkEvent, clock: &Clock) -> Input {
     let at = clock.now();
     match event {
         LinkEvent::Up { sentinel } => Input::LinkUp { at, sentinel },
-        LinkEvent::Down { sentinel, reason } => Input::LinkDown { at, sentinel, reason },
+        LinkEvent::Down { sentinel, reason } => Input::LinkDown {
+            at,
+            sentinel,
+            reason,
+        },
         LinkEvent::Message {
             sentinel,
             channel,
@@ -57,7 +61,11 @@ fn to_input(event: LinkEvent, clock: &Clock) -> Input {
             channel,
             payload,
         },
-        LinkEvent::Snapshot { sentinel, masters } => Input::Snapshot { at, sentinel, masters },
+        LinkEvent::Snapshot { sentinel, masters } => Input::Snapshot {
+            at,
+            sentinel,
+            masters,
+        },
     }
 }
 
@@ -81,7 +89,11 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
     let (link_tx, mut link_rx) = mpsc::channel(1024);
     let (query_tx, query_rx) = mpsc::channel(1);
     let (done_tx, mut done_rx) = mpsc::unbounded_channel();
-    let link = tokio::spawn(sentinel::follow(options.sentinels.clone(), link_tx, query_rx));
+    let link = tokio::spawn(sentinel::follow(
+        options.sentinels.clone(),
+        link_tx,
+        query_rx,
+    ));
     let performer = Performer {
         out: options.out.clone(),
         cmd: options.cmd.clone(),

@@ -47,7 +47,8 @@ pub fn run(options: &Options, file: &Path) -> Result<Vec<String>, DryRunError> {
     let text = std::fs::read_to_string(file).map_err(|e| DryRunError::Read(name.clone(), e))?;
     let masters = masters_file::parse(&text).map_err(|e| DryRunError::Parse(name.clone(), e))?;
     let on_disk = match &options.out {
-        Some(out) => read_existing(out).map_err(|e| DryRunError::Write(format!("cannot read {}: {e}", out.display())))?,
+        Some(out) => read_existing(out)
+            .map_err(|e| DryRunError::Write(format!("cannot read {}: {e}", out.display())))?,
         None => None,
     };
     let mut core = Core::new(options.core.clone(), on_disk);
@@ -65,8 +66,9 @@ pub fn run(options: &Options, file: &Path) -> Result<Vec<String>, DryRunError> {
             Effect::WriteConfig { id, text, .. } => {
                 match &options.out {
                     Some(out) => {
-                        write_atomically(out, &text)
-                            .map_err(|e| DryRunError::Write(format!("cannot write {}: {e}", out.display())))?;
+                        write_atomically(out, &text).map_err(|e| {
+                            DryRunError::Write(format!("cannot write {}: {e}", out.display()))
+                        })?;
                         log.push(format!("wrote {}", out.display()));
                     }
                     None => print!("{text}"),

@@ -17,7 +17,11 @@ pub struct LineError {
 
 impl fmt::Display for LineError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}: {} (expected `name host:port`)", self.line, self.why)
+        write!(
+            f,
+            "line {}: {} (expected `name host:port`)",
+            self.line, self.why
+        )
     }
 }
 

@@ -23,10 +23,18 @@ pub async fn run(argv: &[String], timeout: Duration) -> Result<(), String> {
         .map_err(|e| format!("cannot start {program:?}: {e}"))?;
     let output = match tokio::time::timeout(timeout, child.wait_with_output()).await {
         Ok(result) => result.map_err(|e| format!("waiting for {program:?}: {e}"))?,
-        Err(_) => return Err(format!("killed after {}s (-cmd_timeout)", timeout.as_secs())),
+        Err(_) => {
+            return Err(format!(
+                "killed after {}s (-cmd_timeout)",
+                timeout.as_secs()
+            ))
+        }
     };
     for (stream, bytes) in [("stdout", &output.stdout), ("stderr", &output.stderr)] {
-        for line in String::from_utf8_lossy(bytes).lines().filter(|l| !l.trim().is_empty()) {
+        for line in String::from_utf8_lossy(bytes)
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+        {
             info!("Command {stream}: {line}");
         }
     }
@@ -51,8 +59,13 @@ mod tests {
         let t = Duration::from_secs(5);
         assert_eq!(run(&argv(&["true"]), t).await, Ok(()));
         assert_eq!(run(&[], t).await, Ok(()));
-        assert_eq!(run(&argv(&["false"]), t).await, Err("exit status: 1".into()));
-        let e = run(&argv(&["sleep", "5"]), Duration::from_secs(1)).await.unwrap_err();
+        assert_eq!(
+            run(&argv(&["false"]), t).await,
+            Err("exit status: 1".into())
+        );
+        let e = run(&argv(&["sleep", "5"]), Duration::from_secs(1))
+            .await
+            .unwrap_err();
         assert!(e.contains("killed after 1s"), "{e}");
         let e = run(&argv(&["/no/such/program"]), t).await.unwrap_err();
         assert!(e.contains("cannot start"), "{e}");

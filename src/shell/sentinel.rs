@@ -81,10 +81,15 @@ pub async fn follow(
         if events.send(down).await.is_err() {
             return;
         }
-        failures = if started.elapsed() >= STABLE { 1 } else { failures + 1 };
+        failures = if started.elapsed() >= STABLE {
+            1
+        } else {
+            failures + 1
+        };
         // Moving on to another sentinel is immediate the first time; only when they keep
         // failing does the pause grow, up to MAX_BACKOFF.
-        let pause = Duration::from_millis(100 << failures.min(7).saturating_sub(1)).min(MAX_BACKOFF);
+        let pause =
+            Duration::from_millis(100 << failures.min(7).saturating_sub(1)).min(MAX_BACKOFF);
         if failures > 1 {
             sleep(pause).await;
         }
@@ -98,7 +103,10 @@ async fn within<T, E: std::fmt::Display>(
     match timeout(IO_TIMEOUT, fut).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(format!("{what}: {e}")),
-        Err(_) => Err(format!("{what}: no answer within {}s", IO_TIMEOUT.as_secs())),
+        Err(_) => Err(format!(
+            "{what}: no answer within {}s",
+            IO_TIMEOUT.as_secs()
+        )),
     }
 }
 
@@ -117,8 +125,15 @@ async fn session(
     let mut conn = within("connect", client.get_multiplexed_async_connection()).await?;
     let masters = query_masters(&mut conn).await?;
     let send = |e: LinkEvent| async { events.send(e).await.is_err() };
-    if send(LinkEvent::Up { sentinel: sentinel.to_string() }).await
-        || send(LinkEvent::Snapshot { sentinel: sentinel.to_string(), masters }).await
+    if send(LinkEvent::Up {
+        sentinel: sentinel.to_string(),
+    })
+    .await
+        || send(LinkEvent::Snapshot {
+            sentinel: sentinel.to_string(),
+            masters,
+        })
+        .await
     {
         return Ok(());
     }
@@ -150,7 +165,9 @@ async fn session(
 }
 
 async fn alive(sink: &mut PubSubSink) -> Result<(), String> {
-    within("PING", sink.ping::<redis::Value>()).await.map(|_| ())
+    within("PING", sink.ping::<redis::Value>())
+        .await
+        .map(|_| ())
 }
 
 /// `SENTINEL MASTERS`, read into masters; entries that cannot be read are logged and

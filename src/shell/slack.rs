@@ -73,7 +73,12 @@ async fn post_all(options: SlackOptions, mut rx: mpsc::Receiver<String>) {
     }
 }
 
-async fn post(client: &reqwest::Client, url: &str, o: &SlackOptions, text: &str) -> Result<(), String> {
+async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    o: &SlackOptions,
+    text: &str,
+) -> Result<(), String> {
     let body = PostMessage {
         channel: &o.channel,
         text,
@@ -118,7 +123,11 @@ mod tests {
             if let Some((head, body)) = text.split_once("\r\n\r\n") {
                 let len: usize = head
                     .lines()
-                    .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length: ").map(|v| v.trim().parse().unwrap()))
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length: ")
+                            .map(|v| v.trim().parse().unwrap())
+                    })
                     .unwrap_or(0);
                 if body.len() >= len {
                     break;
@@ -153,12 +162,22 @@ mod tests {
         let server = tokio::spawn(one_request(listener, r#"{"ok":true}"#));
         let client = reqwest::Client::new();
         let url = format!("{}/chat.postMessage", options(port).api_url);
-        post(&client, &url, &options(port), "+switch-master: node-1 moved")
-            .await
-            .unwrap();
+        post(
+            &client,
+            &url,
+            &options(port),
+            "+switch-master: node-1 moved",
+        )
+        .await
+        .unwrap();
         let request = server.await.unwrap();
-        assert!(request.starts_with("POST /api/chat.postMessage "), "{request}");
-        assert!(request.to_ascii_lowercase().contains("authorization: bearer xoxb-secret"));
+        assert!(
+            request.starts_with("POST /api/chat.postMessage "),
+            "{request}"
+        );
+        assert!(request
+            .to_ascii_lowercase()
+            .contains("authorization: bearer xoxb-secret"));
         let body = request.split_once("\r\n\r\n").unwrap().1;
         let json: serde_json::Value = serde_json::from_str(body).unwrap();
         assert_eq!(json["channel"], "#incidents");
@@ -171,9 +190,14 @@ mod tests {
     async fn a_slack_error_is_reported_without_the_token() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let server = tokio::spawn(one_request(listener, r#"{"ok":false,"error":"invalid_auth"}"#));
+        let server = tokio::spawn(one_request(
+            listener,
+            r#"{"ok":false,"error":"invalid_auth"}"#,
+        ));
         let url = format!("{}/chat.postMessage", options(port).api_url);
-        let e = post(&reqwest::Client::new(), &url, &options(port), "x").await.unwrap_err();
+        let e = post(&reqwest::Client::new(), &url, &options(port), "x")
+            .await
+            .unwrap_err();
         server.await.unwrap();
         assert!(e.contains("invalid_auth"), "{e}");
         assert!(!e.contains("xoxb"), "{e}");
@@ -185,6 +209,8 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         drop(listener);
         let url = format!("{}/chat.postMessage", options(port).api_url);
-        assert!(post(&reqwest::Client::new(), &url, &options(port), "x").await.is_err());
+        assert!(post(&reqwest::Client::new(), &url, &options(port), "x")
+            .await
+            .is_err());
     }
 }

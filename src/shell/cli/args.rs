@@ -8,37 +8,130 @@ use super::goflags::{parse_go_bool, FlagSpec, Kind};
 
 /// Every flag tpc accepts, with how it takes a value; the names match [`RawArgs`].
 pub const FLAGS: &[FlagSpec] = &[
-    FlagSpec { name: "sentinels", kind: Kind::Value },
-    FlagSpec { name: "out", kind: Kind::Value },
-    FlagSpec { name: "cmd", kind: Kind::Value },
-    FlagSpec { name: "cmd_timeout", kind: Kind::Value },
-    FlagSpec { name: "wait", kind: Kind::Value },
-    FlagSpec { name: "log", kind: Kind::Value },
-    FlagSpec { name: "master_pattern", kind: Kind::Value },
-    FlagSpec { name: "masters", kind: Kind::Value },
-    FlagSpec { name: "name", kind: Kind::Value },
-    FlagSpec { name: "ip", kind: Kind::Value },
-    FlagSpec { name: "port", kind: Kind::Value },
-    FlagSpec { name: "hash", kind: Kind::Value },
-    FlagSpec { name: "has_tag", kind: Kind::Value },
-    FlagSpec { name: "hash_tag", kind: Kind::Value },
-    FlagSpec { name: "distribution", kind: Kind::Value },
-    FlagSpec { name: "timeout", kind: Kind::Value },
-    FlagSpec { name: "backlog", kind: Kind::Value },
-    FlagSpec { name: "redis_auth", kind: Kind::Value },
-    FlagSpec { name: "redis_db", kind: Kind::Value },
-    FlagSpec { name: "client_connections", kind: Kind::Value },
-    FlagSpec { name: "server_connections", kind: Kind::Value },
-    FlagSpec { name: "preconnect", kind: Kind::Bool },
-    FlagSpec { name: "auto_eject_hosts", kind: Kind::Bool },
-    FlagSpec { name: "server_retry_timeout", kind: Kind::Value },
-    FlagSpec { name: "server_failure_limit", kind: Kind::Value },
-    FlagSpec { name: "token", kind: Kind::Value },
-    FlagSpec { name: "channel", kind: Kind::Value },
-    FlagSpec { name: "username", kind: Kind::Value },
-    FlagSpec { name: "icon_emoji", kind: Kind::Value },
-    FlagSpec { name: "slack_url", kind: Kind::Value },
-    FlagSpec { name: "version", kind: Kind::Switch },
+    FlagSpec {
+        name: "sentinels",
+        kind: Kind::Value,
+    },
+    FlagSpec {
+        name: "out",
+        kind: Kind::Value,
+    },
+    FlagSpec {
+        name: "cmd",
+        kind: Kind::Value,
+    },
+    FlagSpec {
+        name: "cmd_timeout",
+        kind: Kind::Value,
+    },
+    FlagSpec {
+        name: "wait",
+        kind: Kind::Value,
+    },
+    FlagSpec {
+        name: "log",
+        kind: Kind::Value,
+    },
+    FlagSpec {
+        name: "master_pattern",
+        kind: Kind::Value,
+    },
+    FlagSpec {
+        name: "masters",
+        kind: Kind::Value,
+    },
+    FlagSpec {
+        name: "name",
+        kind: Kind::Value,
+    },
+    FlagSpec {
+        name: "ip",
+        kind: Kind::Value,
+    },
+    FlagSpec {
+        name: "port",
+        kind: Kind::Value,
+    },
+    FlagSpec {
+        name: "hash",
+        kind: Kind::Value,
+    },
+    FlagSpec {
+        name: "has_tag",
+        kind: Kind::Value,
+    },
+    FlagSpec {
+        name: "hash_tag",
+        kind: Kind::Value,
+    },
+    FlagSpec {
+        name: "distribution",
+        kind: Kind::Value,
+    },
+    FlagSpec {
+        name: "timeout",
+        kind: Kind::Value,
+    },
+    FlagSpec {
+        name: "backlog",
+        kind: Kind::Value,
+    },
+    FlagSpec {
+        name: "redis_auth",
+        kind: Kind::Value,
+    },
+    FlagSpec {
+        name: "redis_db",
+        kind: Kind::Value,
+    },
+    FlagSpec {
+        name: "client_connections",
+        kind: Kind::Value,
+    },
+    FlagSpec {
+        name: "server_connections",
+        kind: Kind::Value,
+    },
+    FlagSpec {
+        name: "preconnect",
+        kind: Kind::Bool,
+    },
+    FlagSpec {
+        name: "auto_eject_hosts",
+        kind: Kind::Bool,
+    },
+    FlagSpec {
+        name: "server_retry_timeout",
+        kind: Kind::Value,
+    },
+    FlagSpec {
+        name: "server_failure_limit",
+        kind: Kind::Value,
+    },
+    FlagSpec {
+        name: "token",
+        kind: Kind::Value,
+    },
+    FlagSpec {
+        name: "channel",
+        kind: Kind::Value,
+    },
+    FlagSpec {
+        name: "username",
+        kind: Kind::Value,
+    },
+    FlagSpec {
+        name: "icon_emoji",
+        kind: Kind::Value,
+    },
+    FlagSpec {
+        name: "slack_url",
+        kind: Kind::Value,
+    },
+    FlagSpec {
+        name: "version",
+        kind: Kind::Switch,
+    },
 ];
 
 fn go_bool(text: &str) -> Result<bool, String> {
@@ -169,13 +262,21 @@ mod tests {
             let flag = format!("--{}", spec.name.replace('_', "-"));
             let mut args = vec![flag.as_str()];
             let value = match spec.kind {
-                Kind::Value => Some(if spec.name.contains("timeout") { "1" } else { "2" }),
+                Kind::Value => Some(if spec.name.contains("timeout") {
+                    "1"
+                } else {
+                    "2"
+                }),
                 Kind::Bool => Some("true"),
                 Kind::Switch => None,
             };
             args.extend(value);
             let parsed = RawArgs::from_args(&["tpc"], &args);
-            assert!(parsed.is_ok(), "{flag}: {:?}", parsed.err().map(|e| e.output));
+            assert!(
+                parsed.is_ok(),
+                "{flag}: {:?}",
+                parsed.err().map(|e| e.output)
+            );
         }
     }
 
@@ -184,7 +285,10 @@ mod tests {
         let a = RawArgs::from_args(&["tpc"], &[]).unwrap();
         assert_eq!(a.cmd, "killall -USR1 nutcracker");
         assert_eq!((a.wait, a.port, a.timeout, a.backlog), (60, 9000, 400, 512));
-        assert_eq!((a.hash.as_str(), a.distribution.as_str()), ("fnv1a_64", "ketama"));
+        assert_eq!(
+            (a.hash.as_str(), a.distribution.as_str()),
+            ("fnv1a_64", "ketama")
+        );
         assert_eq!((a.client_connections, a.server_connections), (16384, 1));
         assert!(!a.preconnect && a.auto_eject_hosts);
         assert_eq!((a.server_retry_timeout, a.server_failure_limit), (30000, 3));

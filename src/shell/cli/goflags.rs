@@ -122,12 +122,30 @@ mod tests {
     use super::*;
 
     const FLAGS: &[FlagSpec] = &[
-        FlagSpec { name: "sentinels", kind: Kind::Value },
-        FlagSpec { name: "master_pattern", kind: Kind::Value },
-        FlagSpec { name: "timeout", kind: Kind::Value },
-        FlagSpec { name: "preconnect", kind: Kind::Bool },
-        FlagSpec { name: "auto_eject_hosts", kind: Kind::Bool },
-        FlagSpec { name: "version", kind: Kind::Switch },
+        FlagSpec {
+            name: "sentinels",
+            kind: Kind::Value,
+        },
+        FlagSpec {
+            name: "master_pattern",
+            kind: Kind::Value,
+        },
+        FlagSpec {
+            name: "timeout",
+            kind: Kind::Value,
+        },
+        FlagSpec {
+            name: "preconnect",
+            kind: Kind::Bool,
+        },
+        FlagSpec {
+            name: "auto_eject_hosts",
+            kind: Kind::Bool,
+        },
+        FlagSpec {
+            name: "version",
+            kind: Kind::Switch,
+        },
     ];
 
     fn rw(args: &[&str]) -> Result<Request, GoFlagError> {
@@ -162,7 +180,10 @@ mod tests {
     #[test]
     fn go_booleans() {
         assert_eq!(ok(&["-preconnect"]), ["--preconnect", "true"]);
-        assert_eq!(ok(&["-auto_eject_hosts=false"]), ["--auto-eject-hosts", "false"]);
+        assert_eq!(
+            ok(&["-auto_eject_hosts=false"]),
+            ["--auto-eject-hosts", "false"]
+        );
         assert_eq!(ok(&["-version"]), ["--version"]);
     }
 
@@ -170,10 +191,19 @@ mod tests {
     fn help_and_errors() {
         assert_eq!(rw(&["-sentinels", ":1", "-h"]), Ok(Request::Help));
         assert_eq!(rw(&["-help"]), Ok(Request::Help));
-        assert_eq!(rw(&["-nope", "1"]), Err(GoFlagError::Unknown("nope".into())));
-        assert_eq!(rw(&["-sentinels"]), Err(GoFlagError::MissingValue("sentinels".into())));
+        assert_eq!(
+            rw(&["-nope", "1"]),
+            Err(GoFlagError::Unknown("nope".into()))
+        );
+        assert_eq!(
+            rw(&["-sentinels"]),
+            Err(GoFlagError::MissingValue("sentinels".into()))
+        );
         assert_eq!(rw(&["stray"]), Err(GoFlagError::Unexpected("stray".into())));
-        assert_eq!(rw(&["-version=1"]), Err(GoFlagError::ValueForSwitch("version".into())));
+        assert_eq!(
+            rw(&["-version=1"]),
+            Err(GoFlagError::ValueForSwitch("version".into()))
+        );
         assert_eq!(parse_go_bool("F"), Ok(false));
         assert!(parse_go_bool("yes").unwrap_err().contains("-flag=false"));
     }

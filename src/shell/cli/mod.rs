@@ -58,8 +58,7 @@ pub fn parse(args: &[String]) -> Result<Command, CliError> {
 /// argh's help, with the flags spelt as the original's (`-master_pattern`) and the
 /// descriptions' group prefixes capitalized as in the original's help.
 pub fn help() -> String {
-    let exit = RawArgs::from_args(&["tpc"], &["--help"])
-        .expect_err("--help always exits early");
+    let exit = RawArgs::from_args(&["tpc"], &["--help"]).expect_err("--help always exits early");
     let mut text = go_spelling(&exit.output);
     for spec in FLAGS.iter().filter(|s| s.kind == Kind::Bool) {
         text = text.replace(&format!(" <{}>", spec.name), "");

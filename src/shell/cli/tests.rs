@@ -19,8 +19,10 @@ fn err(line: &str) -> String {
 
 #[test]
 fn the_originals_readme_example() {
-    let o = run("-sentinels :8000,:8001,:8002,:8003,:8004 -out /etc/nutcracker/nutcracker.yml -wait 10")
-        .unwrap();
+    let o = run(
+        "-sentinels :8000,:8001,:8002,:8003,:8004 -out /etc/nutcracker/nutcracker.yml -wait 10",
+    )
+    .unwrap();
     assert_eq!(o.sentinels.len(), 5);
     assert_eq!(
         o.sentinels[0],
@@ -52,15 +54,32 @@ fn every_flag_in_go_spellings() {
     assert_eq!(o.cmd, ["systemctl", "restart", "nut cracker"]);
     assert_eq!(o.core.wait.as_u64(), 0);
     assert_eq!(o.core.master_pattern, "node");
-    assert_eq!((p.name.as_str(), p.ip.as_str(), p.port), ("cache", "127.0.0.1", 22121));
+    assert_eq!(
+        (p.name.as_str(), p.ip.as_str(), p.port),
+        ("cache", "127.0.0.1", 22121)
+    );
     assert_eq!((p.hash.as_str(), p.hash_tag.as_str()), ("murmur", "{}"));
     assert_eq!(p.distribution, "modula");
-    assert_eq!((p.timeout, p.server_retry_timeout, p.server_failure_limit), (-1, -1, -1));
-    assert_eq!((p.backlog, p.redis_db, p.client_connections, p.server_connections), (1024, 2, 10, 2));
+    assert_eq!(
+        (p.timeout, p.server_retry_timeout, p.server_failure_limit),
+        (-1, -1, -1)
+    );
+    assert_eq!(
+        (
+            p.backlog,
+            p.redis_db,
+            p.client_connections,
+            p.server_connections
+        ),
+        (1024, 2, 10, 2)
+    );
     assert_eq!(p.redis_auth, "pw");
     assert!(p.preconnect && !p.auto_eject_hosts);
     let slack = o.slack.unwrap();
-    assert_eq!((slack.channel.as_str(), slack.username.as_str()), ("#ops", "tpc"));
+    assert_eq!(
+        (slack.channel.as_str(), slack.username.as_str()),
+        ("#ops", "tpc")
+    );
     assert_eq!(slack.api_url, "https://slack.com/api");
     assert!(!format!("{slack:?}").contains("xoxb"));
     assert_eq!(o.cmd_timeout.as_secs(), 5);
@@ -68,7 +87,14 @@ fn every_flag_in_go_spellings() {
 
 #[test]
 fn hash_tag_has_both_spellings() {
-    assert_eq!(run("-sentinels :1 -hash_tag $$").unwrap().core.pool.hash_tag, "$$");
+    assert_eq!(
+        run("-sentinels :1 -hash_tag $$")
+            .unwrap()
+            .core
+            .pool
+            .hash_tag,
+        "$$"
+    );
     assert!(err("-sentinels :1 -hash_tag {} -has_tag $$").contains("disagree"));
 }
 
@@ -109,6 +135,8 @@ fn help_and_version() {
 #[test]
 fn dry_run_needs_no_sentinel() {
     let o = run("-masters examples/masters.txt").unwrap();
-    assert_eq!(o.dry_run_masters, Some(PathBuf::from("examples/masters.txt")));
+    assert_eq!(
+        o.dry_run_masters,
+        Some(PathBuf::from("examples/masters.txt"))
+    );
 }
-

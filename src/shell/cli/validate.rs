@@ -152,7 +152,13 @@ pub struct Options {
     pub dry_run_masters: Option<PathBuf>,
 }
 
-fn range(flag: &'static str, value: i64, min: i64, max: i64, allowed: &'static str) -> Result<i64, UsageError> {
+fn range(
+    flag: &'static str,
+    value: i64,
+    min: i64,
+    max: i64,
+    allowed: &'static str,
+) -> Result<i64, UsageError> {
     if (min..=max).contains(&value) {
         Ok(value)
     } else {
@@ -164,7 +170,11 @@ fn range(flag: &'static str, value: i64, min: i64, max: i64, allowed: &'static s
     }
 }
 
-fn one_of(flag: &'static str, value: &str, allowed: &'static [&'static str]) -> Result<String, UsageError> {
+fn one_of(
+    flag: &'static str,
+    value: &str,
+    allowed: &'static [&'static str],
+) -> Result<String, UsageError> {
     if allowed.contains(&value) {
         Ok(value.to_string())
     } else {
@@ -235,12 +245,36 @@ fn pool(raw: &RawArgs) -> Result<PoolSettings, UsageError> {
         backlog: range("backlog", raw.backlog, 0, i64::MAX, NON_NEG)?,
         redis_auth: raw.redis_auth.clone(),
         redis_db: range("redis_db", raw.redis_db, 0, i64::MAX, NON_NEG)?,
-        client_connections: range("client_connections", raw.client_connections, 0, i64::MAX, NON_NEG)?,
-        server_connections: range("server_connections", raw.server_connections, 1, i64::MAX, "1 or more")?,
+        client_connections: range(
+            "client_connections",
+            raw.client_connections,
+            0,
+            i64::MAX,
+            NON_NEG,
+        )?,
+        server_connections: range(
+            "server_connections",
+            raw.server_connections,
+            1,
+            i64::MAX,
+            "1 or more",
+        )?,
         preconnect: raw.preconnect,
         auto_eject_hosts: raw.auto_eject_hosts,
-        server_retry_timeout: range("server_retry_timeout", raw.server_retry_timeout, -1, i64::MAX, OR_MINUS_ONE)?,
-        server_failure_limit: range("server_failure_limit", raw.server_failure_limit, -1, i64::MAX, OR_MINUS_ONE)?,
+        server_retry_timeout: range(
+            "server_retry_timeout",
+            raw.server_retry_timeout,
+            -1,
+            i64::MAX,
+            OR_MINUS_ONE,
+        )?,
+        server_failure_limit: range(
+            "server_failure_limit",
+            raw.server_failure_limit,
+            -1,
+            i64::MAX,
+            OR_MINUS_ONE,
+        )?,
     })
 }
 
@@ -251,8 +285,20 @@ pub fn validate(raw: &RawArgs) -> Result<Options, UsageError> {
     if sentinels.is_empty() && dry_run_masters.is_none() {
         return Err(UsageError::NoSentinels);
     }
-    let wait = range("wait", raw.wait, 0, i64::from(u32::MAX), "0 or more seconds")?;
-    let cmd_timeout = range("cmd_timeout", raw.cmd_timeout, 1, 86_400, "from 1 to 86400 seconds")?;
+    let wait = range(
+        "wait",
+        raw.wait,
+        0,
+        i64::from(u32::MAX),
+        "0 or more seconds",
+    )?;
+    let cmd_timeout = range(
+        "cmd_timeout",
+        raw.cmd_timeout,
+        1,
+        86_400,
+        "from 1 to 86400 seconds",
+    )?;
     let cmd = shell_words::split(&raw.cmd).map_err(|e| UsageError::BadCommand(e.to_string()))?;
     let slack = (!raw.token.is_empty()).then(|| SlackOptions {
         token: raw.token.clone(),

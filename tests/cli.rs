@@ -1,0 +1,97 @@
+//! The real `tpc` binary's command line: exit statuses, help, version, and the dry run.
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Output};
+
+fn tpc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tpc"))
+        .args(args)
+        .output()
+        .expect("tpc runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn a_wrong_flag_or_value_exits_2_with_one_line() {
+    for (args, says) in [
+        (&["-bogus"][..], "flag provided but not defined: -bogus"),
+        (&["-sentinels", ":1", "-wait", "soon"], "-wait"),
+        (
+            &["-sentinels", ":1", "-distribution", "x"],
+            "ketama, modula, random",
+        ),
+        (&["-out", "/tmp/x"], "no sentinel given"),
+    ] {
+        let o = tpc(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let e = stderr(&o);
+        assert_eq!(e.lines().count(), 1, "{e}");
+        assert!(e.contains(says), "{e}");
+        assert!(o.stdout.is_empty());
+    }
+}
+
+#[test]
+fn help_and_version_exit_0() {
+    for flag in ["-h", "-help", "--help"] {
+        let o = tpc(&[flag]);
+        assert!(o.status.success());
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            text.contains("-sentinels") && text.contains("Twemproxy: port"),
+            "{text}"
+        );
+    }
+    let o = tpc(&["--version"]);
+    assert!(o.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        format!("tpc {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn dry_run_writes_a_private_file_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let masters = dir.path().join("masters.txt");
+    std::fs::write(&masters, "node-2 10.0.0.2:6379\nnode-1 10.0.0.1:6379\n").unwrap();
+    let out = dir.path().join("nutcracker.yml");
+    let args = [
+        "-masters",
+        masters.to_str().unwrap(),
+        "-out",
+        out.to_str().unwrap(),
+        "-redis_auth",
+        "s3cret",
+    ];
+    let o = tpc(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("  - 10.0.0.1:6379:1 node-1\n  - 10.0.0.2:6379:1 node-2\n"));
+    assert_eq!(
+        std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(stderr(&o).contains("would run 'killall -USR1 nutcracker'"));
+    assert!(!stderr(&o).contains("s3cret"));
+    let again = tpc(&args);
+    assert!(
+        stderr(&again).contains("config unchanged"),
+        "{}",
+        stderr(&again)
+    );
+}
+
+#[test]
+fn dry_run_names_the_bad_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let masters = dir.path().join("masters.txt");
+    std::fs::write(&masters, "node-1 10.0.0.1:6379\nnode-2\n").unwrap();
+    let o = tpc(&["-masters", masters.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("line 2"), "{}", stderr(&o));
+    assert!(o.stdout.is_empty());
+}
