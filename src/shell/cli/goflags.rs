@@ -70,7 +70,8 @@ pub enum Request {
 /// `--dashed-name`, values follow as separate arguments, and booleans always carry
 /// their value. `-h`, `-help` and `--help` anywhere ask for help.
 pub fn rewrite(args: &[String], flags: &[FlagSpec]) -> Result<Request, GoFlagError> {
-    let mut out = Vec::with_capacity(args.len() + 4);
+    // (argh flag, value); a flag given twice keeps its last value, as in Go.
+    let mut parsed: Vec<(String, Option<String>)> = Vec::with_capacity(args.len());
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
         let Some(body) = arg.strip_prefix("--").or_else(|| arg.strip_prefix('-')) else {
@@ -91,18 +92,24 @@ pub fn rewrite(args: &[String], flags: &[FlagSpec]) -> Result<Request, GoFlagErr
             .iter()
             .find(|f| f.name == name)
             .ok_or_else(|| GoFlagError::Unknown(name.clone()))?;
-        out.push(format!("--{}", spec.name.replace('_', "-")));
-        match (spec.kind, inline) {
-            (Kind::Switch, None) => {}
+        let value = match (spec.kind, inline) {
+            (Kind::Switch, None) => None,
             (Kind::Switch, Some(_)) => return Err(GoFlagError::ValueForSwitch(name)),
-            (Kind::Bool, v) => out.push(v.unwrap_or("true").to_string()),
-            (Kind::Value, Some(v)) => out.push(v.to_string()),
+            (Kind::Bool, v) => Some(v.unwrap_or("true").to_string()),
+            (Kind::Value, Some(v)) => Some(v.to_string()),
             (Kind::Value, None) => match iter.next() {
-                Some(v) => out.push(v.clone()),
+                Some(v) => Some(v.clone()),
                 None => return Err(GoFlagError::MissingValue(name)),
             },
-        }
+        };
+        let flag = format!("--{}", spec.name.replace('_', "-"));
+        parsed.retain(|(f, _)| *f != flag);
+        parsed.push((flag, value));
     }
+    let out = parsed
+        .into_iter()
+        .flat_map(|(flag, value)| std::iter::once(flag).chain(value))
+        .collect();
     Ok(Request::Args(out))
 }
 
@@ -185,6 +192,14 @@ mod tests {
             ["--auto-eject-hosts", "false"]
         );
         assert_eq!(ok(&["-version"]), ["--version"]);
+    }
+
+    #[test]
+    fn the_last_of_a_repeated_flag_wins() {
+        assert_eq!(
+            ok(&["-timeout", "1", "-preconnect", "-timeout=2"]),
+            ["--preconnect", "true", "--timeout", "2"]
+        );
     }
 
     #[test]
