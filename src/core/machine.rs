@@ -86,6 +86,8 @@ pub struct Core {
     next_id: u64,
     effects: VecDeque<Effect>,
     stats: Stats,
+    /// The rendering of the known masters, and the topology version it was made from.
+    target: (u64, Option<String>),
 }
 
 impl Core {
@@ -111,6 +113,7 @@ impl Core {
             next_id: 1,
             effects: VecDeque::new(),
             stats: Stats::default(),
+            target: (0, None),
         }
     }
 
@@ -159,6 +162,9 @@ impl Core {
             } => warn!("Lost sentinel {sentinel}: {reason}"),
             Input::Tick { .. } => {}
             Input::Done { id, outcome, .. } => self.on_done(id, outcome),
+        }
+        if self.target.0 != self.topology.version() {
+            self.target = (self.topology.version(), self.render_target());
         }
         self.drive();
     }
@@ -354,13 +360,20 @@ impl Core {
 
     /// The config the known masters call for, unless there are none (nutcracker
     /// rejects a pool without servers).
-    fn target(&self) -> Option<String> {
+    fn render_target(&self) -> Option<String> {
         (!self.topology.is_empty()).then(|| render(&self.settings.pool, &self.topology.addrs()))
     }
 
+    /// The config to write, when it differs from the one on disk.
+    fn pending_target(&self) -> Option<&String> {
+        self.target
+            .1
+            .as_ref()
+            .filter(|t| Some(*t) != self.on_disk.as_ref())
+    }
+
     fn needs_write(&self) -> bool {
-        self.target()
-            .is_some_and(|t| Some(&t) != self.on_disk.as_ref())
+        self.pending_target().is_some()
     }
 
     fn drive(&mut self) {
@@ -369,7 +382,7 @@ impl Core {
         }
         let now = self.now;
         let window_open = now >= self.window_end();
-        if let Some(text) = self.target().filter(|t| Some(t) != self.on_disk.as_ref()) {
+        if let Some(text) = self.pending_target().cloned() {
             if !window_open {
                 return;
             }

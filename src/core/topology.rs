@@ -52,6 +52,7 @@ pub enum Verdict {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Topology {
     masters: BTreeMap<String, Known>,
+    version: u64,
 }
 
 impl Topology {
@@ -61,6 +62,11 @@ impl Topology {
             .iter()
             .map(|(n, k)| (n.clone(), k.addr.clone()))
             .collect()
+    }
+
+    /// Grows with every change of an address, so callers can cache what they derive.
+    pub fn version(&self) -> u64 {
+        self.version
     }
 
     /// What is known about `name`.
@@ -89,6 +95,7 @@ impl Topology {
                         epoch,
                     },
                 );
+                self.version += 1;
                 Verdict::Moved { from: None }
             }
             Some(k) if epoch < k.epoch && k.addr != *addr => Verdict::Stale {
@@ -101,6 +108,7 @@ impl Topology {
                     Verdict::Same
                 } else {
                     let from = std::mem::replace(&mut k.addr, addr.clone());
+                    self.version += 1;
                     Verdict::Moved { from: Some(from) }
                 }
             }
@@ -116,6 +124,7 @@ impl Topology {
             Some(k) if k.addr == *old => {
                 k.addr = new.clone();
                 k.epoch += 1;
+                self.version += 1;
                 true
             }
             _ => false,
@@ -124,7 +133,11 @@ impl Topology {
 
     /// Forgets `name`; returns its address if it was known.
     pub fn remove(&mut self, name: &str) -> Option<Addr> {
-        self.masters.remove(name).map(|k| k.addr)
+        let removed = self.masters.remove(name).map(|k| k.addr);
+        if removed.is_some() {
+            self.version += 1;
+        }
+        removed
     }
 
     /// Names known now.
