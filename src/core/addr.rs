@@ -32,8 +32,9 @@ impl fmt::Display for AddrError {
 
 impl std::error::Error for AddrError {}
 
-/// A Redis instance's address.
+/// A Redis instance's address. In recordings it is the string `host:port`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub struct Addr {
     /// Hostname or IP address, as Sentinel reports it.
     pub host: String,
@@ -61,6 +62,19 @@ impl Addr {
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let host = if host.is_empty() { "127.0.0.1" } else { host };
         Addr::parse_parts(host, port)
+    }
+}
+
+impl From<Addr> for String {
+    fn from(a: Addr) -> String {
+        a.to_string()
+    }
+}
+
+impl TryFrom<String> for Addr {
+    type Error = AddrError;
+    fn try_from(s: String) -> Result<Addr, AddrError> {
+        Addr::parse(&s)
     }
 }
 

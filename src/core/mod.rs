@@ -7,6 +7,7 @@
 
 pub mod addr;
 pub mod backoff;
+pub mod driver;
 pub mod effect;
 pub mod event;
 pub mod input;

@@ -30,6 +30,7 @@ pub const DISTRIBUTIONS: &[&str] = &["ketama", "modula", "random"];
 /// A value of `-1` for `timeout`, `server_retry_timeout` or `server_failure_limit` omits
 /// the key from the file, as the original did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct PoolSettings {
     /// Pool name: the top-level key of the YAML file.
     pub name: String,
@@ -90,7 +91,10 @@ impl Default for PoolSettings {
 }
 
 /// Everything the core needs to decide what to write and when to reload.
+///
+/// In a recording's header every field may be left out, taking the original's default.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct CoreSettings {
     /// The pool rendered into the config.
     pub pool: PoolSettings,

@@ -14,6 +14,7 @@ use super::cli::{Options, DEFAULT_CMD};
 use super::clock::Clock;
 use super::config_file::read_existing;
 use super::effects::Performer;
+use super::recording::{Header, Recorder};
 use super::sentinel::{self, LinkEvent};
 use super::slack::Notifier;
 
@@ -22,6 +23,13 @@ use super::slack::Notifier;
 pub enum DaemonError {
     /// The existing config file could not be read.
     ReadConfig {
+        /// The file.
+        path: String,
+        /// The error.
+        error: io::Error,
+    },
+    /// The recording file could not be started.
+    Record {
         /// The file.
         path: String,
         /// The error.
@@ -36,6 +44,9 @@ impl std::fmt::Display for DaemonError {
                 f,
                 "cannot read the existing config {path}: {error} (tpc must be able to read and replace it)"
             ),
+            DaemonError::Record { path, error } => {
+                write!(f, "cannot start the recording {path}: {error}")
+            }
         }
     }
 }
@@ -84,8 +95,28 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
         })?,
         None => None,
     };
+    let mut recorder = match &options.record {
+        Some(path) => Some(
+            Recorder::create(path, &Header::for_daemon(&options.core, on_disk.as_deref()))
+                .map_err(|error| DaemonError::Record {
+                    path: path.display().to_string(),
+                    error,
+                })?,
+        ),
+        None => None,
+    };
     let clock = Clock::start();
     let mut core = Core::new(options.core.clone(), on_disk);
+    // Every input goes through here, so a recording holds exactly what the core saw.
+    let mut feed = |core: &mut Core, input: Input| {
+        if let Some(r) = &mut recorder {
+            if let Err(e) = r.record(&input) {
+                warn!("Recording stopped: {e}");
+                recorder = None;
+            }
+        }
+        core.handle(input);
+    };
     let (link_tx, mut link_rx) = mpsc::channel(1024);
     let (query_tx, query_rx) = mpsc::channel(1);
     let (done_tx, mut done_rx) = mpsc::unbounded_channel();
@@ -114,12 +145,12 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
         }
         let wake = core.poll_timeout().map(|t| clock.instant(t));
         tokio::select! {
-            Some(event) = link_rx.recv(), if !stopping => core.handle(to_input(event, &clock)),
+            Some(event) = link_rx.recv(), if !stopping => feed(&mut core, to_input(event, &clock)),
             Some((id, outcome)) = done_rx.recv() => {
-                core.handle(Input::Done { at: clock.now(), id, outcome })
+                feed(&mut core, Input::Done { at: clock.now(), id, outcome })
             }
             _ = sleep_until(wake.unwrap_or_else(tokio::time::Instant::now)), if wake.is_some() && !stopping => {
-                core.handle(Input::Tick { at: clock.now() })
+                feed(&mut core, Input::Tick { at: clock.now() })
             }
             _ = &mut shutdown, if !stopping => {
                 info!("Stopping: finishing the write or reload in progress");

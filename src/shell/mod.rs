@@ -10,8 +10,11 @@ pub mod dry_run;
 pub mod effects;
 pub mod logging;
 pub mod masters_file;
+pub mod recording;
 pub mod reload;
+pub mod replay;
 pub mod sentinel;
+pub mod sentinel_log;
 pub mod slack;
 
 use std::process::ExitCode;
@@ -44,6 +47,16 @@ pub fn run(command: Command) -> ExitCode {
             },
             None => run_daemon(*options),
         },
+        Command::Replay(options) => {
+            let stdout = std::io::stdout();
+            match replay::run(&options, std::io::BufWriter::new(stdout.lock())) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("tpc replay: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
     }
 }
 

@@ -129,6 +129,18 @@ pub const FLAGS: &[FlagSpec] = &[
         kind: Kind::Value,
     },
     FlagSpec {
+        name: "record",
+        kind: Kind::Value,
+    },
+    FlagSpec {
+        name: "sentinel_log",
+        kind: Kind::Value,
+    },
+    FlagSpec {
+        name: "format",
+        kind: Kind::Value,
+    },
+    FlagSpec {
         name: "version",
         kind: Kind::Switch,
     },
@@ -247,6 +259,17 @@ pub struct RawArgs {
     /// slack: Web API base URL (default "https://slack.com/api")
     #[argh(option, default = "String::from(\"https://slack.com/api\")")]
     pub slack_url: String,
+    /// record every input the core sees to this file (JSON Lines), for `tpc replay`;
+    /// an existing recording is kept as FILE.1
+    #[argh(option)]
+    pub record: Option<String>,
+    /// replay: read this redis-sentinel log instead of a recording (`tpc replay
+    /// -sentinel_log FILE`)
+    #[argh(option)]
+    pub sentinel_log: Option<String>,
+    /// replay: timeline format, text or json (default text)
+    #[argh(option, default = "String::from(\"text\")")]
+    pub format: String,
     /// print the version and exit
     #[argh(switch)]
     pub version: bool,

@@ -5,9 +5,13 @@ pub mod args;
 pub mod goflags;
 pub mod validate;
 
+use std::path::PathBuf;
+
 use argh::FromArgs;
 
-pub use validate::{Options, SlackOptions, UsageError};
+use crate::core::CoreSettings;
+
+pub use validate::{apply_overrides, Options, SlackOptions, UsageError};
 
 use args::{RawArgs, FLAGS};
 use goflags::{rewrite, Kind, Request};
@@ -16,11 +20,46 @@ use goflags::{rewrite, Kind, Request};
 /// stock nutcracker ignores SIGUSR1.
 pub const DEFAULT_CMD: &str = "killall -USR1 nutcracker";
 
+/// Timeline formats of `tpc replay`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Human text.
+    Text,
+    /// JSON Lines, for tools.
+    Json,
+}
+
+/// What `tpc replay` reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A recording (or hand-written scenario) in tpc's JSON Lines format.
+    Recording(PathBuf),
+    /// A redis-sentinel log file.
+    SentinelLog(PathBuf),
+}
+
+/// `tpc replay` options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayOptions {
+    /// What to replay.
+    pub source: Source,
+    /// Output format.
+    pub format: Format,
+    /// Initial masters (a snapshot at time 0), from a masters file.
+    pub masters: Option<PathBuf>,
+    /// Settings from the flags (defaults where not given).
+    pub flags: CoreSettings,
+    /// Names of the flags given, which override the recording's header.
+    pub given: Vec<String>,
+}
+
 /// What the command line asks tpc to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// Run with these options.
     Run(Box<Options>),
+    /// Replay a recording or a sentinel log.
+    Replay(Box<ReplayOptions>),
     /// Print this help text and exit 0.
     Help(String),
     /// Print the version and exit 0.
@@ -39,20 +78,86 @@ impl std::fmt::Display for CliError {
 
 /// Parses the arguments after the program name.
 pub fn parse(args: &[String]) -> Result<Command, CliError> {
+    if args.first().map(String::as_str) == Some("replay") {
+        return parse_replay(&args[1..]);
+    }
+    let Some((raw, _)) = parse_raw(args)? else {
+        return Ok(Command::Help(help()));
+    };
+    if raw.version {
+        return Ok(Command::Version);
+    }
+    let options = validate::validate(&raw).map_err(usage)?;
+    if options.sentinels.is_empty() && options.dry_run_masters.is_none() {
+        return Err(usage(UsageError::NoSentinels));
+    }
+    Ok(Command::Run(Box::new(options)))
+}
+
+fn usage(e: UsageError) -> CliError {
+    CliError(e.to_string())
+}
+
+/// Rewrites and parses Go-style flags; `None` when help was asked for. Also returns the
+/// names of the flags given.
+fn parse_raw(args: &[String]) -> Result<Option<(RawArgs, Vec<String>)>, CliError> {
     let argv = match rewrite(args, FLAGS).map_err(|e| CliError(e.to_string()))? {
-        Request::Help => return Ok(Command::Help(help())),
+        Request::Help => return Ok(None),
         Request::Args(argv) => argv,
     };
+    let given = argv
+        .iter()
+        .filter_map(|a| a.strip_prefix("--"))
+        .map(|name| name.replace('-', "_"))
+        .collect();
     let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
     let raw = RawArgs::from_args(&["tpc"], &refs).map_err(|exit| {
         let first = exit.output.lines().next().unwrap_or("invalid arguments");
         CliError(format!("{}; run tpc -h for help", go_spelling(first)))
     })?;
-    if raw.version {
-        return Ok(Command::Version);
-    }
-    let options = validate::validate(&raw).map_err(|e| CliError(e.to_string()))?;
-    Ok(Command::Run(Box::new(options)))
+    Ok(Some((raw, given)))
+}
+
+/// `tpc replay FILE [flags]` or `tpc replay -sentinel_log FILE [flags]`.
+fn parse_replay(args: &[String]) -> Result<Command, CliError> {
+    let (file, flags) = match args.first() {
+        Some(f) if !f.starts_with('-') => (Some(PathBuf::from(f)), &args[1..]),
+        _ => (None, args),
+    };
+    let Some((raw, given)) = parse_raw(flags)? else {
+        return Ok(Command::Help(help()));
+    };
+    let source = match (file, raw.sentinel_log.as_deref()) {
+        (Some(f), None) => Source::Recording(f),
+        (None, Some(log)) => Source::SentinelLog(PathBuf::from(log)),
+        (Some(_), Some(_)) => {
+            return Err(CliError(
+                "give either a recording (tpc replay FILE) or -sentinel_log FILE, not both".into(),
+            ))
+        }
+        (None, None) => {
+            return Err(CliError(
+                "nothing to replay: use tpc replay FILE, or tpc replay -sentinel_log FILE".into(),
+            ))
+        }
+    };
+    let format = match raw.format.as_str() {
+        "text" => Format::Text,
+        "json" => Format::Json,
+        other => {
+            return Err(CliError(format!(
+                "invalid value {other:?} for -format: must be text or json"
+            )))
+        }
+    };
+    let options = validate::validate(&raw).map_err(usage)?;
+    Ok(Command::Replay(Box::new(ReplayOptions {
+        source,
+        format,
+        masters: options.dry_run_masters,
+        flags: options.core,
+        given,
+    })))
 }
 
 /// argh's help, with the flags spelt as the original's (`-master_pattern`) and the

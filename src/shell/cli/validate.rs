@@ -150,6 +150,8 @@ pub struct Options {
     pub slack: Option<SlackOptions>,
     /// Dry run: render for the masters in this file and exit.
     pub dry_run_masters: Option<PathBuf>,
+    /// Record every input to this file.
+    pub record: Option<PathBuf>,
 }
 
 fn range(
@@ -282,9 +284,6 @@ fn pool(raw: &RawArgs) -> Result<PoolSettings, UsageError> {
 pub fn validate(raw: &RawArgs) -> Result<Options, UsageError> {
     let sentinels = parse_sentinels(&raw.sentinels)?;
     let dry_run_masters = raw.masters.as_deref().and_then(path);
-    if sentinels.is_empty() && dry_run_masters.is_none() {
-        return Err(UsageError::NoSentinels);
-    }
     let wait = range(
         "wait",
         raw.wait,
@@ -321,5 +320,35 @@ pub fn validate(raw: &RawArgs) -> Result<Options, UsageError> {
         log: path(&raw.log),
         slack,
         dry_run_masters,
+        record: raw.record.as_deref().and_then(path),
     })
+}
+
+/// Copies into `base` the settings whose flags were `given` on the command line, taking
+/// their values from `flags` (used by replay: flags override a recording's header).
+pub fn apply_overrides(base: &mut CoreSettings, flags: &CoreSettings, given: &[String]) {
+    let (b, f) = (&mut base.pool, &flags.pool);
+    for name in given {
+        match name.as_str() {
+            "wait" => base.wait = flags.wait,
+            "master_pattern" => base.master_pattern = flags.master_pattern.clone(),
+            "name" => b.name = f.name.clone(),
+            "ip" => b.ip = f.ip.clone(),
+            "port" => b.port = f.port,
+            "hash" => b.hash = f.hash.clone(),
+            "has_tag" | "hash_tag" => b.hash_tag = f.hash_tag.clone(),
+            "distribution" => b.distribution = f.distribution.clone(),
+            "timeout" => b.timeout = f.timeout,
+            "backlog" => b.backlog = f.backlog,
+            "redis_auth" => b.redis_auth = f.redis_auth.clone(),
+            "redis_db" => b.redis_db = f.redis_db,
+            "client_connections" => b.client_connections = f.client_connections,
+            "server_connections" => b.server_connections = f.server_connections,
+            "preconnect" => b.preconnect = f.preconnect,
+            "auto_eject_hosts" => b.auto_eject_hosts = f.auto_eject_hosts,
+            "server_retry_timeout" => b.server_retry_timeout = f.server_retry_timeout,
+            "server_failure_limit" => b.server_failure_limit = f.server_failure_limit,
+            _ => {}
+        }
+    }
 }

@@ -1,0 +1,117 @@
+//! Driving the core on virtual time, for replay and tests: inputs go in with their
+//! recorded times, and every effect the core asks for comes out as a timeline entry.
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::effect::{Effect, EffectId};
+use crate::core::input::{Input, Outcome};
+use crate::core::machine::Core;
+use crate::core::time::Millis;
+
+/// Where effect outcomes come from when inputs are replayed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcomes {
+    /// The inputs hold the outcomes the daemon saw (`done` inputs) and its timer ticks:
+    /// they are fed exactly as they are.
+    Recorded,
+    /// The inputs hold only the world's events (hand-written scenarios, imported logs):
+    /// every effect is performed at once and succeeds, and the core is ticked whenever
+    /// it asks.
+    #[default]
+    Simulated,
+}
+
+/// One line of a timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    /// The core asked for this effect at this time.
+    Effect(Millis, Effect),
+    /// A recorded effect failed.
+    Failed(Millis, EffectId, String),
+}
+
+/// Most ticks in a row without an input, before the driver stops waiting for the core
+/// to settle (a safeguard: the core always settles much sooner).
+const MAX_TICKS: usize = 10_000;
+
+/// Feeds a core inputs on virtual time and reports what it does.
+#[derive(Debug)]
+pub struct Driver {
+    core: Core,
+    outcomes: Outcomes,
+    now: Millis,
+}
+
+impl Driver {
+    /// A driver around `core`.
+    pub fn new(core: Core, outcomes: Outcomes) -> Driver {
+        Driver {
+            core,
+            outcomes,
+            now: Millis::ZERO,
+        }
+    }
+
+    /// The core being driven.
+    pub fn core(&self) -> &Core {
+        &self.core
+    }
+
+    /// Feeds one input; with simulated outcomes, first lets virtual time run up to the
+    /// input's time, ticking the core whenever it asks.
+    pub fn feed(&mut self, input: Input, out: &mut impl FnMut(Entry)) {
+        if self.outcomes == Outcomes::Simulated {
+            self.run_until(input.at(), out);
+        }
+        self.now = self.now.max(input.at());
+        if let Input::Done {
+            at,
+            id,
+            outcome: Outcome::Failed { error },
+        } = &input
+        {
+            out(Entry::Failed(*at, *id, error.clone()));
+        }
+        self.core.handle(input);
+        self.drain(out);
+    }
+
+    /// After the last input: with simulated outcomes, lets time run until the core has
+    /// nothing left to do.
+    pub fn finish(&mut self, out: &mut impl FnMut(Entry)) {
+        if self.outcomes == Outcomes::Simulated {
+            self.run_until(Millis(u64::MAX), out);
+        }
+    }
+
+    fn run_until(&mut self, until: Millis, out: &mut impl FnMut(Entry)) {
+        for _ in 0..MAX_TICKS {
+            match self.core.poll_timeout() {
+                Some(t) if t <= until => {
+                    self.now = self.now.max(t);
+                    self.core.handle(Input::Tick { at: self.now });
+                    self.drain(out);
+                }
+                _ => return,
+            }
+        }
+    }
+
+    fn drain(&mut self, out: &mut impl FnMut(Entry)) {
+        while let Some(effect) = self.core.poll_effect() {
+            let done = match &effect {
+                Effect::WriteConfig { id, .. } | Effect::RunReload { id } => Some(*id),
+                Effect::Notify { .. } | Effect::Query => None,
+            };
+            out(Entry::Effect(self.now, effect));
+            if let (Some(id), Outcomes::Simulated) = (done, self.outcomes) {
+                self.core.handle(Input::Done {
+                    at: self.now,
+                    id,
+                    outcome: Outcome::Ok,
+                });
+            }
+        }
+    }
+}

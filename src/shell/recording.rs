@@ -1,0 +1,323 @@
+//! The recording format: JSON Lines, a header line with the settings that shape
+//! decisions, then one [`Input`] a line, exactly as the core saw them. Blank lines and
+//! lines starting with `#` are comments, so hand-written scenarios can explain
+//! themselves. Reading is streamed: one line at a time.
+
+use std::fmt;
+use std::io::BufRead;
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::driver::Outcomes;
+use crate::core::{CoreSettings, Input};
+
+/// The format version written in every header.
+pub const VERSION: u32 = 1;
+
+/// Stands in for a secret (redis_auth) in a recording.
+pub const REDACTED: &str = "REDACTED";
+
+/// The first line of a recording.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Header {
+    /// Format version; must be [`VERSION`].
+    pub tpc_recording: u32,
+    /// The settings the core ran with.
+    #[serde(default)]
+    pub settings: CoreSettings,
+    /// The config file's content when the core started, if there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_disk: Option<String>,
+    /// Where outcomes come from on replay.
+    #[serde(default)]
+    pub outcomes: Outcomes,
+}
+
+impl Header {
+    /// A header for a daemon's recording, with the redis_auth secret replaced by
+    /// [`REDACTED`] in the settings and in the config on disk.
+    pub fn for_daemon(settings: &CoreSettings, on_disk: Option<&str>) -> Header {
+        let secret = settings.pool.redis_auth.clone();
+        let mut settings = settings.clone();
+        let mut on_disk = on_disk.map(str::to_string);
+        if !secret.is_empty() {
+            settings.pool.redis_auth = REDACTED.to_string();
+            on_disk = on_disk.map(|t| t.replace(&secret, REDACTED));
+        }
+        Header {
+            tpc_recording: VERSION,
+            settings,
+            on_disk,
+            outcomes: Outcomes::Recorded,
+        }
+    }
+
+    /// The header as one JSON line, newline included.
+    pub fn to_line(&self) -> String {
+        let mut line = serde_json::to_string(self).expect("a header always serializes");
+        line.push('\n');
+        line
+    }
+}
+
+/// An input as one JSON line, newline included.
+pub fn input_line(input: &Input) -> String {
+    let mut line = serde_json::to_string(input).expect("an input always serializes");
+    line.push('\n');
+    line
+}
+
+/// Why a recording could not be read.
+#[derive(Debug)]
+pub enum RecordingError {
+    /// Reading the file failed.
+    Io(std::io::Error),
+    /// The file has no header line.
+    NoHeader,
+    /// A line is not valid.
+    BadLine {
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+impl fmt::Display for RecordingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecordingError::Io(e) => write!(f, "cannot read the recording: {e}"),
+            RecordingError::NoHeader => write!(
+                f,
+                "the recording is empty: its first line must be a header such as {{\"tpc_recording\":1}}"
+            ),
+            RecordingError::BadLine { line, why } => write!(f, "line {line}: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for RecordingError {}
+
+/// Streams a recording: the header first, then inputs one line at a time.
+pub struct Reader<R> {
+    source: R,
+    line_no: usize,
+    buf: String,
+    /// Set when the last line was cut short (no newline, not valid JSON).
+    truncated_at: Option<usize>,
+}
+
+impl<R: BufRead> Reader<R> {
+    /// Reads the header; the inputs follow through [`Reader::next_input`].
+    pub fn open(source: R) -> Result<(Header, Reader<R>), RecordingError> {
+        let mut reader = Reader {
+            source,
+            line_no: 0,
+            buf: String::new(),
+            truncated_at: None,
+        };
+        let Some(line) = reader.next_line()? else {
+            return Err(RecordingError::NoHeader);
+        };
+        let header: Header = serde_json::from_str(&line).map_err(|e| RecordingError::BadLine {
+            line: reader.line_no,
+            why: format!("not a recording header ({e}); expected e.g. {{\"tpc_recording\":1,\"settings\":{{\"wait\":10000}}}}"),
+        })?;
+        if header.tpc_recording != VERSION {
+            return Err(RecordingError::BadLine {
+                line: reader.line_no,
+                why: format!(
+                    "recording format {} is not supported (this tpc reads format {VERSION})",
+                    header.tpc_recording
+                ),
+            });
+        }
+        Ok((header, reader))
+    }
+
+    /// The next meaningful line, without comments and blank lines.
+    fn next_line(&mut self) -> Result<Option<String>, RecordingError> {
+        loop {
+            self.buf.clear();
+            if self
+                .source
+                .read_line(&mut self.buf)
+                .map_err(RecordingError::Io)?
+                == 0
+            {
+                return Ok(None);
+            }
+            self.line_no += 1;
+            let line = self.buf.trim();
+            if !line.is_empty() && !line.starts_with('#') {
+                return Ok(Some(line.to_string()));
+            }
+        }
+    }
+
+    /// The next input, `None` at the end. A last line cut short (the daemon died
+    /// mid-write) ends the recording; [`Reader::truncated_at`] then says where.
+    pub fn next_input(&mut self) -> Result<Option<Input>, RecordingError> {
+        let Some(line) = self.next_line()? else {
+            return Ok(None);
+        };
+        match serde_json::from_str::<Input>(&line) {
+            Ok(input) => Ok(Some(input)),
+            Err(_) if !self.buf.ends_with('\n') && self.at_end()? => {
+                self.truncated_at = Some(self.line_no);
+                Ok(None)
+            }
+            Err(e) => Err(RecordingError::BadLine {
+                line: self.line_no,
+                why: format!("not an input ({e})"),
+            }),
+        }
+    }
+
+    fn at_end(&mut self) -> Result<bool, RecordingError> {
+        Ok(self
+            .source
+            .fill_buf()
+            .map_err(RecordingError::Io)?
+            .is_empty())
+    }
+
+    /// The line number of a last line that was cut short, if any.
+    pub fn truncated_at(&self) -> Option<usize> {
+        self.truncated_at
+    }
+}
+
+/// Appends the daemon's inputs to a recording, one flushed line each, so a crash loses
+/// at most the line being written.
+#[derive(Debug)]
+pub struct Recorder {
+    file: std::io::BufWriter<std::fs::File>,
+}
+
+impl Recorder {
+    /// Starts a recording at `path` with `header`. A non-empty file already there is
+    /// kept as `path.1` (replacing an older `.1`), so a restart never loses the
+    /// recording of the incident that led to it.
+    pub fn create(path: &std::path::Path, header: &Header) -> std::io::Result<Recorder> {
+        use std::io::Write;
+        if std::fs::metadata(path).is_ok_and(|m| m.len() > 0) {
+            let mut kept = path.as_os_str().to_owned();
+            kept.push(".1");
+            std::fs::rename(path, kept)?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(true)
+            .open(path)?;
+        let mut recorder = Recorder {
+            file: std::io::BufWriter::new(file),
+        };
+        recorder.file.write_all(header.to_line().as_bytes())?;
+        recorder.file.flush()?;
+        Ok(recorder)
+    }
+
+    /// Appends one input and flushes it.
+    pub fn record(&mut self, input: &Input) -> std::io::Result<()> {
+        use std::io::Write;
+        self.file.write_all(input_line(input).as_bytes())?;
+        self.file.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::Millis;
+
+    fn tick(at: u64) -> Input {
+        Input::Tick { at: Millis(at) }
+    }
+
+    fn read_all(text: &str) -> Result<(Header, Vec<Input>, Option<usize>), RecordingError> {
+        let (header, mut r) = Reader::open(text.as_bytes())?;
+        let mut inputs = Vec::new();
+        while let Some(i) = r.next_input()? {
+            inputs.push(i);
+        }
+        Ok((header, inputs, r.truncated_at()))
+    }
+
+    #[test]
+    fn round_trips_with_comments() {
+        let header = Header::for_daemon(&CoreSettings::default(), None);
+        let text = format!(
+            "# a comment\n{}\n{}{}",
+            header.to_line(),
+            input_line(&tick(5)),
+            input_line(&tick(7))
+        );
+        let (h, inputs, cut) = read_all(&text).unwrap();
+        assert_eq!(h, header);
+        assert_eq!(inputs, [tick(5), tick(7)]);
+        assert_eq!(cut, None);
+    }
+
+    #[test]
+    fn a_short_header_takes_defaults() {
+        let (h, _, _) = read_all("{\"tpc_recording\":1,\"settings\":{\"wait\":5000}}\n").unwrap();
+        assert_eq!(h.settings.wait, Millis(5000));
+        assert_eq!(h.settings.pool.port, 9000);
+        assert_eq!(h.outcomes, Outcomes::Simulated);
+    }
+
+    #[test]
+    fn a_cut_last_line_ends_the_recording() {
+        let text = format!(
+            "{{\"tpc_recording\":1}}\n{}{{\"type\":\"ti",
+            input_line(&tick(1))
+        );
+        let (_, inputs, cut) = read_all(&text).unwrap();
+        assert_eq!(inputs, [tick(1)]);
+        assert_eq!(cut, Some(3));
+    }
+
+    #[test]
+    fn a_bad_line_names_its_number() {
+        let text = "{\"tpc_recording\":1}\n\n{\"type\":\"tick\",\"at\":1}\n{\"type\":\"nope\"}\n";
+        match read_all(text) {
+            Err(RecordingError::BadLine { line: 4, why }) => assert!(why.contains("nope"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(read_all(""), Err(RecordingError::NoHeader)));
+        assert!(matches!(
+            read_all("{\"tpc_recording\":2}"),
+            Err(RecordingError::BadLine { line: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn a_recorder_keeps_the_previous_recording() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rec.jsonl");
+        let header = Header::for_daemon(&CoreSettings::default(), None);
+        let mut r = Recorder::create(&path, &header).unwrap();
+        r.record(&tick(1)).unwrap();
+        let first = std::fs::read_to_string(&path).unwrap();
+        Recorder::create(&path, &header).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("rec.jsonl.1")).unwrap(),
+            first
+        );
+        let (_, inputs, _) = read_all(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert!(inputs.is_empty());
+    }
+
+    #[test]
+    fn the_secret_is_redacted() {
+        let mut settings = CoreSettings::default();
+        settings.pool.redis_auth = "hunter2".into();
+        let h = Header::for_daemon(&settings, Some("  redis_auth: hunter2\n"));
+        let line = h.to_line();
+        assert!(!line.contains("hunter2"));
+        assert!(line.contains(REDACTED));
+    }
+}
