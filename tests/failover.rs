@@ -1,0 +1,294 @@
+//! End-to-end failover tests with real `redis-server`, `redis-sentinel` and `nutcracker`
+//! processes on loopback, and the real `tpc` binary as the agent that keeps nutcracker
+//! pointed at the current masters (DESIGN.md §8).
+//!
+//! The tests take the [`support::serial`] lock: a 2-core machine runs one Sentinel
+//! deployment reliably, two at once make failovers slow and flaky.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use support::*;
+
+/// Keys written through nutcracker per check.
+const KEYS: usize = 40;
+
+/// The harness on its own: a cluster starts, fails over (every sentinel agrees on the
+/// new master, which says it is one), and the restart script (re)starts a nutcracker
+/// that serves keys from the new master.
+#[test]
+fn harness_failover_works() {
+    let _serial = serial();
+    let started = Instant::now();
+    let cluster = Cluster::start(&["node-1"], 3);
+    eprintln!("cluster ready after {:?}", started.elapsed());
+    let (master, replica) = cluster.redis_ports("node-1");
+    assert_eq!(cluster.master_addr("node-1"), local(master));
+    assert_eq!(cluster.sentinels_shorthand().matches(':').count(), 3);
+
+    let (old, new) = cluster.failover("node-1");
+    assert_eq!((old, new.clone()), (local(master), local(replica)));
+    for i in cluster.live_sentinels() {
+        assert_eq!(
+            cluster.master_addr_from(i, "node-1"),
+            Some(new.clone()),
+            "sentinel {i}"
+        );
+    }
+    assert_eq!(role(&new).as_deref(), Some("master"));
+
+    check_restart_script(cluster.dir(), &new);
+}
+
+/// tpc follows two failovers and the loss of its sentinel; after each change nutcracker
+/// runs with a config that `nutcracker -t` accepts, was restarted exactly once, and
+/// routes keys to the current masters. SIGTERM stops tpc with exit status 0.
+#[test]
+fn tpc_follows_failovers_through_nutcracker() {
+    let _serial = serial();
+    let mut rig = Rig::start(&["node-1", "node-2"]);
+    rig.expect_followed("the first config", None);
+
+    let (old1, _) = rig.cluster.failover("node-1");
+    rig.expect_followed("the node-1 failover", Some("node-1"));
+
+    // tpc starts with the first sentinel listed: kill it, tpc must carry on.
+    rig.cluster.kill_sentinel(0);
+    wait_until(secs(20), "tpc to subscribe on a live sentinel", || {
+        let live = rig.cluster.live_sentinels();
+        live.iter()
+            .any(|&i| rig.cluster.sentinel_subscribers(i) > 0)
+    });
+    rig.cluster.wait_rejoined("node-1", &old1);
+    assert_eq!(
+        role(&old1).as_deref(),
+        Some("slave"),
+        "old node-1 master {old1}"
+    );
+
+    rig.cluster.failover("node-2");
+    rig.expect_followed("the node-2 failover", Some("node-2"));
+
+    assert!(
+        rig.tpc.exited().is_none(),
+        "tpc exited early:\n{}",
+        rig.tpc.log_tail(60)
+    );
+    let status = rig.tpc.terminate();
+    assert!(
+        status.success(),
+        "tpc exited with {status} on SIGTERM:\n{}",
+        rig.tpc.log_tail(60)
+    );
+}
+
+/// A cluster, tpc pointed at it, and the nutcracker tpc restarts; with what the checks
+/// saw last. Fields drop in order: tpc first, the cluster last.
+struct Rig {
+    tpc: Tpc,
+    nut: Nutcracker,
+    cluster: Cluster,
+    conf: PathBuf,
+    started: Instant,
+    /// Servers in the config at the last check.
+    servers: BTreeMap<String, String>,
+    /// Restarts counted and nutcracker PID at the last check.
+    reloads: usize,
+    pid: Option<u32>,
+}
+
+impl Rig {
+    /// Starts the cluster (3 sentinels), then tpc with the restart script as its command.
+    fn start(masters: &[&str]) -> Rig {
+        let cluster = Cluster::start(masters, 3);
+        let conf = cluster.dir().join("nutcracker.yml");
+        let listen = free_port();
+        let nut = Nutcracker::new(cluster.dir(), &conf, listen);
+        let args = tpc_args(&cluster, &conf, &nut, listen);
+        let tpc = Tpc::spawn_in(
+            cluster.dir(),
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        let (servers, reloads, pid, started) = (BTreeMap::new(), 0, None, Instant::now());
+        Rig {
+            tpc,
+            nut,
+            cluster,
+            conf,
+            started,
+            servers,
+            reloads,
+            pid,
+        }
+    }
+
+    /// After `moved` failed over (or tpc started, `None`): the config names every master
+    /// at its current address and only `moved` changed, `nutcracker -t` accepts it, the
+    /// restart script ran exactly once more and nutcracker has a new PID, and keys
+    /// written through nutcracker land on the current masters (at least one on `moved`, or
+    /// on each master at the start).
+    fn expect_followed(&mut self, what: &str, moved: Option<&str>) {
+        let servers = wait_config(&self.cluster, &self.conf, what);
+        for (name, addr) in &self.servers {
+            let changed = servers[name] != *addr;
+            assert_eq!(
+                changed,
+                Some(name.as_str()) == moved,
+                "{what}: {name} {addr} -> {}",
+                servers[name]
+            );
+        }
+        self.reloads += 1;
+        expect_reloads(&self.nut, self.reloads);
+        let pid = self.nut.pid();
+        assert_ne!(pid, self.pid, "{what}: nutcracker was not restarted");
+        let all: Vec<&str> = servers.keys().map(String::as_str).collect();
+        check_keys(&self.nut, &servers, what, moved.map_or(all, |m| vec![m]));
+        eprintln!("{what} followed after {:?}", self.started.elapsed());
+        (self.servers, self.pid) = (servers, pid);
+    }
+}
+
+/// The original tool's flags, pointing tpc at the cluster and the restart script.
+fn tpc_args(cluster: &Cluster, conf: &Path, nut: &Nutcracker, listen: u16) -> Vec<String> {
+    let args = [
+        ("-sentinels", cluster.sentinels_csv()),
+        ("-out", conf.display().to_string()),
+        ("-cmd", nut.command()),
+        ("-wait", "1".to_string()),
+        ("-ip", "127.0.0.1".to_string()),
+        ("-port", listen.to_string()),
+        ("-name", "redis".to_string()),
+    ];
+    args.into_iter()
+        .flat_map(|(flag, value)| [flag.to_string(), value])
+        .collect()
+}
+
+/// Waits until the config names every master at the address the sentinels report and
+/// checks that `nutcracker -t` accepts it; returns the servers. Panics with the file's
+/// content otherwise.
+fn wait_config(cluster: &Cluster, conf: &Path, what: &str) -> BTreeMap<String, String> {
+    let want: BTreeMap<String, String> = cluster
+        .names()
+        .into_iter()
+        .map(|n| (n.clone(), cluster.master_addr(&n)))
+        .collect();
+    let deadline = Instant::now() + secs(20);
+    while config_servers(conf).as_ref() != Some(&want) {
+        if Instant::now() >= deadline {
+            let text = fs::read_to_string(conf).unwrap_or_else(|e| format!("({e})"));
+            panic!(
+                "timed out waiting for the config after {what}: want {want:?}, file has:\n{text}"
+            );
+        }
+        std::thread::sleep(POLL);
+    }
+    let text = fs::read_to_string(conf).unwrap_or_default();
+    assert!(
+        nutcracker_accepts(conf),
+        "nutcracker -t rejects the config after {what}:\n{text}"
+    );
+    want
+}
+
+/// Waits for the `n`th run of the restart script, checks that no other run follows
+/// within 2 s, and waits until nutcracker serves.
+fn expect_reloads(nut: &Nutcracker, n: usize) {
+    wait_until(secs(15), &format!("restart number {n}"), || {
+        nut.reloads() >= n
+    });
+    hold_for(secs(2), &format!("exactly {n} restarts"), || {
+        nut.reloads() == n
+    });
+    nut.wait_serving(secs(10));
+}
+
+/// Writes [`KEYS`] keys through nutcracker and finds each one on exactly one of the
+/// current `masters` (read directly); asserts that each of `must_hit` received one.
+fn check_keys(
+    nut: &Nutcracker,
+    masters: &BTreeMap<String, String>,
+    phase: &str,
+    must_hit: Vec<&str>,
+) {
+    let mut conn = Conn::open(&nut.addr()).expect("connect to nutcracker");
+    let mut hits: BTreeMap<&str, usize> = BTreeMap::new();
+    for i in 0..KEYS {
+        // Vary the first characters: twemproxy's fnv1a_64 keeps the low 32 bits, so keys
+        // that differ only at the end (k0, k1, ...) all land on the same shard.
+        let (key, value) = (format!("{i}-{phase}"), format!("{phase}-v{i}"));
+        let reply = conn
+            .cmd(&["SET", &key, &value])
+            .expect("SET through nutcracker");
+        assert!(
+            reply.is_ok(),
+            "SET {key} through nutcracker answered {reply:?}"
+        );
+        let holders: Vec<&str> = masters
+            .iter()
+            .filter(|(_, addr)| get(addr, &key).as_deref() == Some(value.as_str()))
+            .map(|(name, _)| name.as_str())
+            .collect();
+        assert_eq!(
+            holders.len(),
+            1,
+            "{key} must be on exactly one current master of {masters:?}"
+        );
+        *hits.entry(holders[0]).or_default() += 1;
+    }
+    for name in must_hit {
+        assert!(
+            hits.contains_key(name),
+            "no key landed on {name} ({}): {hits:?}",
+            masters[name]
+        );
+    }
+}
+
+/// The restart script starts nutcracker, restarts it with a new PID, counts its runs,
+/// and the nutcracker it starts serves `master`; `nutcracker -t` rejects a bad config.
+fn check_restart_script(dir: &Path, master: &str) {
+    let conf = dir.join("nutcracker.yml");
+    let listen = free_port();
+    fs::write(
+        &conf,
+        nutcracker_yaml("redis", &local(listen), &[("node-1", master)]),
+    )
+    .unwrap();
+    assert!(nutcracker_accepts(&conf));
+    let nut = Nutcracker::new(dir, &conf, listen);
+    let mut pids = Vec::new();
+    for run in 1..=2 {
+        let out = nut.restart();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success(),
+            "restart.sh run {run} failed: {stderr}"
+        );
+        assert_eq!(nut.reloads(), run);
+        nut.wait_serving(secs(5));
+        pids.push(nut.pid().expect("nutcracker pid"));
+        let key = format!("script-{run}");
+        assert!(resp(&nut.addr(), &["SET", &key, "v"]).is_ok());
+        assert_eq!(get(master, &key).as_deref(), Some("v"));
+    }
+    assert_ne!(pids[0], pids[1], "restart.sh did not restart nutcracker");
+    assert!(
+        !procs::pid_alive(pids[0]),
+        "the first nutcracker survived the restart"
+    );
+
+    fs::write(&conf, "redis:\n  listen: 127.0.0.1:1\n  bogus_key: 1\n").unwrap();
+    assert!(
+        !nutcracker_accepts(&conf),
+        "nutcracker -t accepted an unknown key"
+    );
+}
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}

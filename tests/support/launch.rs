@@ -1,0 +1,142 @@
+//! Starting redis-server and redis-sentinel processes for a [`super::Cluster`]: each on a
+//! free loopback port with its own data dir and log in the cluster's temp dir, and
+//! answering PING before it is handed out.
+
+use super::procs::Proc;
+use super::resp::{try_resp, Value};
+use super::{binary, free_port, info, local, wait_for};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+/// How long a new process may take to answer PING, and a new replica to sync.
+const START_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One master name: the redis-server started as its master and the one started as its
+/// replica (their roles swap on failover).
+pub struct Shard {
+    /// The master name sentinels monitor.
+    pub name: String,
+    /// Port of the redis-server started as master.
+    pub master_port: u16,
+    /// Port of the redis-server started as its replica.
+    pub replica_port: u16,
+    /// Both processes.
+    pub procs: Vec<Proc>,
+}
+
+/// One sentinel; `proc` is `None` once killed.
+pub struct Sentinel {
+    /// Its port (kept after it is killed).
+    pub port: u16,
+    /// The running process.
+    pub proc: Option<Proc>,
+}
+
+/// Starts the master and the replica of `name` and waits until the replica's link is up
+/// (so sentinels discover it on their first INFO).
+pub fn start_shard(dir: &Path, name: &str) -> Shard {
+    let (master_port, replica_port) = (free_port(), free_port());
+    let master = start_redis(dir, master_port, None);
+    let replica = start_redis(dir, replica_port, Some(master_port));
+    let replica_addr = local(replica_port);
+    wait_for(
+        START_TIMEOUT,
+        &format!("replica {replica_addr} of {name} to sync"),
+        || {
+            let repl = info(&replica_addr, "replication")?;
+            (repl.get("master_link_status")? == "up").then_some(())
+        },
+    );
+    Shard {
+        name: name.to_string(),
+        master_port,
+        replica_port,
+        procs: vec![master, replica],
+    }
+}
+
+/// Writes sentinel `i`'s config (monitoring every shard with `quorum`, down after 1 s,
+/// failover timeout 4 s), starts it and waits for PONG.
+pub fn start_sentinel(dir: &Path, i: usize, shards: &[Shard], quorum: usize) -> Sentinel {
+    let port = free_port();
+    let data = mkdir(dir, &format!("sentinel-{i}"));
+    let mut conf = format!(
+        "port {port}\nbind 127.0.0.1\ndaemonize no\ndir {}\n",
+        data.display()
+    );
+    for s in shards {
+        let n = &s.name;
+        conf += &format!(
+            "sentinel monitor {n} 127.0.0.1 {} {quorum}\n",
+            s.master_port
+        );
+        conf += &format!("sentinel down-after-milliseconds {n} 1000\n");
+        conf += &format!("sentinel failover-timeout {n} 4000\n");
+        conf += &format!("sentinel parallel-syncs {n} 1\n");
+    }
+    let conf_path = dir.join(format!("sentinel-{i}.conf"));
+    fs::write(&conf_path, conf).expect("write sentinel.conf");
+    let mut cmd = Command::new(binary("redis-sentinel"));
+    cmd.arg(&conf_path);
+    let log = dir.join(format!("sentinel-{i}.log"));
+    let mut proc = Proc::spawn(&format!("sentinel {i} :{port}"), &mut cmd, &log);
+    wait_serving(&mut proc, port);
+    Sentinel {
+        port,
+        proc: Some(proc),
+    }
+}
+
+/// Starts one redis-server on `port` (a replica of `master` if given), without
+/// persistence and with immediate diskless full syncs, and waits for PONG.
+fn start_redis(dir: &Path, port: u16, master: Option<u16>) -> Proc {
+    let data = mkdir(dir, &format!("redis-{port}"));
+    let mut cmd = Command::new(binary("redis-server"));
+    cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+        .args(["--repl-diskless-sync-delay", "0", "--dir"])
+        .arg(&data);
+    if let Some(m) = master {
+        cmd.args(["--replicaof", "127.0.0.1", &m.to_string()]);
+    }
+    let log = dir.join(format!("redis-{port}.log"));
+    let mut proc = Proc::spawn(&format!("redis-server :{port}"), &mut cmd, &log);
+    wait_serving(&mut proc, port);
+    proc
+}
+
+/// Waits until the process answers PING on `port`; panics with its log if it exits or
+/// does not answer in time.
+fn wait_serving(proc: &mut Proc, port: u16) {
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        if let Some(status) = proc.exited() {
+            panic!(
+                "{} exited with {status}:\n{}",
+                proc.name(),
+                proc.log_tail(30)
+            );
+        }
+        if matches!(try_resp(&local(port), &["PING"]), Ok(Value::Simple(s)) if s == "PONG") {
+            return;
+        }
+        if Instant::now() >= deadline {
+            panic!(
+                "{} did not answer PING in {START_TIMEOUT:?}:\n{}",
+                proc.name(),
+                proc.log_tail(30)
+            );
+        }
+        sleep(Duration::from_millis(50));
+    }
+}
+
+/// Creates `dir/name` and returns it.
+fn mkdir(dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    fs::create_dir_all(&path).unwrap_or_else(|e| panic!("mkdir {}: {e}", path.display()));
+    path
+}
