@@ -77,33 +77,49 @@ pub fn check_name(name: &str) -> Result<String, ParseError> {
     }
 }
 
+/// Takes the next space-separated word off the front of `rest`.
+fn next_word<'a>(rest: &mut &'a str) -> Option<&'a str> {
+    let trimmed = rest.trim_start_matches(|c: char| c.is_ascii_whitespace());
+    if trimmed.is_empty() {
+        *rest = trimmed;
+        return None;
+    }
+    let end = trimmed
+        .find(|c: char| c.is_ascii_whitespace())
+        .unwrap_or(trimmed.len());
+    let (word, tail) = trimmed.split_at(end);
+    *rest = tail;
+    Some(word)
+}
+
 /// The instance a Sentinel event is about:
 /// `<type> <name> <ip> <port> [@ <master-name> <master-ip> <master-port>] [more...]`.
+/// Borrows from the payload: parsing allocates only for the addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Instance {
+pub struct Instance<'a> {
     /// `master`, `slave` or `sentinel`.
-    pub kind: String,
+    pub kind: &'a str,
     /// The instance's name (the master name for a master, `ip:port` for others).
-    pub name: String,
+    pub name: &'a str,
     /// The instance's address.
     pub addr: Addr,
     /// For replicas and sentinels: the master they belong to.
-    pub master: Option<(String, Addr)>,
+    pub master: Option<(&'a str, Addr)>,
     /// Any words after the details, e.g. `#quorum 3/2`.
-    pub extra: String,
+    pub extra: &'a str,
 }
 
-impl Instance {
+impl Instance<'_> {
     /// The master this event concerns: the instance itself, or the one after `@`.
     pub fn master_name(&self) -> &str {
         match &self.master {
             Some((name, _)) => name,
-            None => &self.name,
+            None => self.name,
         }
     }
 }
 
-impl fmt::Display for Instance {
+impl fmt::Display for Instance<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {} {}", self.kind, self.name, self.addr)?;
         if let Some((name, addr)) = &self.master {
@@ -116,13 +132,13 @@ impl fmt::Display for Instance {
     }
 }
 
-/// A Sentinel event, parsed.
+/// A Sentinel event, parsed; borrows names from the payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SentinelEvent {
+pub enum SentinelEvent<'a> {
     /// `+switch-master`: the failover. The master `name` moved from `old` to `new`.
     SwitchMaster {
         /// Master name.
-        name: String,
+        name: &'a str,
         /// Address it had.
         old: Addr,
         /// Address it has now.
@@ -131,14 +147,14 @@ pub enum SentinelEvent {
     /// `+monitor`: Sentinel started watching a master.
     Monitor {
         /// Master name.
-        name: String,
+        name: &'a str,
         /// The master's address.
         addr: Addr,
     },
     /// `-monitor`: Sentinel stopped watching a master.
     Unmonitor {
         /// Master name.
-        name: String,
+        name: &'a str,
     },
     /// `+odown` (`down` true) or `-odown` (false): a master is, or is no longer,
     /// objectively down.
@@ -146,22 +162,17 @@ pub enum SentinelEvent {
         /// True for `+odown`.
         down: bool,
         /// The instance concerned.
-        instance: Instance,
+        instance: Instance<'a>,
     },
     /// Any other event about an instance (`+sdown`, `+slave`, `+failover-end`, ...),
     /// informative only.
     About {
-        /// The channel, e.g. `+sdown`.
-        channel: String,
         /// The instance concerned.
-        instance: Instance,
+        instance: Instance<'a>,
     },
     /// An event whose payload is not instance details (`+new-epoch 7`, `+tilt`, ...),
     /// informative only.
-    Other {
-        /// The channel.
-        channel: String,
-    },
+    Other,
 }
 
 const SWITCH_FORM: &str = "<name> <old-ip> <old-port> <new-ip> <new-port>";
@@ -203,83 +214,95 @@ const INSTANCE_CHANNELS: &[&str] = &[
     "+reboot",
 ];
 
-impl SentinelEvent {
+fn count_words(payload: &str) -> usize {
+    payload.split_ascii_whitespace().count()
+}
+
+impl<'a> SentinelEvent<'a> {
     /// Parses one message from `PSUBSCRIBE *` on a sentinel.
-    pub fn parse(channel: &str, payload: &str) -> Result<SentinelEvent, ParseError> {
-        let words: Vec<&str> = payload.split_ascii_whitespace().collect();
+    pub fn parse(channel: &str, payload: &'a str) -> Result<SentinelEvent<'a>, ParseError> {
         match channel {
-            "+switch-master" => parse_switch(&words),
+            "+switch-master" => parse_switch(payload),
             c if INSTANCE_CHANNELS.contains(&c) => {
-                let instance = parse_instance(&words)?;
+                let instance = parse_instance(payload)?;
                 Ok(match c {
                     "+odown" | "-odown" => SentinelEvent::ObjectivelyDown {
                         down: c == "+odown",
                         instance,
                     },
                     "+monitor" if instance.kind == "master" => SentinelEvent::Monitor {
-                        name: check_name(&instance.name)?,
+                        name: checked_name(instance.name)?,
                         addr: instance.addr,
                     },
                     "-monitor" if instance.kind == "master" => SentinelEvent::Unmonitor {
-                        name: check_name(&instance.name)?,
+                        name: checked_name(instance.name)?,
                     },
-                    _ => SentinelEvent::About {
-                        channel: c.to_string(),
-                        instance,
-                    },
+                    _ => SentinelEvent::About { instance },
                 })
             }
-            _ => Ok(SentinelEvent::Other {
-                channel: channel.to_string(),
-            }),
+            _ => Ok(SentinelEvent::Other),
         }
     }
 }
 
-fn parse_switch(words: &[&str]) -> Result<SentinelEvent, ParseError> {
-    match words.len() {
-        n if n < 5 => Err(ParseError::TooFewWords {
-            expected: SWITCH_FORM,
-            got: n,
-        }),
-        5 => Ok(SentinelEvent::SwitchMaster {
-            name: check_name(words[0])?,
-            old: Addr::parse_parts(words[1], words[2])?,
-            new: Addr::parse_parts(words[3], words[4])?,
-        }),
-        n => Err(ParseError::TooManyWords {
-            expected: SWITCH_FORM,
-            got: n,
-        }),
+fn checked_name(name: &str) -> Result<&str, ParseError> {
+    if is_valid_name(name) {
+        Ok(name)
+    } else {
+        Err(ParseError::BadName(name.to_string()))
     }
 }
 
-fn parse_instance(words: &[&str]) -> Result<Instance, ParseError> {
-    if words.len() < 4 {
+fn parse_switch(payload: &str) -> Result<SentinelEvent<'_>, ParseError> {
+    let mut rest = payload;
+    let words: [Option<&str>; 5] = std::array::from_fn(|_| next_word(&mut rest));
+    let [Some(name), Some(old_ip), Some(old_port), Some(new_ip), Some(new_port)] = words else {
         return Err(ParseError::TooFewWords {
-            expected: INSTANCE_FORM,
-            got: words.len(),
+            expected: SWITCH_FORM,
+            got: count_words(payload),
+        });
+    };
+    if !rest.trim().is_empty() {
+        return Err(ParseError::TooManyWords {
+            expected: SWITCH_FORM,
+            got: count_words(payload),
         });
     }
-    let addr = Addr::parse_parts(words[2], words[3])?;
-    let (master, rest) = if words.get(4) == Some(&"@") {
-        if words.len() < 8 {
-            return Err(ParseError::TooFewWords {
-                expected: INSTANCE_FORM,
-                got: words.len(),
-            });
-        }
-        let master_addr = Addr::parse_parts(words[6], words[7])?;
-        (Some((words[5].to_string(), master_addr)), &words[8..])
+    Ok(SentinelEvent::SwitchMaster {
+        name: checked_name(name)?,
+        old: Addr::parse_parts(old_ip, old_port)?,
+        new: Addr::parse_parts(new_ip, new_port)?,
+    })
+}
+
+fn parse_instance(payload: &str) -> Result<Instance<'_>, ParseError> {
+    let too_few = || ParseError::TooFewWords {
+        expected: INSTANCE_FORM,
+        got: count_words(payload),
+    };
+    let mut rest = payload;
+    let words: [Option<&str>; 4] = std::array::from_fn(|_| next_word(&mut rest));
+    let [Some(kind), Some(name), Some(ip), Some(port)] = words else {
+        return Err(too_few());
+    };
+    let addr = Addr::parse_parts(ip, port)?;
+    let mut after = rest;
+    let master = if next_word(&mut after) == Some("@") {
+        let words: [Option<&str>; 3] = std::array::from_fn(|_| next_word(&mut after));
+        let [Some(m_name), Some(m_ip), Some(m_port)] = words else {
+            return Err(too_few());
+        };
+        rest = after;
+        Some((m_name, Addr::parse_parts(m_ip, m_port)?))
     } else {
-        (None, &words[4..])
+        None
     };
     Ok(Instance {
-        kind: words[0].to_string(),
-        name: words[1].to_string(),
+        kind,
+        name,
         addr,
         master,
-        extra: rest.join(" "),
+        extra: rest.trim(),
     })
 }
 
@@ -299,7 +322,7 @@ mod tests {
         assert_eq!(
             SentinelEvent::parse("+switch-master", "node-25 127.0.0.1 6025 127.0.0.1 7025"),
             Ok(SentinelEvent::SwitchMaster {
-                name: "node-25".into(),
+                name: "node-25",
                 old: addr("127.0.0.1", 6025),
                 new: addr("127.0.0.1", 7025),
             })
@@ -362,10 +385,9 @@ mod tests {
             "slave 127.0.0.1:6025 127.0.0.1 6025 @ node-25 127.0.0.1 7025",
         )
         .unwrap();
-        let SentinelEvent::About { channel, instance } = e else {
+        let SentinelEvent::About { instance } = e else {
             panic!("not About: {e:?}")
         };
-        assert_eq!(channel, "+sdown");
         assert_eq!(instance.master_name(), "node-25");
         assert_eq!(instance.master.unwrap().1, addr("127.0.0.1", 7025));
     }
@@ -387,15 +409,13 @@ mod tests {
         assert_eq!(
             SentinelEvent::parse("+monitor", "master node-3 10.0.0.3 6379 quorum 2"),
             Ok(SentinelEvent::Monitor {
-                name: "node-3".into(),
+                name: "node-3",
                 addr: addr("10.0.0.3", 6379)
             })
         );
         assert_eq!(
             SentinelEvent::parse("-monitor", "master node-3 10.0.0.3 6379"),
-            Ok(SentinelEvent::Unmonitor {
-                name: "node-3".into()
-            })
+            Ok(SentinelEvent::Unmonitor { name: "node-3" })
         );
     }
 
@@ -403,15 +423,11 @@ mod tests {
     fn informative_events() {
         assert_eq!(
             SentinelEvent::parse("+new-epoch", "7"),
-            Ok(SentinelEvent::Other {
-                channel: "+new-epoch".into()
-            })
+            Ok(SentinelEvent::Other)
         );
         assert_eq!(
             SentinelEvent::parse("+tilt", "#tilt mode entered"),
-            Ok(SentinelEvent::Other {
-                channel: "+tilt".into()
-            })
+            Ok(SentinelEvent::Other)
         );
         let e = SentinelEvent::parse(
             "+config-update-from",

@@ -88,6 +88,9 @@ pub struct Core {
     stats: Stats,
     /// The rendering of the known masters, and the topology version it was made from.
     target: (u64, Option<String>),
+    /// Whether the target differs from the config on disk (kept, not recomputed, since
+    /// comparing whole configs on every input is the replay's hot path).
+    target_differs: bool,
 }
 
 impl Core {
@@ -114,6 +117,7 @@ impl Core {
             effects: VecDeque::new(),
             stats: Stats::default(),
             target: (0, None),
+            target_differs: false,
         }
     }
 
@@ -165,6 +169,7 @@ impl Core {
         }
         if self.target.0 != self.topology.version() {
             self.target = (self.topology.version(), self.render_target());
+            self.compare_target();
         }
         self.drive();
     }
@@ -201,20 +206,26 @@ impl Core {
         };
         match event {
             SentinelEvent::SwitchMaster { name, old, new } => {
-                self.on_switch(sentinel, &name, &old, &new)
+                self.on_switch(sentinel, name, &old, &new)
             }
             SentinelEvent::Monitor { name, addr } => {
                 info!("'+monitor' from {sentinel}: master {name} {addr}");
-                if self.settings.wants(&name) {
-                    self.offer(sentinel, &name, &addr, 0);
+                if self.settings.wants(name) {
+                    self.offer(sentinel, name, &addr, None);
                 }
             }
             SentinelEvent::Unmonitor { name } => {
                 info!("'-monitor' from {sentinel}: master {name}");
-                if let Some(addr) = self.topology.remove(&name) {
+                if let Some(addr) = self.topology.remove(name) {
                     info!(
                         "Removing master {name} {addr}: sentinel {sentinel} no longer monitors it"
                     );
+                    if self.topology.is_empty() {
+                        warn!("No master left: nutcracker needs at least one server, so the config keeps {name}");
+                        self.notify(format!(
+                            "-monitor removed the last master ({name}); the config keeps it, since nutcracker needs at least one server"
+                        ));
+                    }
                 }
             }
             SentinelEvent::ObjectivelyDown { down, instance } => {
@@ -228,10 +239,10 @@ impl Core {
                     self.notify(format!("{channel}: {instance} {what}"));
                 }
             }
-            SentinelEvent::About { instance, .. } => {
+            SentinelEvent::About { instance } => {
                 info!("'{channel}' from {sentinel}: {instance}")
             }
-            SentinelEvent::Other { .. } => info!("'{channel}' from {sentinel}: {payload}"),
+            SentinelEvent::Other => info!("'{channel}' from {sentinel}: {payload}"),
         }
     }
 
@@ -274,7 +285,7 @@ impl Core {
         info!("Sentinel {sentinel} monitors {} master(s)", masters.len());
         for m in masters {
             if self.settings.wants(&m.name) {
-                self.offer(sentinel, &m.name, &m.addr, m.epoch.unwrap_or(0));
+                self.offer(sentinel, &m.name, &m.addr, m.epoch);
             }
         }
         for name in self.topology.names() {
@@ -284,7 +295,7 @@ impl Core {
         }
     }
 
-    fn offer(&mut self, sentinel: &str, name: &str, addr: &Addr, epoch: u64) {
+    fn offer(&mut self, sentinel: &str, name: &str, addr: &Addr, epoch: Option<u64>) {
         if !is_valid_name(name) {
             self.stats.refused += 1;
             warn!(
@@ -295,7 +306,7 @@ impl Core {
         match self.topology.offer(name, addr, epoch) {
             Verdict::Moved { from: None } => info!("Adding master {name} {addr}"),
             Verdict::Moved { from: Some(from) } => {
-                info!("Replacing master {name} {from} with {addr} (sentinel {sentinel}, epoch {epoch})")
+                info!("Replacing master {name} {from} with {addr} (sentinel {sentinel}, epoch {epoch:?})")
             }
             Verdict::Same => {}
             Verdict::Stale { known, offered } => {
@@ -314,6 +325,7 @@ impl Core {
                     self.stats.writes += 1;
                     self.on_disk = Some(w.text);
                     self.on_disk_masters = w.masters;
+                    self.compare_target();
                     self.reload_owed = true;
                     if self.write_retry.succeeded() {
                         self.notify("Config written again after failures".to_string());
@@ -364,16 +376,17 @@ impl Core {
         (!self.topology.is_empty()).then(|| render(&self.settings.pool, &self.topology.addrs()))
     }
 
+    fn compare_target(&mut self) {
+        self.target_differs = self.target.1.is_some() && self.target.1 != self.on_disk;
+    }
+
     /// The config to write, when it differs from the one on disk.
     fn pending_target(&self) -> Option<&String> {
-        self.target
-            .1
-            .as_ref()
-            .filter(|t| Some(*t) != self.on_disk.as_ref())
+        self.target.1.as_ref().filter(|_| self.target_differs)
     }
 
     fn needs_write(&self) -> bool {
-        self.pending_target().is_some()
+        self.target_differs
     }
 
     fn drive(&mut self) {

@@ -84,26 +84,29 @@ impl Topology {
         self.masters.is_empty()
     }
 
-    /// Offers an address for `name` from a query with `epoch` (0 when unknown).
-    pub fn offer(&mut self, name: &str, addr: &Addr, epoch: u64) -> Verdict {
+    /// Offers an address for `name` from a query that reported `epoch`. Without an
+    /// epoch the offer cannot be judged stale and is taken as it is.
+    pub fn offer(&mut self, name: &str, addr: &Addr, epoch: Option<u64>) -> Verdict {
+        let stale_unless_same = |k: &Known| epoch.is_some_and(|e| e < k.epoch);
+        let epoch_or_known = |k: &Known| epoch.map_or(k.epoch, |e| e.max(k.epoch));
         match self.masters.get_mut(name) {
             None => {
                 self.masters.insert(
                     name.to_string(),
                     Known {
                         addr: addr.clone(),
-                        epoch,
+                        epoch: epoch.unwrap_or(0),
                     },
                 );
                 self.version += 1;
                 Verdict::Moved { from: None }
             }
-            Some(k) if epoch < k.epoch && k.addr != *addr => Verdict::Stale {
+            Some(k) if stale_unless_same(k) && k.addr != *addr => Verdict::Stale {
                 known: k.epoch,
-                offered: epoch,
+                offered: epoch.unwrap_or(0),
             },
             Some(k) => {
-                k.epoch = k.epoch.max(epoch);
+                k.epoch = epoch_or_known(k);
                 if k.addr == *addr {
                     Verdict::Same
                 } else {
@@ -160,7 +163,7 @@ mod tests {
     #[test]
     fn switch_needs_name_and_old_address() {
         let mut t = Topology::default();
-        t.offer("m", &a(1), 5);
+        t.offer("m", &a(1), Some(5));
         assert!(!t.switch("other", &a(1), &a(2)));
         assert!(!t.switch("m", &a(9), &a(2)));
         assert!(t.switch("m", &a(1), &a(2)));
@@ -171,16 +174,23 @@ mod tests {
     #[test]
     fn older_epoch_cannot_move_a_master_back() {
         let mut t = Topology::default();
-        t.offer("m", &a(1), 5);
+        t.offer("m", &a(1), Some(5));
         assert!(t.switch("m", &a(1), &a(2)));
+        let stale = Verdict::Stale {
+            known: 6,
+            offered: 5,
+        };
+        assert_eq!(t.offer("m", &a(1), Some(5)), stale);
+        assert_eq!(t.offer("m", &a(2), Some(6)), Verdict::Same);
         assert_eq!(
-            t.offer("m", &a(1), 5),
-            Verdict::Stale {
-                known: 6,
-                offered: 5
-            }
+            t.offer("m", &a(3), Some(7)),
+            Verdict::Moved { from: Some(a(2)) }
         );
-        assert_eq!(t.offer("m", &a(2), 6), Verdict::Same);
-        assert_eq!(t.offer("m", &a(3), 7), Verdict::Moved { from: Some(a(2)) });
+        // Without an epoch there is nothing to judge by: the offer is taken.
+        assert_eq!(
+            t.offer("m", &a(4), None),
+            Verdict::Moved { from: Some(a(3)) }
+        );
+        assert_eq!(t.get("m").unwrap().epoch, 7);
     }
 }

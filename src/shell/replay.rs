@@ -181,13 +181,17 @@ fn finish<W: Write>(printer: &mut Printer<W>, core: &Core, notes: &[String]) -> 
         Format::Text => {
             writeln!(
                 out,
-                "# {} message(s), {} malformed, {} switch(es) applied, {} ignored, {} write(s), {} reload(s)",
+                "# {} message(s), {} malformed; switches: {} applied, {} ignored; {} stale and {} refused update(s); writes: {} ok, {} failed; reloads: {} ok, {} failed",
                 stats.messages,
                 stats.malformed,
                 stats.switches_applied,
                 stats.switches_ignored,
+                stats.stale,
+                stats.refused,
                 stats.writes,
-                stats.reloads
+                stats.write_failures,
+                stats.reloads,
+                stats.reload_failures
             )?;
             for note in notes {
                 writeln!(out, "# {note}")?;

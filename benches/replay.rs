@@ -1,0 +1,120 @@
+//! Replay throughput and memory: generates recordings of 100,000 and 1,000,000 inputs,
+//! replays each through the core, and prints inputs per second and peak memory.
+//! Run with `cargo bench --bench replay`. Figures, not pass/fail: compare ratios within
+//! one run on a shared machine.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::time::Instant;
+
+use tpc::core::{CoreSettings, Input, MasterInfo, Millis};
+use tpc::shell::cli::{Format, ReplayOptions, Source};
+use tpc::shell::recording::{input_line, Header};
+use tpc::shell::replay;
+
+const MASTERS: usize = 20;
+
+fn addr(i: usize, side: usize) -> tpc::core::Addr {
+    tpc::core::Addr {
+        host: format!("10.0.{side}.{}", i + 1),
+        port: 6379,
+    }
+}
+
+/// Writes a recording of `n` inputs: a snapshot, then a stream of sentinel chatter with
+/// a failover of some master every 100 inputs.
+fn generate(path: &Path, n: usize) {
+    let mut out = BufWriter::new(File::create(path).unwrap());
+    let settings = CoreSettings {
+        wait: Millis(1_000),
+        ..CoreSettings::default()
+    };
+    let mut header = Header::for_daemon(&settings, None);
+    header.outcomes = tpc::core::driver::Outcomes::Simulated;
+    out.write_all(header.to_line().as_bytes()).unwrap();
+    let masters = (0..MASTERS)
+        .map(|i| MasterInfo {
+            name: format!("node-{i}"),
+            addr: addr(i, 0),
+            epoch: Some(1),
+        })
+        .collect();
+    let snapshot = Input::Snapshot {
+        at: Millis(0),
+        sentinel: "10.0.0.250:26379".into(),
+        masters,
+    };
+    out.write_all(input_line(&snapshot).as_bytes()).unwrap();
+    let mut side = [0usize; MASTERS];
+    for k in 1..n {
+        let at = Millis(k as u64 * 10);
+        let sentinel = "10.0.0.250:26379".to_string();
+        let input = if k % 100 == 0 {
+            let m = (k / 100) % MASTERS;
+            let (old, new) = (addr(m, side[m]), addr(m, 1 - side[m]));
+            side[m] = 1 - side[m];
+            Input::Message {
+                at,
+                sentinel,
+                channel: "+switch-master".into(),
+                payload: format!(
+                    "node-{m} {} {} {} {}",
+                    old.host, old.port, new.host, new.port
+                ),
+            }
+        } else {
+            let m = k % MASTERS;
+            let a = addr(m, side[m]);
+            Input::Message {
+                at,
+                sentinel,
+                channel: "+sdown".into(),
+                payload: format!("slave {0}:{1} {0} {1} @ node-{m} {0} {1}", a.host, a.port),
+            }
+        };
+        out.write_all(input_line(&input).as_bytes()).unwrap();
+    }
+    out.flush().unwrap();
+}
+
+/// Peak resident memory of this process so far, in KiB (VmHWM).
+fn peak_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn main() {
+    // TPC_BENCH_DIR keeps the generated files there (e.g. to profile `tpc replay`).
+    let tmp = tempfile::tempdir().unwrap();
+    let dir =
+        std::env::var_os("TPC_BENCH_DIR").map_or_else(|| tmp.path().to_path_buf(), Into::into);
+    for n in [100_000usize, 1_000_000] {
+        let path = dir.join(format!("bench-{n}.jsonl"));
+        generate(&path, n);
+        let size = std::fs::metadata(&path).unwrap().len();
+        let options = ReplayOptions {
+            source: Source::Recording(path),
+            format: Format::Text,
+            masters: None,
+            flags: CoreSettings::default(),
+            given: vec![],
+        };
+        let start = Instant::now();
+        replay::run(&options, std::io::sink()).unwrap();
+        let secs = start.elapsed().as_secs_f64();
+        println!(
+            "replay {n:>9} inputs ({:>5.1} MiB): {:>6.3} s, {:>10.0} inputs/s, peak RSS so far {:>6} KiB",
+            size as f64 / (1 << 20) as f64,
+            secs,
+            n as f64 / secs,
+            peak_kib()
+        );
+    }
+}
