@@ -1,5 +1,6 @@
-//! Replay throughput and memory: generates recordings of 100,000 and 1,000,000 inputs,
-//! replays each through the core, and prints inputs per second and peak memory.
+//! Replay throughput and memory: generates recordings of 100,000 and 1,000,000 inputs
+//! (sentinel messages of back-to-back failovers), replays each through the core, and
+//! prints inputs per second and peak memory.
 //! Run with `cargo bench --bench replay`. Figures, not pass/fail: compare ratios within
 //! one run on a shared machine.
 
@@ -8,22 +9,63 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::time::Instant;
 
-use tpc::core::{CoreSettings, Input, MasterInfo, Millis};
+use tpc::core::{Addr, CoreSettings, Input, MasterInfo, Millis};
 use tpc::shell::cli::{Format, ReplayOptions, Source};
 use tpc::shell::recording::{input_line, Header};
 use tpc::shell::replay;
 
 const MASTERS: usize = 20;
 
-fn addr(i: usize, side: usize) -> tpc::core::Addr {
-    tpc::core::Addr {
+fn addr(i: usize, side: usize) -> Addr {
+    Addr {
         host: format!("10.0.{side}.{}", i + 1),
         port: 6379,
     }
 }
 
-/// Writes a recording of `n` inputs: a snapshot, then a stream of sentinel chatter with
-/// a failover of some master every 100 inputs.
+/// The messages one sentinel publishes during a failover of `m` from `old` to `new`,
+/// in Redis 7's order.
+fn failover(m: usize, old: &Addr, new: &Addr) -> Vec<(&'static str, String)> {
+    let master = format!("master node-{m} {} {}", old.host, old.port);
+    let replica = |of: &Addr, at: &Addr| {
+        format!(
+            "slave {0}:{1} {0} {1} @ node-{m} {2} {3}",
+            of.host, of.port, at.host, at.port
+        )
+    };
+    vec![
+        ("+sdown", master.clone()),
+        ("+odown", format!("{master} #quorum 2/2")),
+        ("+new-epoch", "7".into()),
+        ("+try-failover", master.clone()),
+        (
+            "+vote-for-leader",
+            "6a1e3c8f0b7d4e2a9c5b1f3d7e9a2c4b6d8f0a1e 7".into(),
+        ),
+        ("+elected-leader", master.clone()),
+        ("+failover-state-select-slave", master.clone()),
+        ("+selected-slave", replica(new, old)),
+        ("+failover-state-send-slaveof-noone", replica(new, old)),
+        ("+failover-state-wait-promotion", replica(new, old)),
+        ("+promoted-slave", replica(new, old)),
+        ("+failover-state-reconf-slaves", master.clone()),
+        ("+failover-end", master),
+        (
+            "+switch-master",
+            format!(
+                "node-{m} {} {} {} {}",
+                old.host, old.port, new.host, new.port
+            ),
+        ),
+        ("+slave", replica(old, new)),
+        ("+sdown", replica(old, new)),
+        ("-sdown", replica(old, new)),
+        ("+convert-to-slave", replica(old, new)),
+    ]
+}
+
+/// Writes a recording of `n` inputs: a snapshot, then the messages of back-to-back
+/// failovers, round-robin over the masters (the busiest stream tpc will ever see).
 fn generate(path: &Path, n: usize) {
     let mut out = BufWriter::new(File::create(path).unwrap());
     let settings = CoreSettings {
@@ -47,35 +89,26 @@ fn generate(path: &Path, n: usize) {
     };
     out.write_all(input_line(&snapshot).as_bytes()).unwrap();
     let mut side = [0usize; MASTERS];
-    for k in 1..n {
-        let at = Millis(k as u64 * 10);
-        let sentinel = "10.0.0.250:26379".to_string();
-        let input = if k % 100 == 0 {
-            let m = (k / 100) % MASTERS;
-            let (old, new) = (addr(m, side[m]), addr(m, 1 - side[m]));
-            side[m] = 1 - side[m];
-            Input::Message {
-                at,
-                sentinel,
-                channel: "+switch-master".into(),
-                payload: format!(
-                    "node-{m} {} {} {} {}",
-                    old.host, old.port, new.host, new.port
-                ),
+    let mut written = 1;
+    for cycle in 0.. {
+        let m = cycle % MASTERS;
+        let (old, new) = (addr(m, side[m]), addr(m, 1 - side[m]));
+        side[m] = 1 - side[m];
+        for (channel, payload) in failover(m, &old, &new) {
+            if written == n {
+                out.flush().unwrap();
+                return;
             }
-        } else {
-            let m = k % MASTERS;
-            let a = addr(m, side[m]);
-            Input::Message {
-                at,
-                sentinel,
-                channel: "+sdown".into(),
-                payload: format!("slave {0}:{1} {0} {1} @ node-{m} {0} {1}", a.host, a.port),
-            }
-        };
-        out.write_all(input_line(&input).as_bytes()).unwrap();
+            let input = Input::Message {
+                at: Millis(written as u64 * 10),
+                sentinel: "10.0.0.250:26379".into(),
+                channel: channel.into(),
+                payload,
+            };
+            out.write_all(input_line(&input).as_bytes()).unwrap();
+            written += 1;
+        }
     }
-    out.flush().unwrap();
 }
 
 /// Peak resident memory of this process so far, in KiB (VmHWM).

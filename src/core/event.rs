@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::core::addr::{Addr, AddrError};
+use crate::core::addr::{is_valid_host, parse_port, Addr, AddrError};
 
 /// Longest master name tpc accepts, in bytes.
 pub const MAX_NAME_LEN: usize = 255;
@@ -77,24 +77,78 @@ pub fn check_name(name: &str) -> Result<String, ParseError> {
     }
 }
 
-/// Takes the next space-separated word off the front of `rest`.
-fn next_word<'a>(rest: &mut &'a str) -> Option<&'a str> {
-    let trimmed = rest.trim_start_matches(|c: char| c.is_ascii_whitespace());
-    if trimmed.is_empty() {
-        *rest = trimmed;
-        return None;
+/// The space-separated words of a payload, remembering where the last one ended so
+/// the rest can be taken whole.
+struct Words<'a> {
+    payload: &'a str,
+    iter: std::str::SplitAsciiWhitespace<'a>,
+    end: usize,
+}
+
+impl<'a> Words<'a> {
+    fn new(payload: &'a str) -> Words<'a> {
+        Words {
+            payload,
+            iter: payload.split_ascii_whitespace(),
+            end: 0,
+        }
     }
-    let end = trimmed
-        .find(|c: char| c.is_ascii_whitespace())
-        .unwrap_or(trimmed.len());
-    let (word, tail) = trimmed.split_at(end);
-    *rest = tail;
-    Some(word)
+
+    fn next(&mut self) -> Option<&'a str> {
+        let word = self.iter.next()?;
+        // `word` is a subslice of `payload`: its offset is the pointer difference.
+        self.end = word.as_ptr() as usize - self.payload.as_ptr() as usize + word.len();
+        Some(word)
+    }
+
+    fn take<const N: usize>(&mut self) -> [Option<&'a str>; N] {
+        std::array::from_fn(|_| self.next())
+    }
+
+    /// Everything after the last word taken, trimmed.
+    fn rest(&self) -> &'a str {
+        self.payload[self.end..].trim()
+    }
+}
+
+/// A host and port inside a payload, checked but not copied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostPort<'a> {
+    /// Hostname or IP address.
+    pub host: &'a str,
+    /// Port, 1 to 65535.
+    pub port: u16,
+}
+
+impl<'a> HostPort<'a> {
+    fn parse(host: &'a str, port: &str) -> Result<HostPort<'a>, ParseError> {
+        if !is_valid_host(host) {
+            return Err(ParseError::Addr(AddrError::BadHost(host.to_string())));
+        }
+        Ok(HostPort {
+            host,
+            port: parse_port(port)?,
+        })
+    }
+
+    /// An owned address.
+    pub fn to_addr(self) -> Addr {
+        Addr {
+            host: self.host.to_string(),
+            port: self.port,
+        }
+    }
+}
+
+impl fmt::Display for HostPort<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.host, self.port)
+    }
 }
 
 /// The instance a Sentinel event is about:
 /// `<type> <name> <ip> <port> [@ <master-name> <master-ip> <master-port>] [more...]`.
-/// Borrows from the payload: parsing allocates only for the addresses.
+/// Borrows from the payload: parsing allocates nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instance<'a> {
     /// `master`, `slave` or `sentinel`.
@@ -102,9 +156,9 @@ pub struct Instance<'a> {
     /// The instance's name (the master name for a master, `ip:port` for others).
     pub name: &'a str,
     /// The instance's address.
-    pub addr: Addr,
+    pub addr: HostPort<'a>,
     /// For replicas and sentinels: the master they belong to.
-    pub master: Option<(&'a str, Addr)>,
+    pub master: Option<(&'a str, HostPort<'a>)>,
     /// Any words after the details, e.g. `#quorum 3/2`.
     pub extra: &'a str,
 }
@@ -178,41 +232,44 @@ pub enum SentinelEvent<'a> {
 const SWITCH_FORM: &str = "<name> <old-ip> <old-port> <new-ip> <new-port>";
 const INSTANCE_FORM: &str = "<type> <name> <ip> <port> [@ <master> <ip> <port>]";
 
-/// Channels whose payload is instance details.
-const INSTANCE_CHANNELS: &[&str] = &[
-    "+sdown",
-    "-sdown",
-    "+odown",
-    "-odown",
-    "+monitor",
-    "-monitor",
-    "+reset-master",
-    "+slave",
-    "+failover-state-reconf-slaves",
-    "+failover-detected",
-    "+slave-reconf-sent",
-    "+slave-reconf-inprog",
-    "+slave-reconf-done",
-    "-dup-sentinel",
-    "+sentinel",
-    "+failover-end-for-timeout",
-    "+failover-end",
-    "+promoted-slave",
-    "+convert-to-slave",
-    "+fix-slave-config",
-    "+config-update-from",
-    "+try-failover",
-    "+elected-leader",
-    "+failover-state-select-slave",
-    "+selected-slave",
-    "+failover-state-send-slaveof-noone",
-    "+failover-state-wait-promotion",
-    "-failover-abort-not-elected",
-    "-failover-abort-no-good-slave",
-    "+role-change",
-    "-role-change",
-    "+reboot",
-];
+/// Whether a channel's payload is instance details.
+fn is_instance_channel(channel: &str) -> bool {
+    matches!(
+        channel,
+        "+sdown"
+            | "-sdown"
+            | "+odown"
+            | "-odown"
+            | "+monitor"
+            | "-monitor"
+            | "+reset-master"
+            | "+slave"
+            | "+failover-state-reconf-slaves"
+            | "+failover-detected"
+            | "+slave-reconf-sent"
+            | "+slave-reconf-inprog"
+            | "+slave-reconf-done"
+            | "-dup-sentinel"
+            | "+sentinel"
+            | "+failover-end-for-timeout"
+            | "+failover-end"
+            | "+promoted-slave"
+            | "+convert-to-slave"
+            | "+fix-slave-config"
+            | "+config-update-from"
+            | "+try-failover"
+            | "+elected-leader"
+            | "+failover-state-select-slave"
+            | "+selected-slave"
+            | "+failover-state-send-slaveof-noone"
+            | "+failover-state-wait-promotion"
+            | "-failover-abort-not-elected"
+            | "-failover-abort-no-good-slave"
+            | "+role-change"
+            | "-role-change"
+            | "+reboot"
+    )
+}
 
 fn count_words(payload: &str) -> usize {
     payload.split_ascii_whitespace().count()
@@ -223,7 +280,7 @@ impl<'a> SentinelEvent<'a> {
     pub fn parse(channel: &str, payload: &'a str) -> Result<SentinelEvent<'a>, ParseError> {
         match channel {
             "+switch-master" => parse_switch(payload),
-            c if INSTANCE_CHANNELS.contains(&c) => {
+            c if is_instance_channel(c) => {
                 let instance = parse_instance(payload)?;
                 Ok(match c {
                     "+odown" | "-odown" => SentinelEvent::ObjectivelyDown {
@@ -232,7 +289,7 @@ impl<'a> SentinelEvent<'a> {
                     },
                     "+monitor" if instance.kind == "master" => SentinelEvent::Monitor {
                         name: checked_name(instance.name)?,
-                        addr: instance.addr,
+                        addr: instance.addr.to_addr(),
                     },
                     "-monitor" if instance.kind == "master" => SentinelEvent::Unmonitor {
                         name: checked_name(instance.name)?,
@@ -254,15 +311,15 @@ fn checked_name(name: &str) -> Result<&str, ParseError> {
 }
 
 fn parse_switch(payload: &str) -> Result<SentinelEvent<'_>, ParseError> {
-    let mut rest = payload;
-    let words: [Option<&str>; 5] = std::array::from_fn(|_| next_word(&mut rest));
-    let [Some(name), Some(old_ip), Some(old_port), Some(new_ip), Some(new_port)] = words else {
+    let mut words = Words::new(payload);
+    let [Some(name), Some(old_ip), Some(old_port), Some(new_ip), Some(new_port)] = words.take()
+    else {
         return Err(ParseError::TooFewWords {
             expected: SWITCH_FORM,
             got: count_words(payload),
         });
     };
-    if !rest.trim().is_empty() {
+    if !words.rest().is_empty() {
         return Err(ParseError::TooManyWords {
             expected: SWITCH_FORM,
             got: count_words(payload),
@@ -280,29 +337,28 @@ fn parse_instance(payload: &str) -> Result<Instance<'_>, ParseError> {
         expected: INSTANCE_FORM,
         got: count_words(payload),
     };
-    let mut rest = payload;
-    let words: [Option<&str>; 4] = std::array::from_fn(|_| next_word(&mut rest));
-    let [Some(kind), Some(name), Some(ip), Some(port)] = words else {
+    let mut words = Words::new(payload);
+    let [Some(kind), Some(name), Some(ip), Some(port)] = words.take() else {
         return Err(too_few());
     };
-    let addr = Addr::parse_parts(ip, port)?;
-    let mut after = rest;
-    let master = if next_word(&mut after) == Some("@") {
-        let words: [Option<&str>; 3] = std::array::from_fn(|_| next_word(&mut after));
-        let [Some(m_name), Some(m_ip), Some(m_port)] = words else {
+    let addr = HostPort::parse(ip, port)?;
+    let before_master = words.end;
+    let master = if words.next() == Some("@") {
+        let [Some(m_name), Some(m_ip), Some(m_port)] = words.take() else {
             return Err(too_few());
         };
-        rest = after;
-        Some((m_name, Addr::parse_parts(m_ip, m_port)?))
+        Some((m_name, HostPort::parse(m_ip, m_port)?))
     } else {
+        words.end = before_master;
         None
     };
+    let rest = words.rest();
     Ok(Instance {
         kind,
         name,
         addr,
         master,
-        extra: rest.trim(),
+        extra: rest,
     })
 }
 
@@ -389,7 +445,10 @@ mod tests {
             panic!("not About: {e:?}")
         };
         assert_eq!(instance.master_name(), "node-25");
-        assert_eq!(instance.master.unwrap().1, addr("127.0.0.1", 7025));
+        assert_eq!(
+            instance.master.unwrap().1.to_addr(),
+            addr("127.0.0.1", 7025)
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::core::backoff;
 use crate::core::effect::{Change, Effect, EffectId};
 use crate::core::event::{is_valid_name, SentinelEvent};
 use crate::core::input::{Input, Outcome};
-use crate::core::render::{render, servers_of};
+use crate::core::render::{servers_of, Renderer};
 use crate::core::settings::CoreSettings;
 use crate::core::stats::Stats;
 use crate::core::time::Millis;
@@ -70,6 +70,7 @@ impl Retry {
 #[derive(Debug)]
 pub struct Core {
     settings: CoreSettings,
+    renderer: Renderer,
     topology: Topology,
     /// The file on disk as tpc last wrote or found it.
     on_disk: Option<String>,
@@ -86,11 +87,13 @@ pub struct Core {
     next_id: u64,
     effects: VecDeque<Effect>,
     stats: Stats,
-    /// The rendering of the known masters, and the topology version it was made from.
-    target: (u64, Option<String>),
-    /// Whether the target differs from the config on disk (kept, not recomputed, since
-    /// comparing whole configs on every input is the replay's hot path).
-    target_differs: bool,
+    /// Whether `on_disk` is exactly what the renderer makes of `on_disk_masters` (it may
+    /// not be, for a file found at start).
+    on_disk_is_rendering: bool,
+    /// Whether the known masters call for a config other than the one on disk, and the
+    /// topology version that was judged at. Kept rather than recomputed: rendering and
+    /// comparing configs on every input would dominate replay time.
+    target_differs: (u64, bool),
 }
 
 impl Core {
@@ -101,7 +104,12 @@ impl Core {
             .as_deref()
             .map(|text| servers_of(text, &settings.pool.name))
             .unwrap_or_default();
+        let renderer = Renderer::new(&settings.pool);
+        let on_disk_is_rendering =
+            on_disk.as_deref() == Some(renderer.render(&on_disk_masters).as_str());
         Core {
+            renderer,
+            on_disk_is_rendering,
             settings,
             topology: Topology::default(),
             on_disk,
@@ -116,8 +124,7 @@ impl Core {
             next_id: 1,
             effects: VecDeque::new(),
             stats: Stats::default(),
-            target: (0, None),
-            target_differs: false,
+            target_differs: (0, false),
         }
     }
 
@@ -167,8 +174,7 @@ impl Core {
             Input::Tick { .. } => {}
             Input::Done { id, outcome, .. } => self.on_done(id, outcome),
         }
-        if self.target.0 != self.topology.version() {
-            self.target = (self.topology.version(), self.render_target());
+        if self.target_differs.0 != self.topology.version() {
             self.compare_target();
         }
         self.drive();
@@ -325,6 +331,7 @@ impl Core {
                     self.stats.writes += 1;
                     self.on_disk = Some(w.text);
                     self.on_disk_masters = w.masters;
+                    self.on_disk_is_rendering = true;
                     self.compare_target();
                     self.reload_owed = true;
                     if self.write_retry.succeeded() {
@@ -370,23 +377,16 @@ impl Core {
             .map_or(Millis::ZERO, |t| t + self.settings.wait)
     }
 
-    /// The config the known masters call for, unless there are none (nutcracker
-    /// rejects a pool without servers).
-    fn render_target(&self) -> Option<String> {
-        (!self.topology.is_empty()).then(|| render(&self.settings.pool, &self.topology.addrs()))
-    }
-
+    /// Judges whether the known masters call for a new config. None known means no
+    /// config: nutcracker rejects a pool without servers.
     fn compare_target(&mut self) {
-        self.target_differs = self.target.1.is_some() && self.target.1 != self.on_disk;
-    }
-
-    /// The config to write, when it differs from the one on disk.
-    fn pending_target(&self) -> Option<&String> {
-        self.target.1.as_ref().filter(|_| self.target_differs)
+        let differs = !self.topology.is_empty()
+            && (!self.on_disk_is_rendering || !self.topology.has_addrs(&self.on_disk_masters));
+        self.target_differs = (self.topology.version(), differs);
     }
 
     fn needs_write(&self) -> bool {
-        self.target_differs
+        self.target_differs.1
     }
 
     fn drive(&mut self) {
@@ -395,12 +395,12 @@ impl Core {
         }
         let now = self.now;
         let window_open = now >= self.window_end();
-        if let Some(text) = self.pending_target().cloned() {
+        if self.needs_write() {
             if !window_open {
                 return;
             }
             if now >= self.write_retry.not_before {
-                self.start_write(text);
+                self.start_write();
                 return;
             }
             // The write is backing off: meanwhile, load what is on disk if still owed.
@@ -414,7 +414,8 @@ impl Core {
         }
     }
 
-    fn start_write(&mut self, text: String) {
+    fn start_write(&mut self) {
+        let text = self.renderer.render(self.topology.iter());
         let masters = self.topology.addrs();
         let changes = diff(&self.on_disk_masters, &masters);
         let id = self.next_id();

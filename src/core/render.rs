@@ -47,6 +47,7 @@ pub struct PoolYaml {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_failure_limit: Option<i64>,
     /// `ip:port:weight name` lines, sorted by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub servers: Vec<String>,
 }
 
@@ -91,12 +92,45 @@ pub fn pool_yaml(pool: &PoolSettings, masters: &BTreeMap<String, Addr>) -> PoolY
     }
 }
 
+/// Renders configs for one pool. The pool's keys are rendered once, by serde_yaml (which
+/// quotes whatever needs quoting); each config then only appends the server lines,
+/// which are plain YAML words (names and hosts are checked before they get here), in
+/// the block style serde_yaml itself writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Renderer {
+    head: String,
+}
+
+impl Renderer {
+    /// A renderer for `pool`.
+    pub fn new(pool: &PoolSettings) -> Renderer {
+        let mut file = ConfigYaml::new();
+        file.insert(pool.name.clone(), pool_yaml(pool, &BTreeMap::new()));
+        // Serializing plain strings, integers and booleans into a map cannot fail.
+        let head = serde_yaml::to_string(&file)
+            .expect("a config of strings and numbers always serializes");
+        Renderer { head }
+    }
+
+    /// The config file text for these masters, given sorted by name.
+    pub fn render<'a>(&self, masters: impl IntoIterator<Item = (&'a String, &'a Addr)>) -> String {
+        use std::fmt::Write;
+        let mut text = String::with_capacity(self.head.len() + 1024);
+        text.push_str(&self.head);
+        for (i, (name, addr)) in masters.into_iter().enumerate() {
+            if i == 0 {
+                text.push_str("  servers:\n");
+            }
+            // Writing to a String cannot fail.
+            let _ = writeln!(text, "  - {}:{}:1 {}", addr.host, addr.port, name);
+        }
+        text
+    }
+}
+
 /// Renders the config file text for these masters (sorted by name by the map).
 pub fn render(pool: &PoolSettings, masters: &BTreeMap<String, Addr>) -> String {
-    let mut file = ConfigYaml::new();
-    file.insert(pool.name.clone(), pool_yaml(pool, masters));
-    // Serializing plain strings, integers and booleans into a map cannot fail.
-    serde_yaml::to_string(&file).expect("a config of strings and numbers always serializes")
+    Renderer::new(pool).render(masters)
 }
 
 /// Parses a config file back, e.g. to check that rendering round-trips.
@@ -139,6 +173,31 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    /// The whole file through serde_yaml, as a reference for [`Renderer`].
+    fn render_by_serde(pool: &PoolSettings, masters: &BTreeMap<String, Addr>) -> String {
+        let mut file = ConfigYaml::new();
+        file.insert(pool.name.clone(), pool_yaml(pool, masters));
+        serde_yaml::to_string(&file).unwrap()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn renderer_writes_what_serde_yaml_writes(
+            names in proptest::collection::btree_set("[A-Za-z0-9._-]{1,12}", 0..6),
+            host in "[A-Za-z0-9._:-]{1,20}",
+            port in 1u16..,
+            pool_name in "\\PC{1,10}",
+            auth in "\\PC{0,10}",
+        ) {
+            let pool = PoolSettings { name: pool_name, redis_auth: auth, ..PoolSettings::default() };
+            let m: BTreeMap<String, Addr> = names
+                .into_iter()
+                .map(|n| (n, Addr { host: host.clone(), port }))
+                .collect();
+            proptest::prop_assert_eq!(render(&pool, &m), render_by_serde(&pool, &m));
+        }
     }
 
     #[test]

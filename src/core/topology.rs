@@ -69,6 +69,21 @@ impl Topology {
         self.version
     }
 
+    /// Names and addresses, sorted by name, without copying.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Addr)> {
+        self.masters.iter().map(|(n, k)| (n, &k.addr))
+    }
+
+    /// Whether exactly these masters are known, at these addresses.
+    pub fn has_addrs(&self, addrs: &BTreeMap<String, Addr>) -> bool {
+        self.masters.len() == addrs.len()
+            && self
+                .masters
+                .iter()
+                .zip(addrs)
+                .all(|((n, k), (m, a))| n == m && k.addr == *a)
+    }
+
     /// What is known about `name`.
     pub fn get(&self, name: &str) -> Option<&Known> {
         self.masters.get(name)
