@@ -95,3 +95,88 @@ fn dry_run_names_the_bad_line() {
     assert!(stderr(&o).contains("line 2"), "{}", stderr(&o));
     assert!(o.stdout.is_empty());
 }
+
+#[test]
+fn replay_prints_the_timeline_and_the_final_config() {
+    let o = tpc(&["replay", "examples/failover.jsonl"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("write config (node-1 127.0.0.1:"), "{text}");
+    assert!(text.contains("run reload"));
+    assert!(text.contains("link down:"));
+    assert!(text.contains("final config:\nredis:\n"));
+
+    let o = tpc(&["replay", "examples/failover.jsonl", "-format", "json"]);
+    assert!(o.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every line is JSON"))
+        .collect();
+    assert!(lines.iter().any(|l| l["effect"] == "run_reload"));
+    assert!(lines.last().unwrap()["final_config"].is_string());
+}
+
+#[test]
+fn replay_flags_override_the_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s.jsonl");
+    std::fs::write(
+        &file,
+        concat!(
+            "{\"tpc_recording\":1,\"settings\":{\"wait\":60000}}\n",
+            "{\"type\":\"snapshot\",\"at\":0,\"sentinel\":\"s\",\"masters\":[{\"name\":\"node-1\",\"addr\":\"10.0.0.1:6379\"}]}\n",
+            "{\"type\":\"message\",\"at\":1000,\"sentinel\":\"s\",\"channel\":\"+switch-master\",\"payload\":\"node-1 10.0.0.1 6379 10.0.0.2 6379\"}\n",
+        ),
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["replay", file.to_str().unwrap()];
+        args.extend(extra);
+        String::from_utf8_lossy(&tpc(&args).stdout).into_owned()
+    };
+    assert!(run(&[]).contains("+60.000s write config (node-1"));
+    assert!(run(&["-wait", "5"]).contains("+5.000s write config (node-1"));
+    assert!(run(&["-port", "22121"]).contains("listen: 0.0.0.0:22121"));
+}
+
+#[test]
+fn replay_stops_at_a_bad_line_with_its_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.jsonl");
+    std::fs::write(&file, "{\"tpc_recording\":1}\n{\"type\":\"tick\",\"at\":1}\n{\"type\":\"tick\"\n{\"type\":\"tick\",\"at\":2}\n").unwrap();
+    let o = tpc(&["replay", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("line 3"), "{}", stderr(&o));
+
+    // A recording cut mid-line (a crash) replays up to its last whole line, and says so.
+    std::fs::write(
+        &file,
+        "{\"tpc_recording\":1}\n{\"type\":\"tick\",\"at\":1}\n{\"type\":\"ti",
+    )
+    .unwrap();
+    let o = tpc(&["replay", file.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("line 3 is cut short"));
+
+    let o = tpc(&["replay", "/no/such/file"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("/no/such/file"));
+    let o = tpc(&["replay"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("nothing to replay"));
+}
+
+#[test]
+fn replay_imports_a_sentinel_log() {
+    let o = tpc(&[
+        "replay",
+        "-sentinel_log",
+        "tests/scenarios/sentinel_logs/incident.log",
+        "-masters",
+        "tests/scenarios/sentinel_logs/incident.masters",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("write config (node-2"), "{text}");
+    assert!(text.contains("were not sentinel events and were skipped"));
+}

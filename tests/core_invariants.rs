@@ -6,8 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 
+use tpc::core::driver::{Driver, Entry};
 use tpc::core::render::render;
 use tpc::core::{Addr, Core, CoreSettings, Effect, EffectId, Input, MasterInfo, Millis, Outcome};
+use tpc::shell::recording::{Header, Reader};
 
 const NAMES: &[&str] = &["node-1", "node-2", "node-3", "other-1"];
 const PATTERN: &str = "node";
@@ -85,6 +87,8 @@ fn plan(may_fail: bool) -> impl Strategy<Value = Plan> {
 /// What a run did, for the checks.
 #[derive(Debug, Default)]
 struct Trace {
+    /// Every input fed, in order.
+    inputs: Vec<Input>,
     effects: Vec<(Millis, Effect)>,
     reload_starts: Vec<Millis>,
     /// Successful writes: when they completed, and the text.
@@ -127,6 +131,7 @@ impl Sim {
     }
 
     fn feed(&mut self, input: Input) {
+        self.trace.inputs.push(input.clone());
         let before = self.core.masters();
         self.core.handle(input);
         let after = self.core.masters();
@@ -365,6 +370,23 @@ proptest! {
         }
         prop_assert_eq!(core.poll_effect(), None);
         prop_assert_eq!(core.poll_timeout(), None);
+    }
+
+    /// A recording of a run (its inputs as the daemon writes them), replayed through
+    /// `tpc replay`'s reader and driver, gives the same effects at the same times.
+    #[test]
+    fn a_recorded_run_replays_to_the_same_effects(plan in plan(true)) {
+        let settings = CoreSettings { master_pattern: PATTERN.into(), wait: Millis(plan.wait), ..CoreSettings::default() };
+        let trace = Sim::new(plan).play();
+        let header = Header::for_daemon(&settings, None);
+        let text = tpc::shell::replay::to_recording(&header, &trace.inputs);
+        let (header, mut reader) = Reader::open(text.as_bytes()).unwrap();
+        let mut driver = Driver::new(Core::new(header.settings, header.on_disk), header.outcomes);
+        let mut replayed = Vec::new();
+        while let Some(input) = reader.next_input().unwrap() {
+            driver.feed(input, &mut |e| if let Entry::Effect(at, effect) = e { replayed.push((at, effect)) });
+        }
+        prop_assert_eq!(replayed, trace.effects);
     }
 
     /// 7. The same inputs give the same effects.

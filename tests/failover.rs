@@ -83,6 +83,7 @@ fn tpc_follows_failovers_through_nutcracker() {
         "tpc exited with {status} on SIGTERM:\n{}",
         rig.tpc.log_tail(60)
     );
+    rig.expect_replay_matches();
 }
 
 /// A cluster, tpc pointed at it, and the nutcracker tpc restarts; with what the checks
@@ -152,9 +153,58 @@ impl Rig {
     }
 }
 
+impl Rig {
+    /// The recording tpc made replays to the same effects and the same config: as many
+    /// writes and reloads as nutcracker saw restarts, the config on disk byte for byte,
+    /// and the same timeline twice. `TPC_SAVE_RECORDING=FILE` keeps a copy (that is how
+    /// the corpus's real recording was made).
+    fn expect_replay_matches(&self) {
+        let path = recording_path(&self.conf);
+        if let Some(save) = std::env::var_os("TPC_SAVE_RECORDING") {
+            fs::copy(&path, save).expect("copy the recording");
+        }
+        let (timeline, final_config) = replay(&path);
+        let count = |kind: &str| timeline.iter().filter(|e| e.contains(kind)).count();
+        assert_eq!(
+            count("WriteConfig"),
+            self.reloads,
+            "writes in {timeline:#?}"
+        );
+        assert_eq!(count("RunReload"), self.reloads, "reloads in {timeline:#?}");
+        assert_eq!(
+            final_config.as_deref(),
+            fs::read_to_string(&self.conf).ok().as_deref()
+        );
+        assert_eq!(replay(&path).0, timeline, "replay is not deterministic");
+    }
+}
+
+fn recording_path(conf: &Path) -> PathBuf {
+    conf.with_file_name("tpc.jsonl")
+}
+
+/// Replays a recording through the core: the timeline (one Debug line per entry) and
+/// the final config.
+fn replay(path: &Path) -> (Vec<String>, Option<String>) {
+    use ::tpc::core::driver::Driver;
+    use ::tpc::core::Core;
+    use ::tpc::shell::recording::Reader;
+    let file = std::io::BufReader::new(fs::File::open(path).expect("tpc wrote a recording"));
+    let (header, mut reader) = Reader::open(file).expect("a valid header");
+    let mut driver = Driver::new(Core::new(header.settings, header.on_disk), header.outcomes);
+    let mut timeline = Vec::new();
+    while let Some(input) = reader.next_input().expect("valid inputs") {
+        driver.feed(input, &mut |e| timeline.push(format!("{e:?}")));
+    }
+    assert_eq!(reader.truncated_at(), None);
+    driver.finish(&mut |e| timeline.push(format!("{e:?}")));
+    (timeline, driver.core().on_disk().map(str::to_string))
+}
+
 /// The original tool's flags, pointing tpc at the cluster and the restart script.
 fn tpc_args(cluster: &Cluster, conf: &Path, nut: &Nutcracker, listen: u16) -> Vec<String> {
     let args = [
+        ("-record", recording_path(conf).display().to_string()),
         ("-sentinels", cluster.sentinels_csv()),
         ("-out", conf.display().to_string()),
         ("-cmd", nut.command()),

@@ -29,6 +29,8 @@ pub enum Entry {
     Effect(Millis, Effect),
     /// A recorded effect failed.
     Failed(Millis, EffectId, String),
+    /// A sentinel link came up (no reason) or went down (why).
+    Link(Millis, String, Option<String>),
 }
 
 /// Most ticks in a row without an input, before the driver stops waiting for the core
@@ -65,13 +67,19 @@ impl Driver {
             self.run_until(input.at(), out);
         }
         self.now = self.now.max(input.at());
-        if let Input::Done {
-            at,
-            id,
-            outcome: Outcome::Failed { error },
-        } = &input
-        {
-            out(Entry::Failed(*at, *id, error.clone()));
+        match &input {
+            Input::Done {
+                at,
+                id,
+                outcome: Outcome::Failed { error },
+            } => out(Entry::Failed(*at, *id, error.clone())),
+            Input::LinkUp { at, sentinel } => out(Entry::Link(*at, sentinel.clone(), None)),
+            Input::LinkDown {
+                at,
+                sentinel,
+                reason,
+            } => out(Entry::Link(*at, sentinel.clone(), Some(reason.clone()))),
+            _ => {}
         }
         self.core.handle(input);
         self.drain(out);

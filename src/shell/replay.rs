@@ -81,6 +81,8 @@ fn text_line(entry: &Entry) -> String {
             format!("+{at} {what}")
         }
         Entry::Failed(at, id, error) => format!("+{at} effect {} failed: {error}", id.0),
+        Entry::Link(at, sentinel, None) => format!("+{at} link up: {sentinel}"),
+        Entry::Link(at, sentinel, Some(why)) => format!("+{at} link down: {sentinel}: {why}"),
     }
 }
 
@@ -92,6 +94,9 @@ fn json_line(entry: &Entry) -> serde_json::Value {
             v
         }
         Entry::Failed(at, id, error) => json!({"at": at.as_u64(), "failed": id.0, "error": error}),
+        Entry::Link(at, sentinel, reason) => {
+            json!({"at": at.as_u64(), "link": sentinel, "up": reason.is_none(), "reason": reason})
+        }
     }
 }
 
