@@ -169,7 +169,7 @@ fn changes_during_the_wait_are_applied_together_when_it_ends() {
     core.handle(switch(2_000, "node-2", 2, 12));
     assert!(drain(&mut core)
         .iter()
-        .all(|e| matches!(e, Effect::Notify { .. })));
+        .all(|e| matches!(e, Effect::Notify { .. } | Effect::Query)));
     assert_eq!(core.poll_timeout(), Some(WAIT));
     core.handle(Input::Tick { at: Millis(9_999) });
     assert!(drain(&mut core).is_empty(), "too early");
@@ -401,4 +401,58 @@ fn outcomes_for_unknown_ids_are_ignored() {
     let mut core = settled();
     core.handle(done(1, EffectId(999), false));
     assert!(drain(&mut core).is_empty());
+}
+
+#[test]
+fn an_applied_switch_is_confirmed_by_querying_the_sentinels() {
+    let mut core = settled();
+    core.handle(switch(20_000, "node-1", 1, 11));
+    let effects = drain(&mut core);
+    assert!(effects.contains(&Effect::Query), "{effects:?}");
+}
+
+#[test]
+fn reconciling_queries_every_interval() {
+    let mut core = Core::new(
+        CoreSettings {
+            reconcile: Millis(30_000),
+            ..settings("")
+        },
+        None,
+    );
+    core.handle(Input::Tick { at: Millis(0) });
+    assert_eq!(core.poll_timeout(), Some(Millis(30_000)));
+    assert!(core.is_settled());
+    core.handle(Input::Tick { at: Millis(29_999) });
+    assert!(drain(&mut core).is_empty());
+    core.handle(Input::Tick { at: Millis(30_000) });
+    assert_eq!(drain(&mut core), [Effect::Query]);
+    assert_eq!(core.poll_timeout(), Some(Millis(60_000)));
+}
+
+#[test]
+fn losing_every_sentinel_is_said_once_and_so_is_regaining_one() {
+    let mut core = settled();
+    let up = |at, s: &str| Input::LinkUp {
+        at: Millis(at),
+        sentinel: s.into(),
+    };
+    let down = |at, s: &str| Input::LinkDown {
+        at: Millis(at),
+        sentinel: s.into(),
+        reason: "connection closed".into(),
+    };
+    core.handle(up(1, "a"));
+    core.handle(up(1, "b"));
+    core.handle(down(2, "a"));
+    assert!(notes(&drain(&mut core)).is_empty(), "b is still up");
+    core.handle(down(3, "b"));
+    assert_eq!(
+        notes(&drain(&mut core)),
+        ["No sentinel reachable: tpc cannot follow failovers until one answers"]
+    );
+    core.handle(down(4, "b"));
+    assert!(notes(&drain(&mut core)).is_empty(), "said once");
+    core.handle(up(5, "a"));
+    assert_eq!(notes(&drain(&mut core)), ["Sentinel a reachable again"]);
 }

@@ -93,10 +93,14 @@ pub fn parse_port(text: &str) -> Result<u16, AddrError> {
 }
 
 /// Whether `host` can stand in a nutcracker server line: a hostname, IPv4 or IPv6
-/// address, and nothing that YAML or twemproxy would read differently.
+/// address, and nothing that YAML or twemproxy would read differently (a leading `-`
+/// could even make `---`, a YAML document marker).
 pub fn is_valid_host(host: &str) -> bool {
-    !host.is_empty()
-        && host.len() <= 253
+    host.len() <= 253
+        && host
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric() || b == b':')
         && host
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':'))

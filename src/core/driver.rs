@@ -86,7 +86,7 @@ impl Driver {
     }
 
     /// After the last input: with simulated outcomes, lets time run until the core has
-    /// nothing left to do.
+    /// nothing left to do but reconcile.
     pub fn finish(&mut self, out: &mut impl FnMut(Entry)) {
         if self.outcomes == Outcomes::Simulated {
             self.run_until(Millis(u64::MAX), out);
@@ -95,6 +95,9 @@ impl Driver {
 
     fn run_until(&mut self, until: Millis, out: &mut impl FnMut(Entry)) {
         for _ in 0..MAX_TICKS {
+            if until == Millis(u64::MAX) && self.core.is_settled() {
+                return;
+            }
             match self.core.poll_timeout() {
                 Some(t) if t <= until => {
                     self.now = self.now.max(t);

@@ -84,6 +84,12 @@ pub struct Core {
     write_retry: Retry,
     reload_retry: Retry,
     now: Millis,
+    /// Sentinels heard of, and whether their link is up.
+    links: BTreeMap<String, bool>,
+    /// Every link that was up has been lost.
+    lost_all: bool,
+    /// When to next query every sentinel, if reconciling.
+    next_reconcile: Option<Millis>,
     next_id: u64,
     effects: VecDeque<Effect>,
     stats: Stats,
@@ -121,6 +127,9 @@ impl Core {
             write_retry: Retry::default(),
             reload_retry: Retry::default(),
             now: Millis::ZERO,
+            next_reconcile: None,
+            links: BTreeMap::new(),
+            lost_all: false,
             next_id: 1,
             effects: VecDeque::new(),
             stats: Stats::default(),
@@ -167,13 +176,14 @@ impl Core {
             Input::Snapshot {
                 sentinel, masters, ..
             } => self.on_snapshot(&sentinel, &masters),
-            Input::LinkUp { sentinel, .. } => info!("Connected to sentinel {sentinel}"),
+            Input::LinkUp { sentinel, .. } => self.on_link(&sentinel, true, ""),
             Input::LinkDown {
                 sentinel, reason, ..
-            } => warn!("Lost sentinel {sentinel}: {reason}"),
+            } => self.on_link(&sentinel, false, &reason),
             Input::Tick { .. } => {}
             Input::Done { id, outcome, .. } => self.on_done(id, outcome),
         }
+        self.reconcile();
         if self.target_differs.0 != self.topology.version() {
             self.compare_target();
         }
@@ -185,8 +195,23 @@ impl Core {
         self.effects.pop_front()
     }
 
-    /// When the core next wants a [`Input::Tick`], if it is waiting for time to pass.
+    /// When the core next wants a [`Input::Tick`]: to write or reload once a wait or
+    /// back-off ends, or to query the sentinels when reconciling.
     pub fn poll_timeout(&self) -> Option<Millis> {
+        self.work_timeout()
+            .into_iter()
+            .chain(self.next_reconcile)
+            .min()
+    }
+
+    /// Whether the core has nothing left to do but its periodic reconciling: no write or
+    /// reload running, owed or waiting.
+    pub fn is_settled(&self) -> bool {
+        !self.is_busy() && self.work_timeout().is_none()
+    }
+
+    /// When a pending write or reload may go ahead.
+    fn work_timeout(&self) -> Option<Millis> {
         if self.is_busy() {
             return None;
         }
@@ -252,6 +277,38 @@ impl Core {
         }
     }
 
+    /// Tracks which sentinels are linked; losing the last one, and regaining one, is
+    /// said and notified once.
+    fn on_link(&mut self, sentinel: &str, up: bool, reason: &str) {
+        let any_before = self.links.values().any(|u| *u);
+        let known_before = self.links.insert(sentinel.to_string(), up).is_some();
+        let any_now = self.links.values().any(|u| *u);
+        if up {
+            info!("Connected to sentinel {sentinel}");
+        } else if known_before || any_before {
+            warn!("Lost sentinel {sentinel}: {reason}");
+        } else {
+            warn!("Cannot reach sentinel {sentinel}: {reason}");
+        }
+        match (any_before, any_now) {
+            (true, false) => {
+                warn!("No sentinel reachable: the config stays as it is until one answers");
+                self.notify(
+                    "No sentinel reachable: tpc cannot follow failovers until one answers".into(),
+                );
+            }
+            (false, true) if self.lost_all => {
+                self.notify(format!("Sentinel {sentinel} reachable again"));
+            }
+            _ => {}
+        }
+        if any_before && !any_now {
+            self.lost_all = true;
+        } else if any_now {
+            self.lost_all = false;
+        }
+    }
+
     fn on_switch(&mut self, sentinel: &str, name: &str, old: &Addr, new: &Addr) {
         info!("'+switch-master' from {sentinel}: {name} {old} -> {new}");
         if !self.settings.wants(name) {
@@ -268,6 +325,9 @@ impl Core {
             self.stats.switches_applied += 1;
             info!("Replacing master {name} {old} with {new}");
             self.notify(format!("+switch-master: {name} moved from {old} to {new}"));
+            // Applied at once; every reachable sentinel now confirms it (or, with a
+            // higher epoch, corrects it).
+            self.effects.push_back(Effect::Query);
             return;
         }
         self.stats.switches_ignored += 1;
@@ -425,6 +485,22 @@ impl Core {
             changes,
         });
         self.write = Some(PendingWrite { id, text, masters });
+    }
+
+    /// Asks every sentinel for its masters each `reconcile` interval.
+    fn reconcile(&mut self) {
+        let every = self.settings.reconcile;
+        if every == Millis::ZERO {
+            return;
+        }
+        match self.next_reconcile {
+            None => self.next_reconcile = Some(self.now + every),
+            Some(due) if self.now >= due => {
+                self.effects.push_back(Effect::Query);
+                self.next_reconcile = Some(self.now + every);
+            }
+            Some(_) => {}
+        }
     }
 
     fn notify(&mut self, text: String) {

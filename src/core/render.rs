@@ -186,7 +186,7 @@ mod tests {
         #[test]
         fn renderer_writes_what_serde_yaml_writes(
             names in proptest::collection::btree_set("[A-Za-z0-9._-]{1,12}", 0..6),
-            host in "[A-Za-z0-9._:-]{1,20}",
+            host in "[A-Za-z0-9:][A-Za-z0-9._:-]{0,20}",
             port in 1u16..,
             pool_name in "\\PC{1,10}",
             auth in "\\PC{0,10}",

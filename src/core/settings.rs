@@ -102,6 +102,9 @@ pub struct CoreSettings {
     pub master_pattern: String,
     /// Minimum time between two reload commands.
     pub wait: Millis,
+    /// How often to query every sentinel to correct any drift; zero never does (the
+    /// original's behaviour, and the default of a recording's header).
+    pub reconcile: Millis,
 }
 
 impl Default for CoreSettings {
@@ -110,6 +113,7 @@ impl Default for CoreSettings {
             pool: PoolSettings::default(),
             master_pattern: String::new(),
             wait: Millis::from_secs(60),
+            reconcile: Millis::ZERO,
         }
     }
 }

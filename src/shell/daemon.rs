@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::io;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::time::sleep_until;
 use tracing::{info, warn};
 
@@ -12,7 +12,7 @@ use crate::core::{Core, Input};
 
 use super::cli::{Options, DEFAULT_CMD};
 use super::clock::Clock;
-use super::config_file::read_existing;
+use super::config_file::{find_nutcracker, read_existing};
 use super::effects::Performer;
 use super::recording::{Header, Recorder};
 use super::sentinel::{self, LinkEvent};
@@ -28,6 +28,8 @@ pub enum DaemonError {
         /// The error.
         error: io::Error,
     },
+    /// Configs cannot be checked: no nutcracker binary.
+    NoNutcracker(String),
     /// The recording file could not be started.
     Record {
         /// The file.
@@ -44,6 +46,7 @@ impl std::fmt::Display for DaemonError {
                 f,
                 "cannot read the existing config {path}: {error} (tpc must be able to read and replace it)"
             ),
+            DaemonError::NoNutcracker(why) => write!(f, "{why}"),
             DaemonError::Record { path, error } => {
                 write!(f, "cannot start the recording {path}: {error}")
             }
@@ -95,6 +98,12 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
         })?,
         None => None,
     };
+    let nutcracker = match (&options.out, options.validate) {
+        (Some(_), true) => Some(
+            find_nutcracker(options.nutcracker.as_deref()).map_err(DaemonError::NoNutcracker)?,
+        ),
+        _ => None,
+    };
     let mut recorder = match &options.record {
         Some(path) => Some(
             Recorder::create(path, &Header::for_daemon(&options.core, on_disk.as_deref()))
@@ -105,6 +114,13 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
         ),
         None => None,
     };
+    if let Some(out) = &options.out {
+        info!(
+            "Following {} sentinel(s); {} stays as it is until one answers",
+            options.sentinels.len(),
+            out.display()
+        );
+    }
     let clock = Clock::start();
     let mut core = Core::new(options.core.clone(), on_disk);
     // Every input goes through here, so a recording holds exactly what the core saw.
@@ -118,15 +134,17 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
         core.handle(input);
     };
     let (link_tx, mut link_rx) = mpsc::channel(1024);
-    let (query_tx, query_rx) = mpsc::channel(1);
+    let (query_tx, query_rx) = watch::channel(0u64);
     let (done_tx, mut done_rx) = mpsc::unbounded_channel();
-    let link = tokio::spawn(sentinel::follow(
+    let links = tokio::spawn(sentinel::follow_all(
         options.sentinels.clone(),
+        options.auth.clone(),
         link_tx,
         query_rx,
     ));
     let performer = Performer {
         out: options.out.clone(),
+        nutcracker,
         cmd: options.cmd.clone(),
         cmd_line: options.cmd_line.clone(),
         cmd_timeout: options.cmd_timeout,
@@ -158,7 +176,7 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
             }
         }
     }
-    link.abort();
+    links.abort();
     info!("Stopped");
     Ok(())
 }

@@ -66,9 +66,7 @@ pub fn run(options: &Options, file: &Path) -> Result<Vec<String>, DryRunError> {
             Effect::WriteConfig { id, text, .. } => {
                 match &options.out {
                     Some(out) => {
-                        write_atomically(out, &text).map_err(|e| {
-                            DryRunError::Write(format!("cannot write {}: {e}", out.display()))
-                        })?;
+                        write_atomically(out, &text, None).map_err(DryRunError::Write)?;
                         log.push(format!("wrote {}", out.display()));
                     }
                     None => print!("{text}"),

@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
-use tracing::{info, warn};
+use tokio::sync::{mpsc, watch};
+use tracing::info;
 
 use crate::core::{Effect, EffectId, Outcome};
 
@@ -22,6 +22,9 @@ pub type Done = (EffectId, Outcome);
 pub struct Performer {
     /// Config file; stdout when none.
     pub out: Option<PathBuf>,
+    /// nutcracker binary that checks each config before it replaces the live one;
+    /// none to skip the check.
+    pub nutcracker: Option<PathBuf>,
     /// Reload command, split.
     pub cmd: Vec<String>,
     /// Reload command as written, for logs.
@@ -32,8 +35,8 @@ pub struct Performer {
     pub done: mpsc::UnboundedSender<Done>,
     /// Slack.
     pub notifier: Notifier,
-    /// Asks the sentinel link to query again.
-    pub queries: mpsc::Sender<()>,
+    /// Asks every sentinel link to query again (each change is one request).
+    pub queries: watch::Sender<u64>,
 }
 
 fn outcome(result: Result<(), String>) -> Outcome {
@@ -51,14 +54,13 @@ impl Performer {
                 for change in &changes {
                     info!("Config change: {change}");
                 }
-                let out = self.out.clone();
+                let (out, check) = (self.out.clone(), self.nutcracker.clone());
                 let done = self.done.clone();
                 tokio::task::spawn_blocking(move || {
                     let result = match &out {
                         Some(path) => {
                             info!("Writing to outfile: {}", path.display());
-                            write_atomically(path, &text)
-                                .map_err(|e| format!("cannot write {}: {e}", path.display()))
+                            write_atomically(path, &text, check.as_deref())
                         }
                         None => {
                             info!("Writing config to STDOUT");
@@ -79,9 +81,7 @@ impl Performer {
             }
             Effect::Notify { text } => self.notifier.send(text),
             Effect::Query => {
-                if self.queries.try_send(()).is_err() {
-                    warn!("A sentinel query is already pending");
-                }
+                self.queries.send_modify(|n| *n += 1);
             }
         }
     }

@@ -1,10 +1,10 @@
 //! Log output: lines like the original's, to stdout, to stderr when the config itself
-//! goes to stdout, or appended to the `-log` file.
+//! goes to stdout, or appended to the `-log` file, which SIGHUP reopens (for logrotate).
 
-use std::fs::OpenOptions;
-use std::io;
-use std::path::Path;
-use std::sync::Mutex;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tracing_subscriber::EnvFilter;
 
@@ -19,6 +19,39 @@ pub enum Target<'a> {
     File(&'a Path),
 }
 
+/// The `-log` file, reopened on request.
+#[derive(Debug)]
+struct LogFile {
+    path: PathBuf,
+    file: Mutex<File>,
+}
+
+fn open_append(path: &Path) -> io::Result<File> {
+    OpenOptions::new().create(true).append(true).open(path)
+}
+
+/// The log file in use, for [`reopen`].
+static LOG_FILE: OnceLock<Arc<LogFile>> = OnceLock::new();
+
+/// A handle that writes whole log lines to the current log file.
+struct LogWriter(Arc<LogFile>);
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut file = self.0.file.lock().unwrap_or_else(|e| e.into_inner());
+        file.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0
+            .file
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .flush()
+    }
+}
+
 /// Installs the global subscriber. `RUST_LOG` can change the level (default `info`).
 pub fn init(target: Target<'_>) -> io::Result<()> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
@@ -31,9 +64,26 @@ pub fn init(target: Target<'_>) -> io::Result<()> {
         Target::Stdout => builder.with_writer(io::stdout).try_init(),
         Target::Stderr => builder.with_writer(io::stderr).try_init(),
         Target::File(path) => {
-            let file = OpenOptions::new().create(true).append(true).open(path)?;
-            builder.with_writer(Mutex::new(file)).try_init()
+            let log = Arc::new(LogFile {
+                path: path.to_path_buf(),
+                file: Mutex::new(open_append(path)?),
+            });
+            let _ = LOG_FILE.set(log.clone());
+            builder
+                .with_writer(move || LogWriter(log.clone()))
+                .try_init()
         }
     };
+    Ok(())
+}
+
+/// Reopens the `-log` file by its name (after logrotate moved it away); does nothing
+/// when logging to stdout or stderr. On failure the old file stays in use.
+pub fn reopen() -> io::Result<()> {
+    let Some(log) = LOG_FILE.get() else {
+        return Ok(());
+    };
+    let fresh = open_append(&log.path)?;
+    *log.file.lock().unwrap_or_else(|e| e.into_inner()) = fresh;
     Ok(())
 }

@@ -81,6 +81,7 @@ fn run_daemon(options: Options) -> ExitCode {
         }
     };
     runtime.block_on(async {
+        tokio::spawn(reopen_log_on_hangup());
         match daemon::run(options, shutdown_signal()).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -90,6 +91,22 @@ fn run_daemon(options: Options) -> ExitCode {
             }
         }
     })
+}
+
+/// Reopens the log file on every SIGHUP, for logrotate.
+async fn reopen_log_on_hangup() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hangup) = signal(SignalKind::hangup()) else {
+        return;
+    };
+    while hangup.recv().await.is_some() {
+        match logging::reopen() {
+            Ok(()) => tracing::info!("SIGHUP: log file reopened"),
+            Err(e) => {
+                tracing::warn!("SIGHUP: cannot reopen the log file, keeping the old one: {e}")
+            }
+        }
+    }
 }
 
 /// Completes on SIGTERM or SIGINT.

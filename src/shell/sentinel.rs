@@ -1,14 +1,17 @@
-//! The link to Sentinel: one sentinel at a time, `PSUBSCRIBE *` first and then
-//! `SENTINEL MASTERS`, so no event falls between the query and the subscription. When a
-//! link drops, the next sentinel in the list is tried, with capped back-off, forever.
-//! What it hears goes to the daemon as [`LinkEvent`]s.
+//! Links to Sentinel: one per sentinel, all at once. Each link subscribes first
+//! (`PSUBSCRIBE *`) and then asks `SENTINEL MASTERS`, so no event falls between the
+//! answer and the subscription; it asks again whenever the core wants the sentinels
+//! queried. A link that fails reconnects on its own with capped exponential back-off
+//! and jitter, forever. What the links hear goes to the daemon as [`LinkEvent`]s.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use redis::aio::{MultiplexedConnection, PubSubSink};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
 use tokio::time::{interval, sleep, timeout, Instant, MissedTickBehavior};
 use tracing::{info, warn};
 
@@ -19,10 +22,37 @@ use crate::core::{Addr, MasterInfo};
 const IO_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often an idle link is checked with PING.
 const PING_EVERY: Duration = Duration::from_secs(5);
-/// A link that stayed up this long resets the back-off.
+/// A link that stayed up this long starts its back-off afresh.
 const STABLE: Duration = Duration::from_secs(30);
-/// Longest pause between connection attempts.
+/// First pause before reconnecting.
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+/// Longest pause before reconnecting.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+/// How to log in to the sentinels.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SentinelAuth {
+    /// ACL user; none for the default user.
+    pub username: Option<String>,
+    /// Password; none when the sentinels need none. A secret: never logged.
+    pub password: Option<String>,
+    /// Speak TLS to the sentinels.
+    pub tls: bool,
+    /// PEM file of the CA that signed the sentinels' certificates; none for the
+    /// system's roots.
+    pub ca_file: Option<std::path::PathBuf>,
+}
+
+impl fmt::Debug for SentinelAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SentinelAuth")
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("tls", &self.tls)
+            .field("ca_file", &self.ca_file)
+            .finish()
+    }
+}
 
 /// What a sentinel link reports to the daemon.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,20 +87,58 @@ pub enum LinkEvent {
     },
 }
 
-/// Follows `sentinels` one at a time, forever, sending what it hears to `events`. A
-/// message on `queries` asks for `SENTINEL MASTERS` again. Returns when `events` is
-/// closed.
-pub async fn follow(
+/// Follows every sentinel at once, forever, sending what they say to `events`. Every
+/// change of `queries` asks each linked sentinel for `SENTINEL MASTERS` again. Returns
+/// when `events` is closed.
+pub async fn follow_all(
     sentinels: Vec<Addr>,
+    auth: SentinelAuth,
     events: mpsc::Sender<LinkEvent>,
-    mut queries: mpsc::Receiver<()>,
+    queries: watch::Receiver<u64>,
 ) {
+    let mut links = JoinSet::new();
+    for addr in sentinels {
+        links.spawn(follow(addr, auth.clone(), events.clone(), queries.clone()));
+    }
+    while links.join_next().await.is_some() {}
+}
+
+/// A pause of about `base`, give or take a quarter, so links to sentinels that failed
+/// together do not all come back at the same instant.
+fn jittered(base: Duration, seed: &str) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos() as u64);
+    let mix = seed.bytes().fold(nanos, |h, b| h.rotate_left(5) ^ b as u64);
+    let quarter = base.as_millis() as u64 / 4;
+    let offset = if quarter == 0 {
+        0
+    } else {
+        mix % (2 * quarter + 1)
+    };
+    Duration::from_millis(base.as_millis() as u64 - quarter + offset)
+}
+
+/// The pause before reconnect attempt `failures` (1 for the first).
+fn backoff(failures: u32) -> Duration {
+    FIRST_BACKOFF
+        .saturating_mul(1 << failures.saturating_sub(1).min(10))
+        .min(MAX_BACKOFF)
+}
+
+/// One sentinel's link, reconnecting forever. Returns when `events` is closed.
+async fn follow(
+    addr: Addr,
+    auth: SentinelAuth,
+    events: mpsc::Sender<LinkEvent>,
+    mut queries: watch::Receiver<u64>,
+) {
+    let sentinel = addr.to_string();
     let mut failures: u32 = 0;
-    for addr in sentinels.iter().cycle() {
-        let sentinel = addr.to_string();
+    loop {
         info!("Connecting to sentinel {sentinel}");
         let started = Instant::now();
-        let reason = match session(addr, &sentinel, &events, &mut queries).await {
+        let reason = match session(&addr, &auth, &sentinel, &events, &mut queries).await {
             Ok(()) => return,
             Err(reason) => reason,
         };
@@ -86,17 +154,11 @@ pub async fn follow(
         } else {
             failures + 1
         };
-        // Moving on to another sentinel is immediate the first time; only when they keep
-        // failing does the pause grow, up to MAX_BACKOFF.
-        let pause =
-            Duration::from_millis(100 << failures.min(7).saturating_sub(1)).min(MAX_BACKOFF);
-        if failures > 1 {
-            sleep(pause).await;
-        }
+        sleep(jittered(backoff(failures), &sentinel)).await;
     }
 }
 
-async fn within<T, E: std::fmt::Display>(
+async fn within<T, E: fmt::Display>(
     what: &str,
     fut: impl std::future::Future<Output = Result<T, E>>,
 ) -> Result<T, String> {
@@ -110,19 +172,55 @@ async fn within<T, E: std::fmt::Display>(
     }
 }
 
+fn client(addr: &Addr, auth: &SentinelAuth) -> Result<redis::Client, String> {
+    let address = if auth.tls {
+        redis::ConnectionAddr::TcpTls {
+            host: addr.host.clone(),
+            port: addr.port,
+            insecure: false,
+            tls_params: None,
+        }
+    } else {
+        redis::ConnectionAddr::Tcp(addr.host.clone(), addr.port)
+    };
+    let mut settings = redis::RedisConnectionInfo::default();
+    if let Some(user) = &auth.username {
+        settings = settings.set_username(user);
+    }
+    if let Some(password) = &auth.password {
+        settings = settings.set_password(password);
+    }
+    let info = redis::IntoConnectionInfo::into_connection_info(address)
+        .map_err(|e| e.to_string())?
+        .set_redis_settings(settings);
+    match (&auth.tls, &auth.ca_file) {
+        (true, Some(ca)) => {
+            let root_cert = std::fs::read(ca)
+                .map_err(|e| format!("cannot read the CA file {}: {e}", ca.display()))?;
+            let certs = redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(root_cert),
+            };
+            redis::Client::build_with_tls(info, certs).map_err(|e| e.to_string())
+        }
+        _ => redis::Client::open(info).map_err(|e| e.to_string()),
+    }
+}
+
 /// One link's life. `Ok` means the daemon is gone; `Err` says why the link ended.
 async fn session(
     addr: &Addr,
+    auth: &SentinelAuth,
     sentinel: &str,
     events: &mpsc::Sender<LinkEvent>,
-    queries: &mut mpsc::Receiver<()>,
+    queries: &mut watch::Receiver<u64>,
 ) -> Result<(), String> {
-    let client = redis::Client::open(redis::ConnectionAddr::Tcp(addr.host.clone(), addr.port))
-        .map_err(|e| e.to_string())?;
+    let client = client(addr, auth)?;
     let pubsub = within("connect", client.get_async_pubsub()).await?;
     let (mut sink, mut stream) = pubsub.split();
     within("PSUBSCRIBE *", sink.psubscribe("*")).await?;
     let mut conn = within("connect", client.get_multiplexed_async_connection()).await?;
+    queries.mark_unchanged();
     let masters = query_masters(&mut conn).await?;
     let send = |e: LinkEvent| async { events.send(e).await.is_err() };
     if send(LinkEvent::Up {
@@ -149,10 +247,15 @@ async fn session(
                     payload: String::from_utf8_lossy(msg.get_payload_bytes()).into_owned(),
                 }
             }
-            Some(()) = queries.recv() => LinkEvent::Snapshot {
-                sentinel: sentinel.to_string(),
-                masters: query_masters(&mut conn).await?,
-            },
+            changed = queries.changed() => {
+                if changed.is_err() {
+                    return Ok(());
+                }
+                LinkEvent::Snapshot {
+                    sentinel: sentinel.to_string(),
+                    masters: query_masters(&mut conn).await?,
+                }
+            }
             _ = ping.tick() => {
                 alive(&mut sink).await?;
                 continue;
@@ -171,7 +274,7 @@ async fn alive(sink: &mut PubSubSink) -> Result<(), String> {
 }
 
 /// `SENTINEL MASTERS`, read into masters; entries that cannot be read are logged and
-/// left out.
+/// left out. An answer of the wrong shape fails the link.
 async fn query_masters(conn: &mut MultiplexedConnection) -> Result<Vec<MasterInfo>, String> {
     let raw: Vec<Vec<String>> = within(
         "SENTINEL MASTERS",
@@ -187,4 +290,29 @@ async fn query_masters(conn: &mut MultiplexedConnection) -> Result<Vec<MasterInf
                 .ok()
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_a_cap_with_jitter() {
+        assert_eq!(backoff(1), Duration::from_millis(100));
+        assert_eq!(backoff(4), Duration::from_millis(800));
+        assert_eq!(backoff(50), MAX_BACKOFF);
+        for _ in 0..100 {
+            let d = jittered(Duration::from_millis(1000), "127.0.0.1:26379");
+            assert!((750..=1250).contains(&(d.as_millis() as u64)), "{d:?}");
+        }
+    }
+
+    #[test]
+    fn the_password_is_not_debug_printed() {
+        let auth = SentinelAuth {
+            password: Some("hunter2".into()),
+            ..SentinelAuth::default()
+        };
+        assert!(!format!("{auth:?}").contains("hunter2"));
+    }
 }

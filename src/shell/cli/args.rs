@@ -133,6 +133,38 @@ pub const FLAGS: &[FlagSpec] = &[
         kind: Kind::Value,
     },
     FlagSpec {
+        name: "reconcile_interval",
+        kind: Kind::Value,
+    },
+    FlagSpec {
+        name: "nutcracker",
+        kind: Kind::Value,
+    },
+    FlagSpec {
+        name: "validate",
+        kind: Kind::Bool,
+    },
+    FlagSpec {
+        name: "sentinel_username",
+        kind: Kind::Value,
+    },
+    FlagSpec {
+        name: "sentinel_password",
+        kind: Kind::Value,
+    },
+    FlagSpec {
+        name: "sentinel_password_file",
+        kind: Kind::Value,
+    },
+    FlagSpec {
+        name: "sentinel_tls",
+        kind: Kind::Bool,
+    },
+    FlagSpec {
+        name: "sentinel_ca",
+        kind: Kind::Value,
+    },
+    FlagSpec {
         name: "sentinel_log",
         kind: Kind::Value,
     },
@@ -259,6 +291,35 @@ pub struct RawArgs {
     /// slack: Web API base URL (default "https://slack.com/api")
     #[argh(option, default = "String::from(\"https://slack.com/api\")")]
     pub slack_url: String,
+    /// seconds between queries of every sentinel that correct any drift; 0 never
+    /// (default 30)
+    #[argh(option, default = "30")]
+    pub reconcile_interval: i64,
+    /// nutcracker binary that checks each config (nutcracker -t) before it replaces the
+    /// live one (default: found on PATH)
+    #[argh(option)]
+    pub nutcracker: Option<String>,
+    /// check each config with nutcracker -t before it replaces the live one (default
+    /// true; switch off with -validate=false)
+    #[argh(option, from_str_fn(go_bool), default = "true")]
+    pub validate: bool,
+    /// sentinel: ACL user name
+    #[argh(option)]
+    pub sentinel_username: Option<String>,
+    /// sentinel: password (visible in ps: prefer -sentinel_password_file or the
+    /// TPC_SENTINEL_PASSWORD environment variable)
+    #[argh(option)]
+    pub sentinel_password: Option<String>,
+    /// sentinel: file holding the password
+    #[argh(option)]
+    pub sentinel_password_file: Option<String>,
+    /// sentinel: speak TLS to the sentinels
+    #[argh(option, from_str_fn(go_bool), default = "false")]
+    pub sentinel_tls: bool,
+    /// sentinel: PEM file of the CA that signed the sentinels' certificates (default:
+    /// the system's)
+    #[argh(option)]
+    pub sentinel_ca: Option<String>,
     /// record every input the core sees to this file (JSON Lines), for `tpc replay`;
     /// an existing recording is kept as FILE.1
     #[argh(option)]

@@ -10,6 +10,7 @@ use crate::core::settings::{CoreSettings, PoolSettings, DISTRIBUTIONS, HASHES};
 use crate::core::time::Millis;
 
 use super::args::RawArgs;
+use crate::shell::sentinel::SentinelAuth;
 
 /// A flag value tpc cannot use.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +57,17 @@ pub enum UsageError {
     },
     /// The reload command could not be split into words.
     BadCommand(String),
+    /// A file named by a flag could not be read.
+    BadFile {
+        /// The flag.
+        flag: &'static str,
+        /// The file.
+        path: String,
+        /// Why.
+        why: String,
+    },
+    /// `-sentinel_ca` without `-sentinel_tls`.
+    CaWithoutTls,
 }
 
 impl fmt::Display for UsageError {
@@ -96,6 +108,12 @@ impl fmt::Display for UsageError {
                 allowed,
             } => write!(f, "invalid value {value:?} for -{flag}: must be {allowed}"),
             UsageError::BadCommand(why) => write!(f, "invalid -cmd: {why}"),
+            UsageError::BadFile { flag, path, why } => {
+                write!(f, "cannot read {path} given by -{flag}: {why}")
+            }
+            UsageError::CaWithoutTls => {
+                write!(f, "-sentinel_ca needs -sentinel_tls (the CA is only used for TLS)")
+            }
         }
     }
 }
@@ -152,6 +170,46 @@ pub struct Options {
     pub dry_run_masters: Option<PathBuf>,
     /// Record every input to this file.
     pub record: Option<PathBuf>,
+    /// How to log in to the sentinels.
+    pub auth: SentinelAuth,
+    /// Check configs with `nutcracker -t` before they replace the live one.
+    pub validate: bool,
+    /// The nutcracker binary for checks; none to find it on PATH.
+    pub nutcracker: Option<PathBuf>,
+}
+
+/// Environment variable that may hold the sentinels' password.
+pub const PASSWORD_ENV: &str = "TPC_SENTINEL_PASSWORD";
+
+fn sentinel_auth(raw: &RawArgs) -> Result<SentinelAuth, UsageError> {
+    let from_file = match &raw.sentinel_password_file {
+        None => None,
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| UsageError::BadFile {
+                    flag: "sentinel_password_file",
+                    path: path.clone(),
+                    why: e.to_string(),
+                })?
+                .trim_end_matches(['\r', '\n'])
+                .to_string(),
+        ),
+    };
+    let password = raw
+        .sentinel_password
+        .clone()
+        .or(from_file)
+        .or_else(|| std::env::var(PASSWORD_ENV).ok())
+        .filter(|p| !p.is_empty());
+    if raw.sentinel_ca.is_some() && !raw.sentinel_tls {
+        return Err(UsageError::CaWithoutTls);
+    }
+    Ok(SentinelAuth {
+        username: raw.sentinel_username.clone().filter(|u| !u.is_empty()),
+        password,
+        tls: raw.sentinel_tls,
+        ca_file: raw.sentinel_ca.as_deref().and_then(path),
+    })
 }
 
 fn range(
@@ -291,6 +349,13 @@ pub fn validate(raw: &RawArgs) -> Result<Options, UsageError> {
         i64::from(u32::MAX),
         "0 or more seconds",
     )?;
+    let reconcile = range(
+        "reconcile_interval",
+        raw.reconcile_interval,
+        0,
+        i64::from(u32::MAX),
+        "0 (never) or more seconds",
+    )?;
     let cmd_timeout = range(
         "cmd_timeout",
         raw.cmd_timeout,
@@ -311,6 +376,7 @@ pub fn validate(raw: &RawArgs) -> Result<Options, UsageError> {
             pool: pool(raw)?,
             master_pattern: raw.master_pattern.clone(),
             wait: Millis::from_secs(wait as u64),
+            reconcile: Millis::from_secs(reconcile as u64),
         },
         sentinels,
         out: path(&raw.out),
@@ -321,6 +387,9 @@ pub fn validate(raw: &RawArgs) -> Result<Options, UsageError> {
         slack,
         dry_run_masters,
         record: raw.record.as_deref().and_then(path),
+        auth: sentinel_auth(raw)?,
+        validate: raw.validate,
+        nutcracker: raw.nutcracker.as_deref().and_then(path),
     })
 }
 
