@@ -281,11 +281,11 @@ impl Core {
     /// said and notified once.
     fn on_link(&mut self, sentinel: &str, up: bool, reason: &str) {
         let any_before = self.links.values().any(|u| *u);
-        let known_before = self.links.insert(sentinel.to_string(), up).is_some();
+        let was_up = self.links.insert(sentinel.to_string(), up) == Some(true);
         let any_now = self.links.values().any(|u| *u);
         if up {
             info!("Connected to sentinel {sentinel}");
-        } else if known_before || any_before {
+        } else if was_up {
             warn!("Lost sentinel {sentinel}: {reason}");
         } else {
             warn!("Cannot reach sentinel {sentinel}: {reason}");
