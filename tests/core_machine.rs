@@ -456,3 +456,30 @@ fn losing_every_sentinel_is_said_once_and_so_is_regaining_one() {
     core.handle(up(5, "a"));
     assert_eq!(notes(&drain(&mut core)), ["Sentinel a reachable again"]);
 }
+
+#[test]
+fn a_master_stays_while_another_sentinel_monitors_it() {
+    let mut core = settled();
+    let other = Input::Snapshot {
+        at: Millis(20_000),
+        sentinel: "s2".into(),
+        masters: vec![master("node-1", 1, 1), master("node-2", 2, 1)],
+    };
+    core.handle(other);
+    core.handle(message(30_000, "-monitor", "master node-2 10.0.0.1 2"));
+    assert!(
+        core.masters().contains_key("node-2"),
+        "s2 still monitors it"
+    );
+    assert!(drain(&mut core).is_empty());
+    let from_s2 = Input::Message {
+        at: Millis(31_000),
+        sentinel: "s2".into(),
+        channel: "-monitor".into(),
+        payload: "master node-2 10.0.0.1 2".into(),
+    };
+    core.handle(from_s2);
+    assert!(!core.masters().contains_key("node-2"));
+    let (_, text) = the_write(&drain(&mut core));
+    assert!(!text.contains("node-2"));
+}

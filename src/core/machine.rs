@@ -14,7 +14,7 @@ use crate::core::render::{servers_of, Renderer};
 use crate::core::settings::CoreSettings;
 use crate::core::stats::Stats;
 use crate::core::time::Millis;
-use crate::core::topology::{MasterInfo, Topology, Verdict};
+use crate::core::topology::{MasterInfo, Topology, Verdict, Withdrawn};
 
 /// A config write the shell is performing.
 #[derive(Debug, Clone)]
@@ -247,16 +247,20 @@ impl Core {
             }
             SentinelEvent::Unmonitor { name } => {
                 info!("'-monitor' from {sentinel}: master {name}");
-                if let Some(addr) = self.topology.remove(name) {
-                    info!(
-                        "Removing master {name} {addr}: sentinel {sentinel} no longer monitors it"
-                    );
-                    if self.topology.is_empty() {
-                        warn!("No master left: nutcracker needs at least one server, so the config keeps {name}");
-                        self.notify(format!(
-                            "-monitor removed the last master ({name}); the config keeps it, since nutcracker needs at least one server"
-                        ));
+                match self.topology.withdraw(name, sentinel) {
+                    Withdrawn::Removed(addr) => {
+                        info!("Removing master {name} {addr}: no sentinel monitors it any more");
+                        if self.topology.is_empty() {
+                            warn!("No master left: nutcracker needs at least one server, so the config keeps {name}");
+                            self.notify(format!(
+                                "-monitor removed the last master ({name}); the config keeps it, since nutcracker needs at least one server"
+                            ));
+                        }
                     }
+                    Withdrawn::StillMonitored(n) => {
+                        info!("Keeping master {name}: {n} other sentinel(s) still monitor it")
+                    }
+                    Withdrawn::Unknown => {}
                 }
             }
             SentinelEvent::ObjectivelyDown { down, instance } => {
@@ -321,6 +325,7 @@ impl Core {
             debug!("Ignoring switch of {name}: same address");
             return;
         }
+        self.topology.vouch(name, sentinel);
         if self.topology.switch(name, old, new) {
             self.stats.switches_applied += 1;
             info!("Replacing master {name} {old} with {new}");
@@ -369,7 +374,9 @@ impl Core {
             );
             return;
         }
-        match self.topology.offer(name, addr, epoch) {
+        let verdict = self.topology.offer(name, addr, epoch);
+        self.topology.vouch(name, sentinel);
+        match verdict {
             Verdict::Moved { from: None } => info!("Adding master {name} {addr}"),
             Verdict::Moved { from: Some(from) } => {
                 info!("Replacing master {name} {from} with {addr} (sentinel {sentinel}, epoch {epoch:?})")

@@ -1,7 +1,7 @@
 //! The masters tpc knows: for each name its current address and the config epoch that
 //! address is known to be at least as new as. Decides which updates to accept.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +27,20 @@ pub struct Known {
     /// The lowest config epoch this address can have: an update from an older epoch is
     /// stale.
     pub epoch: u64,
+    /// The sentinels that reported this master: it is dropped only when every one of
+    /// them has said `-monitor`.
+    pub monitored_by: BTreeSet<String>,
+}
+
+/// What a `-monitor` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Withdrawn {
+    /// The master was not known.
+    Unknown,
+    /// Other sentinels still monitor it: it stays.
+    StillMonitored(usize),
+    /// No sentinel monitors it any more: it was removed from this address.
+    Removed(Addr),
 }
 
 /// What happened to one master when an update was offered.
@@ -111,6 +125,7 @@ impl Topology {
                     Known {
                         addr: addr.clone(),
                         epoch: epoch.unwrap_or(0),
+                        monitored_by: BTreeSet::new(),
                     },
                 );
                 self.version += 1;
@@ -149,13 +164,28 @@ impl Topology {
         }
     }
 
-    /// Forgets `name`; returns its address if it was known.
-    pub fn remove(&mut self, name: &str) -> Option<Addr> {
-        let removed = self.masters.remove(name).map(|k| k.addr);
-        if removed.is_some() {
-            self.version += 1;
+    /// Notes that `sentinel` monitors `name`.
+    pub fn vouch(&mut self, name: &str, sentinel: &str) {
+        if let Some(k) = self.masters.get_mut(name) {
+            if !k.monitored_by.contains(sentinel) {
+                k.monitored_by.insert(sentinel.to_string());
+            }
         }
-        removed
+    }
+
+    /// `sentinel` no longer monitors `name`; the master is forgotten once no sentinel
+    /// that reported it still does.
+    pub fn withdraw(&mut self, name: &str, sentinel: &str) -> Withdrawn {
+        let Some(k) = self.masters.get_mut(name) else {
+            return Withdrawn::Unknown;
+        };
+        k.monitored_by.remove(sentinel);
+        if !k.monitored_by.is_empty() {
+            return Withdrawn::StillMonitored(k.monitored_by.len());
+        }
+        let addr = self.masters.remove(name).map(|k| k.addr).expect("known");
+        self.version += 1;
+        Withdrawn::Removed(addr)
     }
 
     /// Names known now.
@@ -184,6 +214,19 @@ mod tests {
         assert!(t.switch("m", &a(1), &a(2)));
         assert_eq!(t.get("m").unwrap().addr, a(2));
         assert_eq!(t.get("m").unwrap().epoch, 6);
+    }
+
+    #[test]
+    fn a_master_goes_when_every_sentinel_that_reported_it_lets_go() {
+        let mut t = Topology::default();
+        t.offer("m", &a(1), Some(1));
+        t.vouch("m", "s1");
+        t.vouch("m", "s2");
+        assert_eq!(t.withdraw("m", "s1"), Withdrawn::StillMonitored(1));
+        assert_eq!(t.withdraw("m", "s1"), Withdrawn::StillMonitored(1));
+        assert_eq!(t.withdraw("m", "s2"), Withdrawn::Removed(a(1)));
+        assert_eq!(t.withdraw("m", "s2"), Withdrawn::Unknown);
+        assert!(t.is_empty());
     }
 
     #[test]
