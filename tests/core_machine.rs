@@ -483,3 +483,20 @@ fn a_master_stays_while_another_sentinel_monitors_it() {
     let (_, text) = the_write(&drain(&mut core));
     assert!(!text.contains("node-2"));
 }
+
+#[test]
+fn odown_from_every_sentinel_is_notified_once() {
+    let mut core = settled();
+    for s in ["s1", "s2", "s3"] {
+        core.handle(Input::Message {
+            at: Millis(1),
+            sentinel: s.into(),
+            channel: "+odown".into(),
+            payload: "master node-1 10.0.0.1 1 #quorum 2/2".into(),
+        });
+    }
+    assert_eq!(notes(&drain(&mut core)).len(), 1);
+    core.handle(message(2, "-odown", "master node-1 10.0.0.1 1"));
+    core.handle(message(3, "-odown", "master node-1 10.0.0.1 1"));
+    assert_eq!(notes(&drain(&mut core)).len(), 1);
+}

@@ -1,7 +1,7 @@
 //! The state machine: it takes [`Input`]s and decides which [`Effect`]s the shell must
 //! perform. It never reads a clock and does no I/O.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use tracing::{debug, info, warn};
 
@@ -84,6 +84,9 @@ pub struct Core {
     write_retry: Retry,
     reload_retry: Retry,
     now: Millis,
+    /// Masters some sentinel said are objectively down (and none has said since that
+    /// they are not).
+    odown: BTreeSet<String>,
     /// Sentinels heard of, and whether their link is up.
     links: BTreeMap<String, bool>,
     /// Every link that was up has been lost.
@@ -128,6 +131,7 @@ impl Core {
             reload_retry: Retry::default(),
             now: Millis::ZERO,
             next_reconcile: None,
+            odown: BTreeSet::new(),
             links: BTreeMap::new(),
             lost_all: false,
             next_id: 1,
@@ -265,7 +269,14 @@ impl Core {
             }
             SentinelEvent::ObjectivelyDown { down, instance } => {
                 info!("'{channel}' from {sentinel}: {instance}");
-                if self.settings.wants(instance.master_name()) {
+                let master = instance.master_name();
+                // Every sentinel announces it: notify only when the state changes.
+                let changed = if down {
+                    self.odown.insert(master.to_string())
+                } else {
+                    self.odown.remove(master)
+                };
+                if changed && self.settings.wants(master) {
                     let what = if down {
                         "is objectively down"
                     } else {
