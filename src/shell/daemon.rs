@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::io;
+use std::path::PathBuf;
 
 use tokio::sync::{mpsc, watch};
 use tokio::time::sleep_until;
@@ -83,9 +84,19 @@ fn to_input(event: LinkEvent, clock: &Clock) -> Input {
     }
 }
 
-/// Runs until `shutdown` completes, then finishes the write or reload in progress and
-/// returns.
-pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result<(), DaemonError> {
+/// What the daemon needs from the disk before it starts.
+struct Start {
+    /// The config file's content, if there is one.
+    on_disk: Option<String>,
+    /// The nutcracker binary that checks configs, unless checks are off.
+    nutcracker: Option<PathBuf>,
+    /// The recording, if asked for.
+    recorder: Option<Recorder>,
+}
+
+/// Reads the config on disk, finds nutcracker and starts the recording: everything that
+/// can fail before the first connection, with errors that say what to do.
+fn prepare(options: &Options) -> Result<Start, DaemonError> {
     if options.cmd_line == DEFAULT_CMD {
         warn!(
             "-cmd is the original default '{DEFAULT_CMD}': stock nutcracker ignores SIGUSR1, so a new config is only loaded when nutcracker restarts; set -cmd to a restart (e.g. -cmd 'systemctl restart nutcracker')"
@@ -104,7 +115,7 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
         ),
         _ => None,
     };
-    let mut recorder = match &options.record {
+    let recorder = match &options.record {
         Some(path) => Some(
             Recorder::create(path, &Header::for_daemon(&options.core, on_disk.as_deref()))
                 .map_err(|error| DaemonError::Record {
@@ -121,6 +132,21 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
             out.display()
         );
     }
+    Ok(Start {
+        on_disk,
+        nutcracker,
+        recorder,
+    })
+}
+
+/// Runs until `shutdown` completes, then finishes the write or reload in progress and
+/// returns.
+pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result<(), DaemonError> {
+    let Start {
+        on_disk,
+        nutcracker,
+        mut recorder,
+    } = prepare(&options)?;
     let clock = Clock::start();
     let mut core = Core::new(options.core.clone(), on_disk);
     // Every input goes through here, so a recording holds exactly what the core saw.
