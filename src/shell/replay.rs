@@ -56,7 +56,7 @@ struct Printer<W: Write> {
 impl<W: Write> Printer<W> {
     fn entry(&mut self, entry: Entry) {
         let result = match self.format {
-            Format::Text => writeln!(self.out, "{}", text_line(&entry)),
+            Format::Text => write_text(&mut self.out, &entry),
             Format::Json => writeln!(self.out, "{}", json_line(&entry)),
         };
         if let Err(e) = result {
@@ -65,24 +65,33 @@ impl<W: Write> Printer<W> {
     }
 }
 
-fn text_line(entry: &Entry) -> String {
+/// Writes one timeline line as text, straight to `out`.
+fn write_text(out: &mut impl Write, entry: &Entry) -> io::Result<()> {
     match entry {
         Entry::Effect(at, effect) => {
-            let what = match effect {
-                Effect::WriteConfig { changes, .. } if changes.is_empty() => "write config".into(),
+            write!(out, "+{at} ")?;
+            match effect {
                 Effect::WriteConfig { changes, .. } => {
-                    let list: Vec<String> = changes.iter().map(|c| c.to_string()).collect();
-                    format!("write config ({})", list.join(", "))
+                    out.write_all(b"write config")?;
+                    for (i, change) in changes.iter().enumerate() {
+                        let sep = if i == 0 { " (" } else { ", " };
+                        write!(out, "{sep}{change}")?;
+                    }
+                    if !changes.is_empty() {
+                        out.write_all(b")")?;
+                    }
+                    writeln!(out)
                 }
-                Effect::RunReload { .. } => "run reload".into(),
-                Effect::Notify { text } => format!("notify: {text}"),
-                Effect::Query => "query sentinels".into(),
-            };
-            format!("+{at} {what}")
+                Effect::RunReload { .. } => writeln!(out, "run reload"),
+                Effect::Notify { text } => writeln!(out, "notify: {text}"),
+                Effect::Query => writeln!(out, "query sentinels"),
+            }
         }
-        Entry::Failed(at, id, error) => format!("+{at} effect {} failed: {error}", id.0),
-        Entry::Link(at, sentinel, None) => format!("+{at} link up: {sentinel}"),
-        Entry::Link(at, sentinel, Some(why)) => format!("+{at} link down: {sentinel}: {why}"),
+        Entry::Failed(at, id, error) => writeln!(out, "+{at} effect {} failed: {error}", id.0),
+        Entry::Link(at, sentinel, None) => writeln!(out, "+{at} link up: {sentinel}"),
+        Entry::Link(at, sentinel, Some(why)) => {
+            writeln!(out, "+{at} link down: {sentinel}: {why}")
+        }
     }
 }
 
