@@ -1,8 +1,12 @@
 //! A fake sentinel: a small RESP server on a loopback port that answers what tpc asks
 //! (`PSUBSCRIBE`, `SENTINEL MASTERS`, `PING`, and `+OK` to anything else) and lets a test
 //! publish events or drop every connection. For faults real sentinels won't produce on
-//! demand.
+//! demand: it can also answer `SENTINEL MASTERS` with any bytes (garbage, a reply cut
+//! off by a closed connection), and require a password like `requirepass`.
 
+#![allow(dead_code)] // Each test file uses a different part of it.
+
+use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
@@ -18,12 +22,33 @@ pub struct FakeMaster {
     pub epoch: u64,
 }
 
+/// How the fake answers one `SENTINEL MASTERS`, instead of with its masters.
+#[derive(Debug, Clone)]
+pub enum MastersReply {
+    /// These bytes as they are: any RESP reply, or garbage.
+    Raw(String),
+    /// These bytes, then the connection is closed (a reply cut off mid-way).
+    RawThenClose(String),
+}
+
 #[derive(Default)]
 struct State {
     masters: Vec<FakeMaster>,
     subscribers: Vec<TcpStream>,
     all: Vec<TcpStream>,
     masters_queries: usize,
+    /// Connections accepted, ever.
+    accepted: usize,
+    /// Every command received, in order.
+    commands: Vec<Vec<String>>,
+    /// Answers for the next `SENTINEL MASTERS`, one each, before the standing ones.
+    queued: VecDeque<MastersReply>,
+    /// A standing raw answer to `SENTINEL MASTERS`, in place of `masters`.
+    raw_masters: Option<String>,
+    /// `(user, password)` every connection must `AUTH` with first.
+    password: Option<(String, String)>,
+    /// Commands refused with `-NOAUTH`.
+    noauth_replies: usize,
 }
 
 /// The fake sentinel; it listens until the test process ends.
@@ -32,11 +57,13 @@ pub struct FakeSentinel {
     state: Arc<Mutex<State>>,
 }
 
-fn bulk(s: &str) -> String {
+/// A RESP bulk string.
+pub fn bulk(s: &str) -> String {
     format!("${}\r\n{}\r\n", s.len(), s)
 }
 
-fn array(items: &[String]) -> String {
+/// A RESP array of already encoded items.
+pub fn array(items: &[String]) -> String {
     format!("*{}\r\n{}", items.len(), items.concat())
 }
 
@@ -55,6 +82,22 @@ fn read_command(r: &mut BufReader<TcpStream>) -> Option<Vec<String>> {
         words.push(String::from_utf8(buf).ok()?);
     }
     Some(words)
+}
+
+/// A `SENTINEL MASTERS` answer made of raw `(field, value)` entries, for values a
+/// [`FakeMaster`] cannot hold (hostile names, invalid ports).
+pub fn entries_reply(entries: &[Vec<(&str, &str)>]) -> String {
+    let entries: Vec<String> = entries
+        .iter()
+        .map(|fields| {
+            let flat: Vec<String> = fields
+                .iter()
+                .flat_map(|(k, v)| [bulk(k), bulk(v)])
+                .collect();
+            array(&flat)
+        })
+        .collect();
+    array(&entries)
 }
 
 fn masters_reply(masters: &[FakeMaster]) -> String {
@@ -78,11 +121,55 @@ fn masters_reply(masters: &[FakeMaster]) -> String {
     array(&entries)
 }
 
+/// The answer to `AUTH [user] password` when a password is required; `None` when
+/// `cmd` is not an AUTH.
+fn auth_reply(cmd: &[String], want: &(String, String), authed: &mut bool) -> Option<String> {
+    if !cmd[0].eq_ignore_ascii_case("AUTH") {
+        return None;
+    }
+    let (user, pass) = match cmd {
+        [_, pass] => ("default", pass.as_str()),
+        [_, user, pass] => (user.as_str(), pass.as_str()),
+        _ => return Some("-ERR wrong number of arguments for 'auth' command\r\n".into()),
+    };
+    *authed = user == want.0 && pass == want.1;
+    Some(if *authed {
+        "+OK\r\n".into()
+    } else {
+        "-WRONGPASS invalid username-password pair or user is disabled.\r\n".into()
+    })
+}
+
 fn serve(stream: TcpStream, state: Arc<Mutex<State>>) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut out = stream;
     let mut subscribed = false;
+    let mut authed = false;
     while let Some(cmd) = read_command(&mut reader) {
+        if cmd.is_empty() {
+            return;
+        }
+        let password = {
+            let mut s = state.lock().unwrap();
+            s.commands.push(cmd.clone());
+            s.password.clone()
+        };
+        if let Some(want) = password {
+            let reply = match auth_reply(&cmd, &want, &mut authed) {
+                Some(reply) => Some(reply),
+                None if !authed => {
+                    state.lock().unwrap().noauth_replies += 1;
+                    Some("-NOAUTH Authentication required.\r\n".into())
+                }
+                None => None,
+            };
+            if let Some(reply) = reply {
+                if out.write_all(reply.as_bytes()).is_err() {
+                    return;
+                }
+                continue;
+            }
+        }
         let upper: Vec<String> = cmd.iter().map(|w| w.to_ascii_uppercase()).collect();
         let reply = match upper.iter().map(String::as_str).collect::<Vec<_>>()[..] {
             ["PSUBSCRIBE", ..] => {
@@ -97,7 +184,19 @@ fn serve(stream: TcpStream, state: Arc<Mutex<State>>) {
             ["SENTINEL", "MASTERS"] => {
                 let mut s = state.lock().unwrap();
                 s.masters_queries += 1;
-                masters_reply(&s.masters)
+                match s.queued.pop_front() {
+                    Some(MastersReply::Raw(bytes)) => bytes,
+                    Some(MastersReply::RawThenClose(bytes)) => {
+                        let _ = out.write_all(bytes.as_bytes());
+                        let _ = out.flush();
+                        let _ = out.shutdown(Shutdown::Both);
+                        return;
+                    }
+                    None => match &s.raw_masters {
+                        Some(raw) => raw.clone(),
+                        None => masters_reply(&s.masters),
+                    },
+                }
             }
             ["PING", ..] if subscribed => array(&[bulk("pong"), bulk("")]),
             ["PING", ..] => "+PONG\r\n".into(),
@@ -122,7 +221,11 @@ impl FakeSentinel {
         thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { return };
-                st.lock().unwrap().all.push(stream.try_clone().unwrap());
+                {
+                    let mut s = st.lock().unwrap();
+                    s.all.push(stream.try_clone().unwrap());
+                    s.accepted += 1;
+                }
                 let st = st.clone();
                 thread::spawn(move || serve(stream, st));
             }
@@ -133,6 +236,43 @@ impl FakeSentinel {
     /// Replaces the masters `SENTINEL MASTERS` reports.
     pub fn set_masters(&self, masters: Vec<FakeMaster>) {
         self.state.lock().unwrap().masters = masters;
+    }
+
+    /// Answers the next `SENTINEL MASTERS` queries with `replies`, one each, in order;
+    /// later ones get the masters again.
+    pub fn queue_masters_replies(&self, replies: Vec<MastersReply>) {
+        self.state.lock().unwrap().queued.extend(replies);
+    }
+
+    /// Queued answers not given yet.
+    pub fn queued_replies(&self) -> usize {
+        self.state.lock().unwrap().queued.len()
+    }
+
+    /// Answers every `SENTINEL MASTERS` with these bytes (none: with the masters again).
+    pub fn set_raw_masters(&self, raw: Option<String>) {
+        self.state.lock().unwrap().raw_masters = raw;
+    }
+
+    /// Requires `AUTH [user] password` before anything else on every new command, like
+    /// `requirepass` (`user` "default" also accepts the one-word `AUTH password`).
+    pub fn require_password(&self, user: &str, password: &str) {
+        self.state.lock().unwrap().password = Some((user.into(), password.into()));
+    }
+
+    /// Connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.state.lock().unwrap().accepted
+    }
+
+    /// Commands refused so far for want of `AUTH`.
+    pub fn noauth_replies(&self) -> usize {
+        self.state.lock().unwrap().noauth_replies
+    }
+
+    /// Every command received so far, in order.
+    pub fn commands(&self) -> Vec<Vec<String>> {
+        self.state.lock().unwrap().commands.clone()
     }
 
     /// Number of subscribed connections.
