@@ -164,7 +164,11 @@ async fn within<T, E: fmt::Display>(
 ) -> Result<T, String> {
     match timeout(IO_TIMEOUT, fut).await {
         Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(format!("{what}: {e}")),
+        // One log line per event: redis errors can span several lines.
+        Ok(Err(e)) => Err(format!(
+            "{what}: {}",
+            e.to_string().lines().collect::<Vec<_>>().join(" / ")
+        )),
         Err(_) => Err(format!(
             "{what}: no answer within {}s",
             IO_TIMEOUT.as_secs()
@@ -276,12 +280,12 @@ async fn alive(sink: &mut PubSubSink) -> Result<(), String> {
 /// `SENTINEL MASTERS`, read into masters; entries that cannot be read are logged and
 /// left out. An answer of the wrong shape fails the link.
 async fn query_masters(conn: &mut MultiplexedConnection) -> Result<Vec<MasterInfo>, String> {
-    let raw: Vec<Vec<String>> = within(
+    let answer: redis::Value = within(
         "SENTINEL MASTERS",
         redis::cmd("SENTINEL").arg("MASTERS").query_async(conn),
     )
     .await?;
-    Ok(raw
+    Ok(masters_answer(answer)?
         .iter()
         .filter_map(|flat| {
             let fields: BTreeMap<String, String> = pairs(flat);
@@ -290,6 +294,45 @@ async fn query_masters(conn: &mut MultiplexedConnection) -> Result<Vec<MasterInf
                 .ok()
         })
         .collect())
+}
+
+/// What kind of RESP value this is, for error messages.
+fn kind(value: &redis::Value) -> &'static str {
+    match value {
+        redis::Value::Nil => "nil",
+        redis::Value::Int(_) => "an integer",
+        redis::Value::BulkString(_) => "a string",
+        redis::Value::SimpleString(_) | redis::Value::Okay => "a status",
+        redis::Value::Array(_) => "a list",
+        _ => "another type",
+    }
+}
+
+/// Reads a `SENTINEL MASTERS` answer: a list of flat field lists of strings. Anything
+/// else is an error that resets the link.
+fn masters_answer(answer: redis::Value) -> Result<Vec<Vec<String>>, String> {
+    let bad = |what: &str, v: &redis::Value| {
+        format!("SENTINEL MASTERS: expected {what}, got {}", kind(v))
+    };
+    let redis::Value::Array(entries) = answer else {
+        return Err(bad("a list of masters", &answer));
+    };
+    entries
+        .into_iter()
+        .map(|entry| {
+            let redis::Value::Array(fields) = entry else {
+                return Err(bad("a list of fields for each master", &entry));
+            };
+            fields
+                .into_iter()
+                .map(|field| match field {
+                    redis::Value::BulkString(b) => Ok(String::from_utf8_lossy(&b).into_owned()),
+                    redis::Value::SimpleString(s) => Ok(s),
+                    other => Err(bad("string fields", &other)),
+                })
+                .collect()
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -305,6 +348,21 @@ mod tests {
             let d = jittered(Duration::from_millis(1000), "127.0.0.1:26379");
             assert!((750..=1250).contains(&(d.as_millis() as u64)), "{d:?}");
         }
+    }
+
+    #[test]
+    fn only_a_list_of_field_lists_is_a_masters_answer() {
+        use redis::Value::{Array, BulkString, Int, Okay};
+        let field = |s: &str| BulkString(s.as_bytes().to_vec());
+        let good = Array(vec![Array(vec![field("name"), field("m")])]);
+        assert_eq!(masters_answer(good).unwrap(), [["name", "m"]]);
+        assert!(masters_answer(Okay).unwrap_err().contains("got a status"));
+        assert!(masters_answer(field("x"))
+            .unwrap_err()
+            .contains("got a string"));
+        assert!(masters_answer(Array(vec![Int(1)])).is_err());
+        assert!(masters_answer(Array(vec![Array(vec![Int(1)])])).is_err());
+        assert!(masters_answer(Array(vec![])).unwrap().is_empty());
     }
 
     #[test]
