@@ -5,7 +5,7 @@
 //! healthy replica and the other sentinels, send `SENTINEL FAILOVER`, verify that every
 //! live sentinel reports the new address, and retry when it answered OK but aborted.
 
-use super::launch::{start_sentinel, start_shard, Sentinel, Shard};
+use super::launch::{restart_sentinel, start_sentinel, start_shard, Sentinel, Shard};
 use super::procs::Proc;
 use super::resp::try_resp;
 use super::sentinel::{master_addr_by_name, ready_view, role, subscribers};
@@ -118,6 +118,17 @@ impl Cluster {
             .unwrap_or_else(|| panic!("sentinel {i} is already dead"))
             .kill();
         s.proc = None;
+    }
+
+    /// Starts the killed sentinel `i` again, on its port and from its config file as it
+    /// is on disk, and waits until it answers PING (see [`restart_sentinel`]).
+    pub fn restart_sentinel(&mut self, i: usize) {
+        let port = self.sentinels[i].port;
+        assert!(
+            self.sentinels[i].proc.is_none(),
+            "sentinel {i} is still running"
+        );
+        self.sentinels[i] = restart_sentinel(self.dir.path(), i, port);
     }
 
     /// The master address of `name` as sentinel `i` reports it (`GET-MASTER-ADDR-BY-NAME`).

@@ -90,6 +90,23 @@ pub fn start_sentinel(dir: &Path, i: usize, shards: &[Shard], quorum: usize) -> 
     }
 }
 
+/// Starts sentinel `i` again on `port` from its config file as it is on disk (the one
+/// [`start_sentinel`] wrote and the sentinel has been rewriting since), appending to the
+/// same log, and waits for PONG. A sentinel killed before a failover comes back with the
+/// master address and config epoch it had then, until it hears of the newer one.
+pub fn restart_sentinel(dir: &Path, i: usize, port: u16) -> Sentinel {
+    let conf_path = dir.join(format!("sentinel-{i}.conf"));
+    let mut cmd = Command::new(binary("redis-sentinel"));
+    cmd.arg(&conf_path);
+    let log = dir.join(format!("sentinel-{i}.log"));
+    let mut proc = Proc::spawn(&format!("sentinel {i} :{port}"), &mut cmd, &log);
+    wait_serving(&mut proc, port);
+    Sentinel {
+        port,
+        proc: Some(proc),
+    }
+}
+
 /// Starts one redis-server on `port` (a replica of `master` if given), without
 /// persistence and with immediate diskless full syncs, and waits for PONG.
 fn start_redis(dir: &Path, port: u16, master: Option<u16>) -> Proc {
