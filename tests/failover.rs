@@ -10,11 +10,8 @@ mod support;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use support::*;
-
-/// Keys written through nutcracker per check.
-const KEYS: usize = 40;
 
 /// The harness on its own: a cluster starts, fails over (every sentinel agrees on the
 /// new master, which says it is one), and the restart script (re)starts a nutcracker
@@ -245,60 +242,6 @@ fn wait_config(cluster: &Cluster, conf: &Path, what: &str) -> BTreeMap<String, S
     want
 }
 
-/// Waits for the `n`th run of the restart script, checks that no other run follows
-/// within 2 s, and waits until nutcracker serves.
-fn expect_reloads(nut: &Nutcracker, n: usize) {
-    wait_until(secs(15), &format!("restart number {n}"), || {
-        nut.reloads() >= n
-    });
-    hold_for(secs(2), &format!("exactly {n} restarts"), || {
-        nut.reloads() == n
-    });
-    nut.wait_serving(secs(10));
-}
-
-/// Writes [`KEYS`] keys through nutcracker and finds each one on exactly one of the
-/// current `masters` (read directly); asserts that each of `must_hit` received one.
-fn check_keys(
-    nut: &Nutcracker,
-    masters: &BTreeMap<String, String>,
-    phase: &str,
-    must_hit: Vec<&str>,
-) {
-    let mut conn = Conn::open(&nut.addr()).expect("connect to nutcracker");
-    let mut hits: BTreeMap<&str, usize> = BTreeMap::new();
-    for i in 0..KEYS {
-        // Vary the first characters: twemproxy's fnv1a_64 keeps the low 32 bits, so keys
-        // that differ only at the end (k0, k1, ...) all land on the same shard.
-        let (key, value) = (format!("{i}-{phase}"), format!("{phase}-v{i}"));
-        let reply = conn
-            .cmd(&["SET", &key, &value])
-            .expect("SET through nutcracker");
-        assert!(
-            reply.is_ok(),
-            "SET {key} through nutcracker answered {reply:?}"
-        );
-        let holders: Vec<&str> = masters
-            .iter()
-            .filter(|(_, addr)| get(addr, &key).as_deref() == Some(value.as_str()))
-            .map(|(name, _)| name.as_str())
-            .collect();
-        assert_eq!(
-            holders.len(),
-            1,
-            "{key} must be on exactly one current master of {masters:?}"
-        );
-        *hits.entry(holders[0]).or_default() += 1;
-    }
-    for name in must_hit {
-        assert!(
-            hits.contains_key(name),
-            "no key landed on {name} ({}): {hits:?}",
-            masters[name]
-        );
-    }
-}
-
 /// The restart script starts nutcracker, restarts it with a new PID, counts its runs,
 /// and the nutcracker it starts serves `master`; `nutcracker -t` rejects a bad config.
 fn check_restart_script(dir: &Path, master: &str) {
@@ -337,8 +280,4 @@ fn check_restart_script(dir: &Path, master: &str) {
         !nutcracker_accepts(&conf),
         "nutcracker -t accepted an unknown key"
     );
-}
-
-fn secs(n: u64) -> Duration {
-    Duration::from_secs(n)
 }

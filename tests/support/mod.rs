@@ -13,6 +13,7 @@
 
 #![allow(dead_code, unused_imports)]
 
+pub mod checks;
 pub mod cluster;
 pub mod launch;
 pub mod nutcracker;
@@ -21,6 +22,7 @@ pub mod resp;
 pub mod sentinel;
 pub mod tpc;
 
+pub use checks::{check_keys, expect_reloads, secs};
 pub use cluster::Cluster;
 pub use nutcracker::{nutcracker_accepts, nutcracker_yaml, Nutcracker};
 pub use procs::{PidFileGuard, Proc};
