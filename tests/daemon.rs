@@ -3,16 +3,16 @@
 //! payloads, signals, and secrets kept out of the log.
 
 mod fake_sentinel;
+mod fake_slack;
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use fake_sentinel::{FakeMaster, FakeSentinel};
+use fake_slack::Slack;
 
 const SECRET_AUTH: &str = "s3cret-auth-value";
 const SECRET_TOKEN: &str = "xoxb-secret-token";
@@ -123,42 +123,6 @@ impl Drop for Tpc {
     }
 }
 
-/// A Slack Web API stand-in: answers `{"ok":true}` and keeps the request bodies.
-fn fake_slack() -> (u16, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let bodies = Arc::new(Mutex::new(Vec::new()));
-    let seen = bodies.clone();
-    thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { return };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut len = 0;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    len = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0; len];
-            let _ = reader.read_exact(&mut body);
-            seen.lock()
-                .unwrap()
-                .push(String::from_utf8_lossy(&body).into_owned());
-            let answer = r#"{"ok":true}"#;
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
-                answer.len()
-            );
-        }
-    });
-    (port, bodies)
-}
-
 fn nutcracker_accepts(path: &Path) -> bool {
     Command::new("nutcracker")
         .arg("-t")
@@ -173,11 +137,10 @@ fn nutcracker_accepts(path: &Path) -> bool {
 #[test]
 fn writes_follows_a_switch_notifies_and_keeps_secrets_out_of_the_log() {
     let sentinel = FakeSentinel::start(vec![master("node-1", 7001, 1), master("node-2", 7101, 1)]);
-    let (slack_port, slack) = fake_slack();
-    let slack_url = format!("http://127.0.0.1:{slack_port}/api");
+    let slack = Slack::start();
     let mut tpc = Tpc::start(
         sentinel.port,
-        &["-token", SECRET_TOKEN, "-slack_url", &slack_url],
+        &["-token", SECRET_TOKEN, "-slack_url", &slack.url],
     );
     tpc.wait_config("127.0.0.1:7001:1 node-1");
     wait_until("first reload", Duration::from_secs(5), || {
@@ -196,14 +159,10 @@ fn writes_follows_a_switch_notifies_and_keeps_secrets_out_of_the_log() {
     assert!(config.contains("127.0.0.1:7101:1 node-2"));
     assert!(config.contains(&format!("redis_auth: {SECRET_AUTH}")));
 
-    wait_until("two Slack posts", Duration::from_secs(5), || {
-        slack.lock().unwrap().len() >= 2
-    });
-    let posts = slack.lock().unwrap().join("\n");
-    assert!(posts.contains("+odown"), "{posts}");
-    assert!(
-        posts.contains("node-1 moved from 127.0.0.1:7001 to 127.0.0.1:7002"),
-        "{posts}"
+    slack.wait_for("+odown", Duration::from_secs(5));
+    slack.wait_for(
+        "node-1 moved from 127.0.0.1:7001 to 127.0.0.1:7002",
+        Duration::from_secs(5),
     );
 
     // The same switch from another sentinel's announcement changes nothing.

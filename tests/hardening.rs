@@ -5,17 +5,16 @@
 //! written, and sentinel passwords kept out of logs and `ps`.
 
 mod fake_sentinel;
+mod fake_slack;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use fake_sentinel::{entries_reply, FakeMaster, FakeSentinel, MastersReply};
+use fake_slack::Slack;
 
 fn master(name: &str, port: u16, epoch: u64) -> FakeMaster {
     FakeMaster {
@@ -213,75 +212,6 @@ impl Drop for Tpc {
                 self.log()
             );
         }
-    }
-}
-
-/// A Slack Web API stand-in: answers `{"ok":true}` and keeps the request bodies.
-struct Slack {
-    url: String,
-    bodies: Arc<Mutex<Vec<String>>>,
-}
-
-impl Slack {
-    fn start() -> Slack {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let bodies = Arc::new(Mutex::new(Vec::new()));
-        let seen = bodies.clone();
-        thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { return };
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut len = 0;
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                        break;
-                    }
-                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                        len = v.trim().parse().unwrap_or(0);
-                    }
-                }
-                let mut body = vec![0; len];
-                let _ = reader.read_exact(&mut body);
-                seen.lock()
-                    .unwrap()
-                    .push(String::from_utf8_lossy(&body).into_owned());
-                let answer = r#"{"ok":true}"#;
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
-                    answer.len()
-                );
-            }
-        });
-        Slack {
-            url: format!("http://127.0.0.1:{port}/api"),
-            bodies,
-        }
-    }
-
-    /// The `text` of every post so far.
-    fn texts(&self) -> Vec<String> {
-        self.bodies
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|b| {
-                let v: serde_json::Value = serde_json::from_str(b).expect("a JSON body");
-                v["text"].as_str().unwrap_or_default().to_string()
-            })
-            .collect()
-    }
-
-    fn count(&self, needle: &str) -> usize {
-        self.texts().iter().filter(|t| t.contains(needle)).count()
-    }
-
-    fn wait_for(&self, needle: &str, timeout: Duration) {
-        wait_until(&format!("a Slack post with {needle:?}"), timeout, || {
-            self.count(needle) > 0
-        });
     }
 }
 
