@@ -275,3 +275,28 @@ fn with_no_sentinel_reachable_it_keeps_trying_and_touches_nothing() {
     assert!(!tpc.path("nutcracker.yml").exists());
     assert!(tpc.terminate().success());
 }
+
+#[test]
+fn sighup_reopens_the_log_file_for_logrotate() {
+    let sentinel = FakeSentinel::start(vec![master("node-1", 7001, 1)]);
+    let mut tpc = Tpc::start(sentinel.port, &[]);
+    tpc.wait_config("127.0.0.1:7001:1 node-1");
+    sentinel.wait_subscribers(1, Duration::from_secs(5));
+    // logrotate moves the file away, then signals.
+    std::fs::rename(tpc.path("tpc.log"), tpc.path("tpc.log.1")).unwrap();
+    Command::new("kill")
+        .args(["-HUP", &tpc.child.id().to_string()])
+        .status()
+        .unwrap();
+    wait_until("a fresh log file", Duration::from_secs(5), || {
+        tpc.log().contains("log file reopened")
+    });
+    sentinel.publish("+switch-master", "node-1 127.0.0.1 7001 127.0.0.1 7002");
+    tpc.wait_config("127.0.0.1:7002:1 node-1");
+    wait_until("the switch in the new log", Duration::from_secs(5), || {
+        tpc.log().contains("Replacing master node-1")
+    });
+    let old = std::fs::read_to_string(tpc.path("tpc.log.1")).unwrap();
+    assert!(!old.contains("Replacing master node-1"), "{old}");
+    assert!(tpc.terminate().success());
+}
