@@ -89,17 +89,20 @@ impl Driver {
     /// nothing left to do but reconcile.
     pub fn finish(&mut self, out: &mut impl FnMut(Entry)) {
         if self.outcomes == Outcomes::Simulated {
-            self.run_until(Millis(u64::MAX), out);
+            self.tick_while(out, |core, _| !core.is_settled());
         }
     }
 
+    /// Ticks the core at each time it asks for, up to `until`.
     fn run_until(&mut self, until: Millis, out: &mut impl FnMut(Entry)) {
+        self.tick_while(out, |_, t| t <= until);
+    }
+
+    /// Ticks the core at each time it asks for while `go` says so.
+    fn tick_while(&mut self, out: &mut impl FnMut(Entry), go: impl Fn(&Core, Millis) -> bool) {
         for _ in 0..MAX_TICKS {
-            if until == Millis(u64::MAX) && self.core.is_settled() {
-                return;
-            }
             match self.core.poll_timeout() {
-                Some(t) if t <= until => {
+                Some(t) if go(&self.core, t) => {
                     self.now = self.now.max(t);
                     self.core.handle(Input::Tick { at: self.now });
                     self.drain(out);

@@ -370,8 +370,10 @@ impl Core {
                 self.offer(sentinel, &m.name, &m.addr, m.epoch);
             }
         }
+        // A set, not a scan per master: a deployment may have thousands of them.
+        let reported: BTreeSet<&str> = masters.iter().map(|m| m.name.as_str()).collect();
         for name in self.topology.names() {
-            if !masters.iter().any(|m| &m.name == name) {
+            if !reported.contains(name.as_str()) {
                 warn!("Sentinel {sentinel} does not report master {name}; keeping it");
             }
         }
@@ -534,7 +536,7 @@ impl Core {
 
 /// What changes between two sets of masters, sorted by name.
 pub fn diff(before: &BTreeMap<String, Addr>, after: &BTreeMap<String, Addr>) -> Vec<Change> {
-    let names: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    let names: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
     names
         .into_iter()
         .filter(|n| before.get(*n) != after.get(*n))

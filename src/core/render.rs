@@ -63,8 +63,12 @@ fn unless_empty(s: &str) -> Option<String> {
 }
 
 /// The server line nutcracker reads for a master: `ip:port:1 name`.
-pub fn server_line(name: &str, addr: &Addr) -> String {
-    format!("{}:{}:1 {}", addr.host, addr.port, name)
+pub struct ServerLine<'a>(pub &'a str, pub &'a Addr);
+
+impl std::fmt::Display for ServerLine<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:1 {}", self.1.host, self.1.port, self.0)
+    }
 }
 
 /// The pool as it will be written, for these masters.
@@ -87,7 +91,7 @@ pub fn pool_yaml(pool: &PoolSettings, masters: &BTreeMap<String, Addr>) -> PoolY
         server_failure_limit: unless_minus_one(pool.server_failure_limit),
         servers: masters
             .iter()
-            .map(|(name, addr)| server_line(name, addr))
+            .map(|(name, addr)| ServerLine(name, addr).to_string())
             .collect(),
     }
 }
@@ -122,7 +126,7 @@ impl Renderer {
                 text.push_str("  servers:\n");
             }
             // Writing to a String cannot fail.
-            let _ = writeln!(text, "  - {}:{}:1 {}", addr.host, addr.port, name);
+            let _ = writeln!(text, "  - {}", ServerLine(name, addr));
         }
         text
     }

@@ -103,11 +103,6 @@ impl Topology {
         self.masters.get(name)
     }
 
-    /// Number of masters known.
-    pub fn len(&self) -> usize {
-        self.masters.len()
-    }
-
     /// Whether no master is known.
     pub fn is_empty(&self) -> bool {
         self.masters.is_empty()
