@@ -103,7 +103,7 @@ fn generate(path: &Path, n: usize) {
                 at: Millis(written as u64 * 10),
                 sentinel: "10.0.0.250:26379".into(),
                 channel: channel.into(),
-                payload,
+                payload: payload.into(),
             };
             out.write_all(input_line(&input).as_bytes()).unwrap();
             written += 1;

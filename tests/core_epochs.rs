@@ -346,17 +346,17 @@ impl Sim {
         Ok(())
     }
 
-    fn message(&self, sentinel: usize, channel: &str, payload: String) -> Input {
+    fn message(&self, sentinel: usize, channel: &'static str, payload: String) -> Input<'static> {
         Input::Message {
             at: self.now,
             sentinel: SENTINELS[sentinel].into(),
             channel: channel.into(),
-            payload,
+            payload: payload.into(),
         }
     }
 
     /// The input for a step, and what it offers each master.
-    fn input_for(&self, step: &Step) -> (Input, BTreeMap<String, Offer>) {
+    fn input_for(&self, step: &Step) -> (Input<'static>, BTreeMap<String, Offer>) {
         let mut offers = BTreeMap::new();
         let input = match step {
             Step::Advance(_) => unreachable!("not an input"),
@@ -414,7 +414,7 @@ impl Sim {
                 self.message(*sentinel, "-monitor", payload)
             }
             Step::Link { sentinel, up } => {
-                let sentinel = SENTINELS[*sentinel].to_string();
+                let sentinel = SENTINELS[*sentinel].into();
                 if *up {
                     Input::LinkUp {
                         at: self.now,
@@ -517,7 +517,7 @@ proptest! {
 fn disagreeing_sentinels_and_a_stale_answer_after_a_switch() {
     let settings = CoreSettings::default();
     let mut core = Core::new(settings, None);
-    let snapshot = |at: u64, sentinel: &str, port: u16, epoch: u64| Input::Snapshot {
+    let snapshot = |at: u64, sentinel: &'static str, port: u16, epoch: u64| Input::Snapshot {
         at: Millis(at),
         sentinel: sentinel.into(),
         masters: vec![MasterInfo {

@@ -88,7 +88,7 @@ fn plan(may_fail: bool) -> impl Strategy<Value = Plan> {
 #[derive(Debug, Default)]
 struct Trace {
     /// Every input fed, in order.
-    inputs: Vec<Input>,
+    inputs: Vec<Input<'static>>,
     effects: Vec<(Millis, Effect)>,
     reload_starts: Vec<Millis>,
     /// Successful writes: when they completed, and the text.
@@ -130,7 +130,7 @@ impl Sim {
         }
     }
 
-    fn feed(&mut self, input: Input) {
+    fn feed(&mut self, input: Input<'static>) {
         self.trace.inputs.push(input.clone());
         let before = self.core.masters();
         self.core.handle(input);
@@ -202,16 +202,16 @@ impl Sim {
         self.now = self.now.max(until);
     }
 
-    fn message(&self, channel: &str, payload: String) -> Input {
+    fn message(&self, channel: &'static str, payload: String) -> Input<'static> {
         Input::Message {
             at: self.now,
             sentinel: "127.0.0.1:26379".into(),
             channel: channel.into(),
-            payload,
+            payload: payload.into(),
         }
     }
 
-    fn input_for(&self, step: &Step) -> Option<Input> {
+    fn input_for(&self, step: &Step) -> Option<Input<'static>> {
         Some(match step {
             Step::Advance(_) => return None,
             Step::Snapshot(list) => Input::Snapshot {
@@ -366,7 +366,7 @@ proptest! {
         core.handle(Input::Snapshot { at, sentinel: "s".into(), masters });
         for (name, a) in &trace.final_masters {
             let payload = format!("{name} {} {} {} {}", a.host, a.port, a.host, a.port);
-            core.handle(Input::Message { at, sentinel: "s".into(), channel: "+switch-master".into(), payload });
+            core.handle(Input::Message { at, sentinel: "s".into(), channel: "+switch-master".into(), payload: payload.into() });
         }
         prop_assert_eq!(core.poll_effect(), None);
         prop_assert_eq!(core.poll_timeout(), None);

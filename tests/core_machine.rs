@@ -27,7 +27,7 @@ fn master(name: &str, port: u16, epoch: u64) -> MasterInfo {
     }
 }
 
-fn snapshot(at: u64, masters: Vec<MasterInfo>) -> Input {
+fn snapshot(at: u64, masters: Vec<MasterInfo>) -> Input<'static> {
     Input::Snapshot {
         at: Millis(at),
         sentinel: "s1".into(),
@@ -35,16 +35,16 @@ fn snapshot(at: u64, masters: Vec<MasterInfo>) -> Input {
     }
 }
 
-fn message(at: u64, channel: &str, payload: &str) -> Input {
+fn message(at: u64, channel: &str, payload: &str) -> Input<'static> {
     Input::Message {
         at: Millis(at),
         sentinel: "s1".into(),
-        channel: channel.into(),
-        payload: payload.into(),
+        channel: channel.to_string().into(),
+        payload: payload.to_string().into(),
     }
 }
 
-fn switch(at: u64, name: &str, from: u16, to: u16) -> Input {
+fn switch(at: u64, name: &str, from: u16, to: u16) -> Input<'static> {
     message(
         at,
         "+switch-master",
@@ -52,7 +52,7 @@ fn switch(at: u64, name: &str, from: u16, to: u16) -> Input {
     )
 }
 
-fn done(at: u64, id: EffectId, ok: bool) -> Input {
+fn done(at: u64, id: EffectId, ok: bool) -> Input<'static> {
     Input::Done {
         at: Millis(at),
         id,
@@ -433,11 +433,11 @@ fn reconciling_queries_every_interval() {
 #[test]
 fn losing_every_sentinel_is_said_once_and_so_is_regaining_one() {
     let mut core = settled();
-    let up = |at, s: &str| Input::LinkUp {
+    let up = |at, s: &'static str| Input::LinkUp {
         at: Millis(at),
         sentinel: s.into(),
     };
-    let down = |at, s: &str| Input::LinkDown {
+    let down = |at, s: &'static str| Input::LinkDown {
         at: Millis(at),
         sentinel: s.into(),
         reason: "connection closed".into(),

@@ -343,13 +343,13 @@ fuzz_target!(|case: Case| {
                 payload,
             } => Input::Message {
                 at,
-                sentinel: pick(SENTINELS, *sentinel).to_string(),
-                channel: pick(CHANNELS, *channel).to_string(),
-                payload: payload.text(),
+                sentinel: pick(SENTINELS, *sentinel).into(),
+                channel: pick(CHANNELS, *channel).into(),
+                payload: payload.text().into(),
             },
             Op::Snapshot { sentinel, masters } => Input::Snapshot {
                 at,
-                sentinel: pick(SENTINELS, *sentinel).to_string(),
+                sentinel: pick(SENTINELS, *sentinel).into(),
                 masters: masters.iter().filter_map(Master::info).collect(),
             },
             Op::Tick => Input::Tick { at },
@@ -372,12 +372,12 @@ fuzz_target!(|case: Case| {
             }
             Op::LinkUp { sentinel } => Input::LinkUp {
                 at,
-                sentinel: pick(SENTINELS, *sentinel).to_string(),
+                sentinel: pick(SENTINELS, *sentinel).into(),
             },
             Op::LinkDown { sentinel, reason } => Input::LinkDown {
                 at,
-                sentinel: pick(SENTINELS, *sentinel).to_string(),
-                reason: reason.clone(),
+                sentinel: pick(SENTINELS, *sentinel).into(),
+                reason: reason.clone().into(),
             },
         };
         core.handle(input);

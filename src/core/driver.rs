@@ -73,12 +73,16 @@ impl Driver {
                 id,
                 outcome: Outcome::Failed { error },
             } => out(Entry::Failed(*at, *id, error.clone())),
-            Input::LinkUp { at, sentinel } => out(Entry::Link(*at, sentinel.clone(), None)),
+            Input::LinkUp { at, sentinel } => out(Entry::Link(*at, sentinel.to_string(), None)),
             Input::LinkDown {
                 at,
                 sentinel,
                 reason,
-            } => out(Entry::Link(*at, sentinel.clone(), Some(reason.clone()))),
+            } => out(Entry::Link(
+                *at,
+                sentinel.to_string(),
+                Some(reason.to_string()),
+            )),
             _ => {}
         }
         self.core.handle(input);

@@ -1,6 +1,8 @@
 //! What goes into the core: every input carries the time it happened at. A recording is
 //! a list of these, one JSON object per line.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::core::effect::EffectId;
@@ -20,27 +22,29 @@ pub enum Outcome {
     },
 }
 
-/// One input to the core.
+/// One input to the core. Its text borrows where it can (`'a`): replay feeds the core
+/// straight from the line it read, with no copy; the daemon's inputs own their text
+/// (`Input<'static>`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum Input {
+pub enum Input<'a> {
     /// A pub/sub message from a sentinel (`PSUBSCRIBE *`).
     Message {
         /// When it arrived.
         at: Millis,
         /// Which sentinel sent it (`host:port`).
-        sentinel: String,
+        sentinel: Cow<'a, str>,
         /// The channel: the event name, e.g. `+switch-master`.
-        channel: String,
+        channel: Cow<'a, str>,
         /// The payload, space-separated words.
-        payload: String,
+        payload: Cow<'a, str>,
     },
     /// The answer to `SENTINEL MASTERS` from one sentinel.
     Snapshot {
         /// When the answer arrived.
         at: Millis,
         /// Which sentinel answered.
-        sentinel: String,
+        sentinel: Cow<'a, str>,
         /// Every master it monitors.
         masters: Vec<MasterInfo>,
     },
@@ -49,16 +53,16 @@ pub enum Input {
         /// When.
         at: Millis,
         /// Which sentinel.
-        sentinel: String,
+        sentinel: Cow<'a, str>,
     },
     /// A link to a sentinel was lost or could not be made.
     LinkDown {
         /// When.
         at: Millis,
         /// Which sentinel.
-        sentinel: String,
+        sentinel: Cow<'a, str>,
         /// Why, in words.
-        reason: String,
+        reason: Cow<'a, str>,
     },
     /// A timer fired; early or repeated ticks are harmless.
     Tick {
@@ -76,7 +80,49 @@ pub enum Input {
     },
 }
 
-impl Input {
+impl Input<'_> {
+    /// The same input, owning its text.
+    pub fn into_owned(self) -> Input<'static> {
+        let own = |text: Cow<'_, str>| Cow::Owned(text.into_owned());
+        match self {
+            Input::Message {
+                at,
+                sentinel,
+                channel,
+                payload,
+            } => Input::Message {
+                at,
+                sentinel: own(sentinel),
+                channel: own(channel),
+                payload: own(payload),
+            },
+            Input::Snapshot {
+                at,
+                sentinel,
+                masters,
+            } => Input::Snapshot {
+                at,
+                sentinel: own(sentinel),
+                masters,
+            },
+            Input::LinkUp { at, sentinel } => Input::LinkUp {
+                at,
+                sentinel: own(sentinel),
+            },
+            Input::LinkDown {
+                at,
+                sentinel,
+                reason,
+            } => Input::LinkDown {
+                at,
+                sentinel: own(sentinel),
+                reason: own(reason),
+            },
+            Input::Tick { at } => Input::Tick { at },
+            Input::Done { at, id, outcome } => Input::Done { at, id, outcome },
+        }
+    }
+
     /// When this input happened.
     pub fn at(&self) -> Millis {
         match self {

@@ -57,14 +57,17 @@ impl std::fmt::Display for DaemonError {
 
 impl std::error::Error for DaemonError {}
 
-fn to_input(event: LinkEvent, clock: &Clock) -> Input {
+fn to_input(event: LinkEvent, clock: &Clock) -> Input<'static> {
     let at = clock.now();
     match event {
-        LinkEvent::Up { sentinel } => Input::LinkUp { at, sentinel },
+        LinkEvent::Up { sentinel } => Input::LinkUp {
+            at,
+            sentinel: sentinel.into(),
+        },
         LinkEvent::Down { sentinel, reason } => Input::LinkDown {
             at,
-            sentinel,
-            reason,
+            sentinel: sentinel.into(),
+            reason: reason.into(),
         },
         LinkEvent::Message {
             sentinel,
@@ -72,13 +75,13 @@ fn to_input(event: LinkEvent, clock: &Clock) -> Input {
             payload,
         } => Input::Message {
             at,
-            sentinel,
-            channel,
-            payload,
+            sentinel: sentinel.into(),
+            channel: channel.into(),
+            payload: payload.into(),
         },
         LinkEvent::Snapshot { sentinel, masters } => Input::Snapshot {
             at,
-            sentinel,
+            sentinel: sentinel.into(),
             masters,
         },
     }

@@ -54,7 +54,7 @@ pub fn run(options: &Options, file: &Path) -> Result<Vec<String>, DryRunError> {
     let mut core = Core::new(options.core.clone(), on_disk);
     core.handle(Input::Snapshot {
         at: Millis::ZERO,
-        sentinel: format!("file {name}"),
+        sentinel: format!("file {name}").into(),
         masters,
     });
     if core.masters().is_empty() {

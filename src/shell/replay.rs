@@ -178,7 +178,7 @@ fn feed_masters<W: Write>(
     let masters = masters_file::parse(&text).map_err(|e| ReplayError::Masters(name.clone(), e))?;
     let input = Input::Snapshot {
         at: Millis::ZERO,
-        sentinel: format!("file {name}"),
+        sentinel: format!("file {name}").into(),
         masters,
     };
     driver.feed(input, &mut |e| printer.entry(e));

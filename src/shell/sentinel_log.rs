@@ -70,7 +70,7 @@ pub struct Importer {
 
 impl Importer {
     /// The input for one log line, or `None` (counted) when it is not an event.
-    pub fn input(&mut self, line: &str) -> Option<Input> {
+    pub fn input(&mut self, line: &str) -> Option<Input<'static>> {
         let Some((at, channel, payload)) = parse_line(line) else {
             self.skipped += 1;
             return None;
@@ -78,9 +78,9 @@ impl Importer {
         let first = *self.first.get_or_insert(at);
         Some(Input::Message {
             at: Millis(at.saturating_sub(first).max(0) as u64),
-            sentinel: SENTINEL.to_string(),
-            channel,
-            payload,
+            sentinel: SENTINEL.into(),
+            channel: channel.into(),
+            payload: payload.into(),
         })
     }
 }

@@ -9,7 +9,11 @@ use std::io::BufRead;
 use serde::{Deserialize, Serialize};
 
 use crate::core::driver::Outcomes;
-use crate::core::{CoreSettings, EffectId, Input, MasterInfo, Millis, Outcome};
+use crate::core::{CoreSettings, Input};
+
+mod line;
+
+pub use line::{input_line, parse_input};
 
 /// The format version written in every header.
 pub const VERSION: u32 = 1;
@@ -59,74 +63,6 @@ impl Header {
         line.push('\n');
         line
     }
-}
-
-/// An input as one JSON line, newline included.
-pub fn input_line(input: &Input) -> String {
-    let mut line = serde_json::to_string(input).expect("an input always serializes");
-    line.push('\n');
-    line
-}
-
-/// One input line as it is written, read without buffering (serde's internally tagged
-/// enums buffer every field first, which halves replay speed).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FlatInput<'a> {
-    #[serde(rename = "type", borrow)]
-    kind: std::borrow::Cow<'a, str>,
-    at: Millis,
-    sentinel: Option<String>,
-    channel: Option<String>,
-    payload: Option<String>,
-    masters: Option<Vec<MasterInfo>>,
-    reason: Option<String>,
-    id: Option<EffectId>,
-    outcome: Option<Outcome>,
-}
-
-fn need<T>(value: Option<T>, kind: &str, field: &str) -> Result<T, String> {
-    value.ok_or_else(|| format!("a {kind} input needs \"{field}\""))
-}
-
-/// Parses one input line.
-pub fn parse_input(line: &str) -> Result<Input, String> {
-    let f: FlatInput = serde_json::from_str(line).map_err(|e| format!("not an input ({e})"))?;
-    let at = f.at;
-    let kind = f.kind.as_ref();
-    Ok(match kind {
-        "message" => Input::Message {
-            at,
-            sentinel: need(f.sentinel, kind, "sentinel")?,
-            channel: need(f.channel, kind, "channel")?,
-            payload: need(f.payload, kind, "payload")?,
-        },
-        "snapshot" => Input::Snapshot {
-            at,
-            sentinel: need(f.sentinel, kind, "sentinel")?,
-            masters: need(f.masters, kind, "masters")?,
-        },
-        "link_up" => Input::LinkUp {
-            at,
-            sentinel: need(f.sentinel, kind, "sentinel")?,
-        },
-        "link_down" => Input::LinkDown {
-            at,
-            sentinel: need(f.sentinel, kind, "sentinel")?,
-            reason: need(f.reason, kind, "reason")?,
-        },
-        "tick" => Input::Tick { at },
-        "done" => Input::Done {
-            at,
-            id: need(f.id, kind, "id")?,
-            outcome: need(f.outcome, kind, "outcome")?,
-        },
-        other => {
-            return Err(format!(
-                "unknown input type {other:?} (expected message, snapshot, link_up, link_down, tick or done)"
-            ))
-        }
-    })
 }
 
 /// Why a recording could not be read.
@@ -220,13 +156,14 @@ impl<R: BufRead> Reader<R> {
 
     /// The next input, `None` at the end. A last line cut short (the daemon died
     /// mid-write) ends the recording; [`Reader::truncated_at`] then says where.
-    pub fn next_input(&mut self) -> Result<Option<Input>, RecordingError> {
+    pub fn next_input(&mut self) -> Result<Option<Input<'_>>, RecordingError> {
         if !self.next_line()? {
             return Ok(None);
         }
+        let last_without_newline = !self.buf.ends_with('\n') && self.at_end()?;
         match parse_input(self.buf.trim()) {
             Ok(input) => Ok(Some(input)),
-            Err(_) if !self.buf.ends_with('\n') && self.at_end()? => {
+            Err(_) if last_without_newline => {
                 self.truncated_at = Some(self.line_no);
                 Ok(None)
             }
@@ -283,7 +220,7 @@ impl Recorder {
     }
 
     /// Appends one input and flushes it.
-    pub fn record(&mut self, input: &Input) -> std::io::Result<()> {
+    pub fn record(&mut self, input: &Input<'_>) -> std::io::Result<()> {
         use std::io::Write;
         self.file.write_all(input_line(input).as_bytes())?;
         self.file.flush()
@@ -293,16 +230,19 @@ impl Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::Millis;
 
-    fn tick(at: u64) -> Input {
+    fn tick(at: u64) -> Input<'static> {
         Input::Tick { at: Millis(at) }
     }
 
-    fn read_all(text: &str) -> Result<(Header, Vec<Input>, Option<usize>), RecordingError> {
+    fn read_all(
+        text: &str,
+    ) -> Result<(Header, Vec<Input<'static>>, Option<usize>), RecordingError> {
         let (header, mut r) = Reader::open(text.as_bytes())?;
         let mut inputs = Vec::new();
         while let Some(i) = r.next_input()? {
-            inputs.push(i);
+            inputs.push(i.into_owned());
         }
         Ok((header, inputs, r.truncated_at()))
     }
