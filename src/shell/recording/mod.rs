@@ -96,13 +96,28 @@ impl fmt::Display for RecordingError {
 
 impl std::error::Error for RecordingError {}
 
-/// Streams a recording: the header first, then inputs one line at a time.
+/// Streams a recording: the header first, then inputs one line at a time. A line that
+/// sits whole in the source's buffer is read there, in place: replay copies nothing.
 pub struct Reader<R> {
     source: R,
     line_no: usize,
-    buf: String,
+    /// Where the current line is.
+    line: Line,
+    /// A line that did not sit whole in the source's buffer, gathered here.
+    long: Vec<u8>,
     /// Set when the last line was cut short (no newline, not valid JSON).
     truncated_at: Option<usize>,
+}
+
+/// Where a [`Reader`]'s current line is, newline included.
+#[derive(Clone, Copy)]
+enum Line {
+    /// No line yet, or the source is exhausted.
+    None,
+    /// The first `len` bytes of the source's buffer, consumed when the next line is read.
+    InSource { len: usize },
+    /// In [`Reader::long`].
+    Long,
 }
 
 impl<R: BufRead> Reader<R> {
@@ -111,19 +126,22 @@ impl<R: BufRead> Reader<R> {
         let mut reader = Reader {
             source,
             line_no: 0,
-            buf: String::new(),
+            line: Line::None,
+            long: Vec::new(),
             truncated_at: None,
         };
         if !reader.next_line()? {
             return Err(RecordingError::NoHeader);
         }
-        let header: Header = serde_json::from_str(reader.buf.trim()).map_err(|e| RecordingError::BadLine {
-            line: reader.line_no,
+        let line_no = reader.line_no;
+        let text = current(&mut reader.source, &reader.long, reader.line, line_no)?;
+        let header: Header = serde_json::from_str(text.trim()).map_err(|e| RecordingError::BadLine {
+            line: line_no,
             why: format!("not a recording header ({e}); expected e.g. {{\"tpc_recording\":1,\"settings\":{{\"wait\":10000}}}}"),
         })?;
         if header.tpc_recording != VERSION {
             return Err(RecordingError::BadLine {
-                line: reader.line_no,
+                line: line_no,
                 why: format!(
                     "recording format {} is not supported (this tpc reads format {VERSION})",
                     header.tpc_recording
@@ -133,22 +151,37 @@ impl<R: BufRead> Reader<R> {
         Ok((header, reader))
     }
 
-    /// Reads the next meaningful line (no comment, not blank) into `self.buf`; false at
-    /// the end.
+    /// Moves to the next meaningful line (no comment, not blank); false at the end.
     fn next_line(&mut self) -> Result<bool, RecordingError> {
+        let meaningful = |line: &[u8]| {
+            let line = line.trim_ascii();
+            !line.is_empty() && !line.starts_with(b"#")
+        };
         loop {
-            self.buf.clear();
-            if self
-                .source
-                .read_line(&mut self.buf)
-                .map_err(RecordingError::Io)?
-                == 0
-            {
+            if let Line::InSource { len } = self.line {
+                self.source.consume(len);
+            }
+            self.line = Line::None;
+            let buf = self.source.fill_buf().map_err(RecordingError::Io)?;
+            if buf.is_empty() {
                 return Ok(false);
             }
+            let found = match memchr::memchr(b'\n', buf) {
+                Some(end) => {
+                    self.line = Line::InSource { len: end + 1 };
+                    meaningful(&buf[..end])
+                }
+                None => {
+                    self.long.clear();
+                    self.source
+                        .read_until(b'\n', &mut self.long)
+                        .map_err(RecordingError::Io)?;
+                    self.line = Line::Long;
+                    meaningful(&self.long)
+                }
+            };
             self.line_no += 1;
-            let line = self.buf.trim();
-            if !line.is_empty() && !line.starts_with('#') {
+            if found {
                 return Ok(true);
             }
         }
@@ -160,32 +193,44 @@ impl<R: BufRead> Reader<R> {
         if !self.next_line()? {
             return Ok(None);
         }
-        let last_without_newline = !self.buf.ends_with('\n') && self.at_end()?;
-        match parse_input(self.buf.trim()) {
+        let line_no = self.line_no;
+        let text = current(&mut self.source, &self.long, self.line, line_no)?;
+        // Only the last line can lack its newline.
+        let last_cut_short = !text.ends_with('\n');
+        match parse_input(text.trim()) {
             Ok(input) => Ok(Some(input)),
-            Err(_) if last_without_newline => {
-                self.truncated_at = Some(self.line_no);
+            Err(_) if last_cut_short => {
+                self.truncated_at = Some(line_no);
                 Ok(None)
             }
-            Err(why) => Err(RecordingError::BadLine {
-                line: self.line_no,
-                why,
-            }),
+            Err(why) => Err(RecordingError::BadLine { line: line_no, why }),
         }
-    }
-
-    fn at_end(&mut self) -> Result<bool, RecordingError> {
-        Ok(self
-            .source
-            .fill_buf()
-            .map_err(RecordingError::Io)?
-            .is_empty())
     }
 
     /// The line number of a last line that was cut short, if any.
     pub fn truncated_at(&self) -> Option<usize> {
         self.truncated_at
     }
+}
+
+/// The text of a reader's current line (a free function, so that it borrows only the
+/// fields it reads).
+fn current<'a, R: BufRead>(
+    source: &'a mut R,
+    long: &'a [u8],
+    line: Line,
+    line_no: usize,
+) -> Result<&'a str, RecordingError> {
+    let bytes = match line {
+        Line::None => &[][..],
+        // The line was not consumed, so the buffer still starts with it.
+        Line::InSource { len } => &source.fill_buf().map_err(RecordingError::Io)?[..len],
+        Line::Long => long,
+    };
+    std::str::from_utf8(bytes).map_err(|e| RecordingError::BadLine {
+        line: line_no,
+        why: format!("not UTF-8 text ({e}); a recording is JSON Lines in UTF-8"),
+    })
 }
 
 /// Appends the daemon's inputs to a recording, one flushed line each, so a crash loses
@@ -260,6 +305,48 @@ mod tests {
         assert_eq!(h, header);
         assert_eq!(inputs, [tick(5), tick(7)]);
         assert_eq!(cut, None);
+    }
+
+    #[test]
+    fn lines_longer_than_the_read_buffer_are_read_whole() {
+        let header = Header::for_daemon(&CoreSettings::default(), None);
+        let message = Input::Message {
+            at: Millis(3),
+            sentinel: "10.0.0.1:26379".into(),
+            channel: "+sdown".into(),
+            payload: "master node-1 10.0.0.1 6379".into(),
+        };
+        let text = format!(
+            "{}# a comment\n\n{}{}{}",
+            header.to_line(),
+            input_line(&tick(1)),
+            input_line(&message),
+            input_line(&tick(2)).trim_end()
+        );
+        for capacity in [1, 7, 64, 1 << 16] {
+            let source = std::io::BufReader::with_capacity(capacity, text.as_bytes());
+            let (h, mut r) = Reader::open(source).unwrap();
+            assert_eq!(h, header);
+            let mut inputs = Vec::new();
+            while let Some(i) = r.next_input().unwrap() {
+                inputs.push(i.into_owned());
+            }
+            assert_eq!(inputs, [tick(1), message.clone(), tick(2)], "{capacity}");
+            assert_eq!(r.truncated_at(), None);
+        }
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_names_its_number() {
+        let text = b"{\"tpc_recording\":1}\n{\"type\":\"tick\",\"at\":1}\n\xff\xfe\n";
+        let (_, mut r) = Reader::open(&text[..]).unwrap();
+        assert!(r.next_input().unwrap().is_some());
+        match r.next_input() {
+            Err(RecordingError::BadLine { line: 3, why }) => {
+                assert!(why.contains("UTF-8"), "{why}")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
