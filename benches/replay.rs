@@ -1,11 +1,12 @@
 //! Replay throughput and memory: generates recordings of 100,000 and 1,000,000 inputs
 //! (sentinel messages of back-to-back failovers), replays each through the core, and
-//! prints inputs per second and peak memory.
+//! prints inputs per second and peak memory; then the 100,000 once more as a person
+//! would write them, which takes serde_json's path instead of the fast one.
 //! Run with `cargo bench --bench replay`. Figures, not pass/fail: compare ratios within
 //! one run on a shared machine.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::Path;
 use std::time::Instant;
 
@@ -123,6 +124,28 @@ fn peak_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// Replays `path` and prints its figures under `label`.
+fn measure(label: &str, path: &Path, n: usize) {
+    let size = std::fs::metadata(path).unwrap().len();
+    let options = ReplayOptions {
+        source: Source::Recording(path.to_path_buf()),
+        format: Format::Text,
+        masters: None,
+        flags: CoreSettings::default(),
+        given: vec![],
+    };
+    let start = Instant::now();
+    replay::run(&options, std::io::sink()).unwrap();
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "replay {n:>9} inputs ({:>5.1} MiB){label}: {:>6.3} s, {:>10.0} inputs/s, peak RSS so far {:>6} KiB",
+        size as f64 / (1 << 20) as f64,
+        secs,
+        n as f64 / secs,
+        peak_kib()
+    );
+}
+
 fn main() {
     // TPC_BENCH_DIR keeps the generated files there (e.g. to profile `tpc replay`).
     let tmp = tempfile::tempdir().unwrap();
@@ -131,23 +154,17 @@ fn main() {
     for n in [100_000usize, 1_000_000] {
         let path = dir.join(format!("bench-{n}.jsonl"));
         generate(&path, n);
-        let size = std::fs::metadata(&path).unwrap().len();
-        let options = ReplayOptions {
-            source: Source::Recording(path),
-            format: Format::Text,
-            masters: None,
-            flags: CoreSettings::default(),
-            given: vec![],
-        };
-        let start = Instant::now();
-        replay::run(&options, std::io::sink()).unwrap();
-        let secs = start.elapsed().as_secs_f64();
-        println!(
-            "replay {n:>9} inputs ({:>5.1} MiB): {:>6.3} s, {:>10.0} inputs/s, peak RSS so far {:>6} KiB",
-            size as f64 / (1 << 20) as f64,
-            secs,
-            n as f64 / secs,
-            peak_kib()
-        );
+        measure("", &path, n);
     }
+    // The same 100,000 inputs, written by hand rather than by tpc (a space after each
+    // brace): every line goes through serde_json instead of the fast path.
+    let n = 100_000;
+    let by_hand = dir.join(format!("bench-{n}-by-hand.jsonl"));
+    let mut out = BufWriter::new(File::create(&by_hand).unwrap());
+    let tpc_written = BufReader::new(File::open(dir.join(format!("bench-{n}.jsonl"))).unwrap());
+    for line in tpc_written.lines() {
+        writeln!(out, "{}", line.unwrap().replacen('{', "{ ", 1)).unwrap();
+    }
+    out.flush().unwrap();
+    measure(" by hand", &by_hand, n);
 }
