@@ -1,4 +1,4 @@
-//! The raw command line, as argh parses it after [`goflags::rewrite`]: every flag of the
+//! The raw command line, as argh parses it after [`super::goflags::rewrite`]: every flag of the
 //! original tpc with its default, plus tpc's own additions. Validation into settings
 //! happens in [`super::validate`].
 
@@ -289,6 +289,8 @@ pub struct RawArgs {
     #[argh(option, default = "String::new()")]
     pub icon_emoji: String,
     /// slack: Web API base URL (default "https://slack.com/api")
+    // The doc is the help text, where a bare URL reads best.
+    #[allow(rustdoc::bare_urls)]
     #[argh(option, default = "String::from(\"https://slack.com/api\")")]
     pub slack_url: String,
     /// seconds between queries of every sentinel that correct any drift; 0 never
