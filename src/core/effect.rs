@@ -1,6 +1,8 @@
 //! What comes out of the core: the shell performs these. Slow effects carry an id and
 //! their outcome comes back as [`Input::Done`](crate::core::input::Input::Done).
 
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -60,4 +62,70 @@ pub enum Effect {
     /// Ask the sentinels for `SENTINEL MASTERS` again; the answer comes back as a
     /// snapshot.
     Query,
+}
+
+/// What changes between two sets of masters, sorted by name: one walk through both.
+pub fn diff(before: &BTreeMap<String, Addr>, after: &BTreeMap<String, Addr>) -> Vec<Change> {
+    let (mut old, mut new) = (before.iter().peekable(), after.iter().peekable());
+    let mut changes = Vec::new();
+    loop {
+        let order = match (old.peek(), new.peek()) {
+            (None, None) => return changes,
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some((a, _)), Some((b, _))) => a.cmp(b),
+        };
+        let (name, from, to) = match order {
+            Ordering::Less => old.next().map(|(name, a)| (name, Some(a), None)),
+            Ordering::Greater => new.next().map(|(name, b)| (name, None, Some(b))),
+            Ordering::Equal => old
+                .next()
+                .zip(new.next())
+                .map(|((name, a), (_, b))| (name, Some(a), Some(b))),
+        }
+        .expect("the side taken was peeked");
+        if from != to {
+            changes.push(Change {
+                name: name.clone(),
+                from: from.cloned(),
+                to: to.cloned(),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn masters(list: &[(&str, u16)]) -> BTreeMap<String, Addr> {
+        list.iter()
+            .map(|(n, port)| {
+                let addr = Addr {
+                    host: "10.0.0.1".into(),
+                    port: *port,
+                };
+                (n.to_string(), addr)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn diff_lists_moved_added_and_removed_masters_by_name() {
+        let before = masters(&[("a", 1), ("c", 3), ("d", 4), ("e", 5)]);
+        let after = masters(&[("b", 2), ("c", 3), ("d", 40), ("e", 5), ("f", 6)]);
+        let changes: Vec<(String, Option<u16>, Option<u16>)> = diff(&before, &after)
+            .into_iter()
+            .map(|c| (c.name, c.from.map(|a| a.port), c.to.map(|a| a.port)))
+            .collect();
+        let expected = [
+            ("a", Some(1), None),
+            ("b", None, Some(2)),
+            ("d", Some(4), Some(40)),
+            ("f", None, Some(6)),
+        ]
+        .map(|(n, from, to)| (n.to_string(), from, to));
+        assert_eq!(changes, expected);
+        assert!(diff(&after, &after).is_empty());
+    }
 }

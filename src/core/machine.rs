@@ -1,14 +1,13 @@
 //! The state machine: it takes [`Input`]s and decides which [`Effect`]s the shell must
 //! perform. It never reads a clock and does no I/O.
 
-use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use tracing::{debug, info, warn};
 
 use crate::core::addr::Addr;
-use crate::core::backoff;
-use crate::core::effect::{Change, Effect, EffectId};
+use crate::core::backoff::Retry;
+use crate::core::effect::{diff, Effect, EffectId};
 use crate::core::event::{is_valid_name, SentinelEvent};
 use crate::core::input::{Input, Outcome};
 use crate::core::render::{servers_of, Renderer};
@@ -23,30 +22,6 @@ struct PendingWrite {
     id: EffectId,
     text: String,
     masters: BTreeMap<String, Addr>,
-}
-
-/// Retries of one kind of effect after failures.
-#[derive(Debug, Clone, Default)]
-struct Retry {
-    /// Consecutive failures.
-    failures: u32,
-    /// Not before this time.
-    not_before: Millis,
-}
-
-impl Retry {
-    fn failed(&mut self, now: Millis) -> Millis {
-        self.failures += 1;
-        let delay = backoff::delay(self.failures);
-        self.not_before = now + delay;
-        delay
-    }
-
-    fn succeeded(&mut self) -> bool {
-        let was_failing = self.failures > 0;
-        *self = Retry::default();
-        was_failing
-    }
 }
 
 /// tpc's decisions, as a deterministic state machine.
@@ -532,71 +507,5 @@ impl Core {
         let id = EffectId(self.next_id);
         self.next_id += 1;
         id
-    }
-}
-
-/// What changes between two sets of masters, sorted by name: one walk through both.
-pub fn diff(before: &BTreeMap<String, Addr>, after: &BTreeMap<String, Addr>) -> Vec<Change> {
-    let (mut old, mut new) = (before.iter().peekable(), after.iter().peekable());
-    let mut changes = Vec::new();
-    loop {
-        let order = match (old.peek(), new.peek()) {
-            (None, None) => return changes,
-            (Some(_), None) => Ordering::Less,
-            (None, Some(_)) => Ordering::Greater,
-            (Some((a, _)), Some((b, _))) => a.cmp(b),
-        };
-        let (name, from, to) = match order {
-            Ordering::Less => old.next().map(|(name, a)| (name, Some(a), None)),
-            Ordering::Greater => new.next().map(|(name, b)| (name, None, Some(b))),
-            Ordering::Equal => old
-                .next()
-                .zip(new.next())
-                .map(|((name, a), (_, b))| (name, Some(a), Some(b))),
-        }
-        .expect("the side taken was peeked");
-        if from != to {
-            changes.push(Change {
-                name: name.clone(),
-                from: from.cloned(),
-                to: to.cloned(),
-            });
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn masters(list: &[(&str, u16)]) -> BTreeMap<String, Addr> {
-        list.iter()
-            .map(|(n, port)| {
-                let addr = Addr {
-                    host: "10.0.0.1".into(),
-                    port: *port,
-                };
-                (n.to_string(), addr)
-            })
-            .collect()
-    }
-
-    #[test]
-    fn diff_lists_moved_added_and_removed_masters_by_name() {
-        let before = masters(&[("a", 1), ("c", 3), ("d", 4), ("e", 5)]);
-        let after = masters(&[("b", 2), ("c", 3), ("d", 40), ("e", 5), ("f", 6)]);
-        let changes: Vec<(String, Option<u16>, Option<u16>)> = diff(&before, &after)
-            .into_iter()
-            .map(|c| (c.name, c.from.map(|a| a.port), c.to.map(|a| a.port)))
-            .collect();
-        let expected = [
-            ("a", Some(1), None),
-            ("b", None, Some(2)),
-            ("d", Some(4), Some(40)),
-            ("f", None, Some(6)),
-        ]
-        .map(|(n, from, to)| (n.to_string(), from, to));
-        assert_eq!(changes, expected);
-        assert!(diff(&after, &after).is_empty());
     }
 }
