@@ -1,14 +1,24 @@
-//! Fuzzes `recording::parse_input`, which reads one JSON line of a recording.
+//! Fuzzes the reading of recordings: `recording::parse_input` on one line, and
+//! `recording::Reader` on a whole file.
 //!
-//! The input is one line (e.g. `{"type":"tick","at":5}`). Beyond "no panic", an
-//! accepted input must survive a round trip: written again with `input_line` and read
-//! back, it is the same input.
+//! As one line (e.g. `{"type":"tick","at":5}`), beyond "no panic", an accepted input
+//! must survive a round trip: written again with `input_line` and read back, it is the
+//! same input. As a file (the first byte sets the read buffer's size, so lines straddle
+//! buffer ends), reading must end in inputs, an error or the end, never a panic.
 #![no_main]
 
+use std::io::BufReader;
+
 use libfuzzer_sys::fuzz_target;
-use tpc::shell::recording::{input_line, parse_input};
+use tpc::shell::recording::{input_line, parse_input, Reader};
 
 fuzz_target!(|data: &[u8]| {
+    if let Some((&capacity, file)) = data.split_first() {
+        let source = BufReader::with_capacity(usize::from(capacity).max(1), file);
+        if let Ok((_, mut reader)) = Reader::open(source) {
+            while let Ok(Some(_)) = reader.next_input() {}
+        }
+    }
     let Ok(line) = std::str::from_utf8(data) else {
         return;
     };

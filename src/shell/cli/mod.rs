@@ -14,7 +14,7 @@ use crate::core::CoreSettings;
 pub use validate::{apply_overrides, Options, SlackOptions, UsageError};
 
 use args::{RawArgs, FLAGS};
-use goflags::{rewrite, Kind, Request};
+use goflags::{rewrite, GoFlagError, Kind, Request};
 
 /// The original tpc's reload command, kept as the default for compatibility although
 /// stock nutcracker ignores SIGUSR1.
@@ -118,12 +118,10 @@ fn parse_raw(args: &[String]) -> Result<Option<(RawArgs, Vec<String>)>, CliError
     Ok(Some((raw, given)))
 }
 
-/// `tpc replay FILE [flags]` or `tpc replay -sentinel_log FILE [flags]`.
+/// `tpc replay FILE [flags]`, `tpc replay [flags] FILE` or `tpc replay -sentinel_log
+/// FILE [flags]`.
 fn parse_replay(args: &[String]) -> Result<Command, CliError> {
-    let (file, flags) = match args.first() {
-        Some(f) if !f.starts_with('-') => (Some(PathBuf::from(f)), &args[1..]),
-        _ => (None, args),
-    };
+    let (file, flags) = replay_file(args);
     let Some((raw, given)) = parse_raw(flags)? else {
         return Ok(Command::Help(help()));
     };
@@ -158,6 +156,18 @@ fn parse_replay(args: &[String]) -> Result<Command, CliError> {
         flags: options.core,
         given,
     })))
+}
+
+/// The recording to replay, named before the flags or after them, and the flags.
+fn replay_file(args: &[String]) -> (Option<PathBuf>, &[String]) {
+    match args {
+        [first, flags @ ..] if !first.starts_with('-') => (Some(PathBuf::from(first)), flags),
+        // Last, it is the one word the flags leave over (not a flag's value).
+        [flags @ .., last] if matches!(rewrite(args, FLAGS), Err(GoFlagError::Unexpected(w)) if w == *last) => {
+            (Some(PathBuf::from(last)), flags)
+        }
+        _ => (None, args),
+    }
 }
 
 /// argh's help, with the flags spelt as the original's (`-master_pattern`) and the

@@ -140,3 +140,43 @@ fn dry_run_needs_no_sentinel() {
         Some(PathBuf::from("examples/masters.txt"))
     );
 }
+
+fn replay(line: &str) -> Result<ReplayOptions, CliError> {
+    let args = shell_words::split(line).unwrap();
+    match parse(&args)? {
+        Command::Replay(o) => Ok(*o),
+        other => panic!("not a replay: {other:?}"),
+    }
+}
+
+#[test]
+fn replay_takes_its_file_before_or_after_the_flags() {
+    for line in [
+        "replay rec.jsonl -format json -wait 5",
+        "replay -format json -wait 5 rec.jsonl",
+        "replay -format=json -wait=5 rec.jsonl",
+    ] {
+        let o = replay(line).unwrap();
+        assert_eq!(
+            o.source,
+            Source::Recording(PathBuf::from("rec.jsonl")),
+            "{line}"
+        );
+        assert_eq!(o.format, Format::Json, "{line}");
+        assert_eq!(o.flags.wait.as_u64(), 5_000, "{line}");
+    }
+    let o = replay("replay -sentinel_log s.log -wait 5").unwrap();
+    assert_eq!(o.source, Source::SentinelLog(PathBuf::from("s.log")));
+    assert!(replay("replay -format json")
+        .unwrap_err()
+        .0
+        .contains("nothing to replay"));
+    assert!(replay("replay a.jsonl b.jsonl")
+        .unwrap_err()
+        .0
+        .contains("\"b.jsonl\""));
+    assert!(replay("replay -format a.jsonl")
+        .unwrap_err()
+        .0
+        .contains("nothing to replay"));
+}
