@@ -4,15 +4,17 @@
 
 mod fake_sentinel;
 mod fake_slack;
+mod tpc_daemon;
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fake_sentinel::{FakeMaster, FakeSentinel};
 use fake_slack::Slack;
+use tpc_daemon::{wait_until, Tpc};
 
 const SECRET_AUTH: &str = "s3cret-auth-value";
 const SECRET_TOKEN: &str = "xoxb-secret-token";
@@ -26,101 +28,27 @@ fn master(name: &str, port: u16, epoch: u64) -> FakeMaster {
     }
 }
 
-fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        thread::sleep(Duration::from_millis(25));
-    }
+/// Starts tpc linked to the fake sentinel on `sentinel_port`, with `-redis_auth` set to
+/// [`SECRET_AUTH`] and a reload command that appends a line to `reloads` in its folder.
+fn start(sentinel_port: u16, extra: &[&str]) -> Tpc {
+    let dir = tempfile::tempdir().unwrap();
+    let cmd = format!(
+        "sh -c 'echo reload >> {}'",
+        dir.path().join("reloads").display()
+    );
+    let mut args = vec!["-cmd", &cmd, "-redis_auth", SECRET_AUTH];
+    args.extend(extra);
+    Tpc::start(dir, &[sentinel_port], &args)
 }
 
-/// The tpc process under test, killed on drop.
-struct Tpc {
-    child: Child,
-    dir: tempfile::TempDir,
+/// How many times tpc ran its reload command.
+fn reloads(tpc: &Tpc) -> usize {
+    tpc.read("reloads").lines().count()
 }
 
-impl Tpc {
-    fn start(sentinel_port: u16, extra: &[&str]) -> Tpc {
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("nutcracker.yml");
-        let reloads = dir.path().join("reloads");
-        let cmd = format!("sh -c 'echo reload >> {}'", reloads.display());
-        let mut args: Vec<String> = vec![
-            "-sentinels".into(),
-            format!("127.0.0.1:{sentinel_port}"),
-            "-out".into(),
-            out.display().to_string(),
-            "-cmd".into(),
-            cmd,
-            "-wait".into(),
-            "0".into(),
-            "-log".into(),
-            dir.path().join("tpc.log").display().to_string(),
-            "-redis_auth".into(),
-            SECRET_AUTH.into(),
-        ];
-        args.extend(extra.iter().map(|s| s.to_string()));
-        let child = Command::new(env!("CARGO_BIN_EXE_tpc"))
-            .args(&args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        Tpc { child, dir }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn read(&self, name: &str) -> String {
-        std::fs::read_to_string(self.path(name)).unwrap_or_default()
-    }
-
-    fn reloads(&self) -> usize {
-        self.read("reloads").lines().count()
-    }
-
-    fn log(&self) -> String {
-        self.read("tpc.log")
-    }
-
-    fn wait_config(&self, line: &str) {
-        wait_until(
-            &format!("config with {line:?}"),
-            Duration::from_secs(10),
-            || self.read("nutcracker.yml").contains(line),
-        );
-    }
-
-    fn terminate(&mut self) -> ExitStatus {
-        Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "tpc ignored SIGTERM"
-            );
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Tpc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if thread::panicking() {
-            eprintln!("--- tpc log ---\n{}", self.log());
-        }
-    }
+/// Waits until tpc's config holds `line`.
+fn wait_config(tpc: &Tpc, line: &str) {
+    tpc.wait_config(line, Duration::from_secs(10));
 }
 
 fn nutcracker_accepts(path: &Path) -> bool {
@@ -138,22 +66,22 @@ fn nutcracker_accepts(path: &Path) -> bool {
 fn writes_follows_a_switch_notifies_and_keeps_secrets_out_of_the_log() {
     let sentinel = FakeSentinel::start(vec![master("node-1", 7001, 1), master("node-2", 7101, 1)]);
     let slack = Slack::start();
-    let mut tpc = Tpc::start(
+    let mut tpc = start(
         sentinel.port,
         &["-token", SECRET_TOKEN, "-slack_url", &slack.url],
     );
-    tpc.wait_config("127.0.0.1:7001:1 node-1");
+    wait_config(&tpc, "127.0.0.1:7001:1 node-1");
     wait_until("first reload", Duration::from_secs(5), || {
-        tpc.reloads() == 1
+        reloads(&tpc) == 1
     });
     assert!(nutcracker_accepts(&tpc.path("nutcracker.yml")));
     sentinel.wait_subscribers(1, Duration::from_secs(5));
 
     sentinel.publish("+odown", "master node-1 127.0.0.1 7001 #quorum 2/2");
     sentinel.publish("+switch-master", "node-1 127.0.0.1 7001 127.0.0.1 7002");
-    tpc.wait_config("127.0.0.1:7002:1 node-1");
+    wait_config(&tpc, "127.0.0.1:7002:1 node-1");
     wait_until("second reload", Duration::from_secs(5), || {
-        tpc.reloads() == 2
+        reloads(&tpc) == 2
     });
     let config = tpc.read("nutcracker.yml");
     assert!(config.contains("127.0.0.1:7101:1 node-2"));
@@ -168,7 +96,7 @@ fn writes_follows_a_switch_notifies_and_keeps_secrets_out_of_the_log() {
     // The same switch from another sentinel's announcement changes nothing.
     sentinel.publish("+switch-master", "node-1 127.0.0.1 7001 127.0.0.1 7002");
     thread::sleep(Duration::from_millis(300));
-    assert_eq!(tpc.reloads(), 2);
+    assert_eq!(reloads(&tpc), 2);
 
     assert!(tpc.terminate().success());
     let log = tpc.log();
@@ -188,18 +116,18 @@ fn writes_follows_a_switch_notifies_and_keeps_secrets_out_of_the_log() {
 #[test]
 fn a_dropped_link_is_rebuilt_and_the_missed_switch_repaired() {
     let sentinel = FakeSentinel::start(vec![master("node-1", 7001, 1)]);
-    let mut tpc = Tpc::start(sentinel.port, &[]);
-    tpc.wait_config("127.0.0.1:7001:1 node-1");
+    let mut tpc = start(sentinel.port, &[]);
+    wait_config(&tpc, "127.0.0.1:7001:1 node-1");
     sentinel.wait_subscribers(1, Duration::from_secs(5));
     let queries = sentinel.masters_queries();
 
     // A failover happens while tpc is not subscribed: it only learns it by querying.
     sentinel.set_masters(vec![master("node-1", 7002, 2)]);
     sentinel.drop_connections();
-    tpc.wait_config("127.0.0.1:7002:1 node-1");
+    wait_config(&tpc, "127.0.0.1:7002:1 node-1");
     assert!(sentinel.masters_queries() > queries);
     wait_until("reload after repair", Duration::from_secs(5), || {
-        tpc.reloads() == 2
+        reloads(&tpc) == 2
     });
     assert!(tpc.terminate().success());
     assert!(tpc.log().contains("Lost sentinel"), "{}", tpc.log());
@@ -208,8 +136,8 @@ fn a_dropped_link_is_rebuilt_and_the_missed_switch_repaired() {
 #[test]
 fn hostile_payloads_never_reach_the_config() {
     let sentinel = FakeSentinel::start(vec![master("node-1", 7001, 1)]);
-    let mut tpc = Tpc::start(sentinel.port, &[]);
-    tpc.wait_config("127.0.0.1:7001:1 node-1");
+    let mut tpc = start(sentinel.port, &[]);
+    wait_config(&tpc, "127.0.0.1:7001:1 node-1");
     sentinel.wait_subscribers(1, Duration::from_secs(5));
     let good = tpc.read("nutcracker.yml");
     for (channel, payload) in [
@@ -238,7 +166,7 @@ fn hostile_payloads_never_reach_the_config() {
     assert_eq!(tpc.read("nutcracker.yml"), good);
     // Still alive and still following.
     sentinel.publish("+switch-master", "node-1 127.0.0.1 7001 127.0.0.1 7003");
-    tpc.wait_config("127.0.0.1:7003:1 node-1");
+    wait_config(&tpc, "127.0.0.1:7003:1 node-1");
     assert!(nutcracker_accepts(&tpc.path("nutcracker.yml")));
     assert!(tpc.terminate().success());
     assert!(tpc.log().contains("Ignoring malformed"), "{}", tpc.log());
@@ -250,7 +178,7 @@ fn sigterm_lets_the_reload_in_progress_finish() {
     let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("finished");
     let cmd = format!("sh -c 'sleep 1; touch {}'", marker.display());
-    let mut tpc = Tpc::start(sentinel.port, &["-cmd", &cmd]);
+    let mut tpc = start(sentinel.port, &["-cmd", &cmd]);
     wait_until("reload started", Duration::from_secs(10), || {
         tpc.log().contains("Running command")
     });
@@ -267,11 +195,11 @@ fn with_no_sentinel_reachable_it_keeps_trying_and_touches_nothing() {
     let closed = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);
-    let mut tpc = Tpc::start(port, &[]);
+    let mut tpc = start(port, &[]);
     wait_until("several attempts", Duration::from_secs(10), || {
         tpc.log().matches("Connecting to sentinel").count() >= 3
     });
-    assert!(tpc.child.try_wait().unwrap().is_none(), "tpc gave up");
+    assert!(tpc.is_running(), "tpc gave up");
     assert!(!tpc.path("nutcracker.yml").exists());
     assert!(tpc.terminate().success());
 }
@@ -279,20 +207,20 @@ fn with_no_sentinel_reachable_it_keeps_trying_and_touches_nothing() {
 #[test]
 fn sighup_reopens_the_log_file_for_logrotate() {
     let sentinel = FakeSentinel::start(vec![master("node-1", 7001, 1)]);
-    let mut tpc = Tpc::start(sentinel.port, &[]);
-    tpc.wait_config("127.0.0.1:7001:1 node-1");
+    let mut tpc = start(sentinel.port, &[]);
+    wait_config(&tpc, "127.0.0.1:7001:1 node-1");
     sentinel.wait_subscribers(1, Duration::from_secs(5));
     // logrotate moves the file away, then signals.
     std::fs::rename(tpc.path("tpc.log"), tpc.path("tpc.log.1")).unwrap();
     Command::new("kill")
-        .args(["-HUP", &tpc.child.id().to_string()])
+        .args(["-HUP", &tpc.pid().to_string()])
         .status()
         .unwrap();
     wait_until("a fresh log file", Duration::from_secs(5), || {
         tpc.log().contains("log file reopened")
     });
     sentinel.publish("+switch-master", "node-1 127.0.0.1 7001 127.0.0.1 7002");
-    tpc.wait_config("127.0.0.1:7002:1 node-1");
+    wait_config(&tpc, "127.0.0.1:7002:1 node-1");
     wait_until("the switch in the new log", Duration::from_secs(5), || {
         tpc.log().contains("Replacing master node-1")
     });

@@ -6,15 +6,17 @@
 
 mod fake_sentinel;
 mod fake_slack;
+mod tpc_daemon;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use fake_sentinel::{entries_reply, FakeMaster, FakeSentinel, MastersReply};
 use fake_slack::Slack;
+use tpc_daemon::{wait_until, Tpc};
 
 fn master(name: &str, port: u16, epoch: u64) -> FakeMaster {
     FakeMaster {
@@ -27,14 +29,6 @@ fn master(name: &str, port: u16, epoch: u64) -> FakeMaster {
 
 fn server(port: u16, name: &str) -> String {
     format!("127.0.0.1:{port}:1 {name}")
-}
-
-fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        thread::sleep(Duration::from_millis(25));
-    }
 }
 
 /// Asserts that `f` stays true for all of `d`.
@@ -88,131 +82,6 @@ fn temp_files(dir: &Path) -> Vec<PathBuf> {
         }
     }
     found
-}
-
-/// The tpc process under test, killed on drop.
-struct Tpc {
-    child: Child,
-    dir: tempfile::TempDir,
-    out: PathBuf,
-}
-
-impl Tpc {
-    /// Starts tpc in `dir` linked to the sentinels on `ports`. Unless `extra` says
-    /// otherwise: the config goes to `dir/nutcracker.yml`, the command is `true`, the
-    /// wait is 0 and the log goes to `dir/tpc.log`.
-    fn start(dir: tempfile::TempDir, ports: &[u16], extra: &[&str]) -> Tpc {
-        Tpc::start_env(dir, ports, extra, &[])
-    }
-
-    fn start_env(
-        dir: tempfile::TempDir,
-        ports: &[u16],
-        extra: &[&str],
-        env: &[(&str, &str)],
-    ) -> Tpc {
-        let sentinels: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
-        let given = |flag: &str| extra.contains(&flag);
-        let out = match extra.iter().position(|a| *a == "-out") {
-            Some(i) => PathBuf::from(extra[i + 1]),
-            None => dir.path().join("nutcracker.yml"),
-        };
-        let mut args: Vec<String> = vec![
-            "-sentinels".into(),
-            sentinels.join(","),
-            "-out".into(),
-            out.display().to_string(),
-            "-log".into(),
-            dir.path().join("tpc.log").display().to_string(),
-        ];
-        if !given("-cmd") {
-            args.extend(["-cmd".into(), "true".into()]);
-        }
-        if !given("-wait") {
-            args.extend(["-wait".into(), "0".into()]);
-        }
-        args.extend(extra.iter().map(|s| s.to_string()));
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tpc"));
-        cmd.args(&args)
-            .env_remove("TPC_SENTINEL_PASSWORD")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let child = cmd.spawn().unwrap();
-        Tpc { child, dir, out }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn read(&self, name: &str) -> String {
-        std::fs::read_to_string(self.path(name)).unwrap_or_default()
-    }
-
-    fn config(&self) -> String {
-        std::fs::read_to_string(&self.out).unwrap_or_default()
-    }
-
-    fn log(&self) -> String {
-        self.read("tpc.log")
-    }
-
-    fn log_count(&self, needle: &str) -> usize {
-        self.log().matches(needle).count()
-    }
-
-    fn wait_config(&self, line: &str, timeout: Duration) {
-        wait_until(&format!("config with {line:?}"), timeout, || {
-            self.config().contains(line)
-        });
-    }
-
-    fn wait_log(&self, needle: &str, count: usize, timeout: Duration) {
-        wait_until(
-            &format!("{count} log lines with {needle:?}"),
-            timeout,
-            || self.log_count(needle) >= count,
-        );
-    }
-
-    fn is_running(&mut self) -> bool {
-        self.child.try_wait().unwrap().is_none()
-    }
-
-    /// Sends SIGTERM and expects a clean exit.
-    fn terminate(&mut self) {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(status.success(), "tpc exited with {status:?}");
-                return;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(10),
-                "tpc ignored SIGTERM"
-            );
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Tpc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if thread::panicking() {
-            eprintln!(
-                "--- tpc log ({}) ---\n{}",
-                self.dir.path().display(),
-                self.log()
-            );
-        }
-    }
 }
 
 fn secs(n: u64) -> Duration {
@@ -307,7 +176,7 @@ fn a_switch_then_a_stale_snapshot_keeps_the_switch() {
         tpc.config().contains(&server(7002, "node-1"))
     });
     assert!(!tpc.config().contains(":7001:"));
-    tpc.terminate();
+    tpc.stop();
 }
 
 #[test]
@@ -437,7 +306,7 @@ fn hostile_sentinel_answers_reset_the_link_without_harm() {
         !log.lines().any(|l| l.starts_with("  redis_auth")),
         "a master name broke a log line:\n{log}"
     );
-    tpc.terminate();
+    tpc.stop();
 }
 
 #[test]
@@ -523,7 +392,7 @@ fn a_config_nutcracker_rejects_never_replaces_the_live_one() {
     slack.wait_for("Config written again after failures", secs(5));
     assert_eq!(slack.count("Error writing config"), 1);
     assert!(temp_files(tpc.dir.path()).is_empty(), "temp file left");
-    tpc.terminate();
+    tpc.stop();
 }
 
 /// A reload command that logs each start time to `dir/runs` and fails while
@@ -619,7 +488,7 @@ fn a_reload_that_fails_twice_then_succeeds() {
         "{log}"
     );
     assert_eq!(log.matches("Command failed").count(), 2, "{log}");
-    tpc.terminate();
+    tpc.stop();
 }
 
 #[test]
@@ -638,7 +507,7 @@ fn a_failed_reload_is_retried_no_sooner_than_wait() {
     holds_for("no further run", Duration::from_millis(500), || {
         run_times(&d).len() == 2
     });
-    tpc.terminate();
+    tpc.stop();
 }
 
 /// Makes a folder immutable with `chattr +i` while alive, if the filesystem allows.
@@ -758,7 +627,7 @@ fn an_unwritable_output_directory_is_retried() {
 const PASSWORD: &str = "sentinel-pw-8d1f3c";
 
 fn cmdline(tpc: &Tpc) -> String {
-    std::fs::read(format!("/proc/{}/cmdline", tpc.child.id()))
+    std::fs::read(format!("/proc/{}/cmdline", tpc.pid()))
         .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
         .unwrap()
 }
@@ -841,9 +710,9 @@ fn secrets_stay_out_of_logs_and_ps() {
     for tpc in [&from_env, &from_file, &wrong] {
         assert!(!cmdline(tpc).contains(PASSWORD), "{}", cmdline(tpc));
     }
-    from_env.terminate();
-    from_file.terminate();
-    wrong.terminate();
+    from_env.stop();
+    from_file.stop();
+    wrong.stop();
     for (tpc, secret) in [
         (&from_env, PASSWORD),
         (&from_file, PASSWORD),
