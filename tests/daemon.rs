@@ -12,21 +12,12 @@ use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
-use fake_sentinel::{FakeMaster, FakeSentinel};
+use fake_sentinel::{master, FakeSentinel};
 use fake_slack::Slack;
 use tpc_daemon::{wait_until, Tpc};
 
 const SECRET_AUTH: &str = "s3cret-auth-value";
 const SECRET_TOKEN: &str = "xoxb-secret-token";
-
-fn master(name: &str, port: u16, epoch: u64) -> FakeMaster {
-    FakeMaster {
-        name: name.into(),
-        ip: "127.0.0.1".into(),
-        port,
-        epoch,
-    }
-}
 
 /// Starts tpc linked to the fake sentinel on `sentinel_port`, with `-redis_auth` set to
 /// [`SECRET_AUTH`] and a reload command that appends a line to `reloads` in its folder.

@@ -14,18 +14,9 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use fake_sentinel::{entries_reply, FakeMaster, FakeSentinel, MastersReply};
+use fake_sentinel::{entries_reply, master, FakeSentinel, MastersReply};
 use fake_slack::Slack;
 use tpc_daemon::{wait_until, Tpc};
-
-fn master(name: &str, port: u16, epoch: u64) -> FakeMaster {
-    FakeMaster {
-        name: name.into(),
-        ip: "127.0.0.1".into(),
-        port,
-        epoch,
-    }
-}
 
 fn server(port: u16, name: &str) -> String {
     format!("127.0.0.1:{port}:1 {name}")

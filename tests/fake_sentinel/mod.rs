@@ -22,6 +22,16 @@ pub struct FakeMaster {
     pub epoch: u64,
 }
 
+/// The master `name` at `127.0.0.1:port` in config epoch `epoch`.
+pub fn master(name: &str, port: u16, epoch: u64) -> FakeMaster {
+    FakeMaster {
+        name: name.into(),
+        ip: "127.0.0.1".into(),
+        port,
+        epoch,
+    }
+}
+
 /// How the fake answers one `SENTINEL MASTERS`, instead of with its masters.
 #[derive(Debug, Clone)]
 pub enum MastersReply {
