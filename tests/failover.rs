@@ -7,9 +7,8 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 use support::*;
 
@@ -46,7 +45,7 @@ fn harness_failover_works() {
 #[test]
 fn tpc_follows_failovers_through_nutcracker() {
     let _serial = serial();
-    let mut rig = Rig::start(&["node-1", "node-2"]);
+    let mut rig = Rig::start(&["node-1", "node-2"], &[], &[]);
     rig.expect_followed("the first config", None);
 
     let (old1, _) = rig.cluster.failover("node-1");
@@ -83,73 +82,6 @@ fn tpc_follows_failovers_through_nutcracker() {
     rig.expect_replay_matches();
 }
 
-/// A cluster, tpc pointed at it, and the nutcracker tpc restarts; with what the checks
-/// saw last. Fields drop in order: tpc first, the cluster last.
-struct Rig {
-    tpc: Tpc,
-    nut: Nutcracker,
-    cluster: Cluster,
-    conf: PathBuf,
-    started: Instant,
-    /// Servers in the config at the last check.
-    servers: BTreeMap<String, String>,
-    /// Restarts counted and nutcracker PID at the last check.
-    reloads: usize,
-    pid: Option<u32>,
-}
-
-impl Rig {
-    /// Starts the cluster (3 sentinels), then tpc with the restart script as its command.
-    fn start(masters: &[&str]) -> Rig {
-        let cluster = Cluster::start(masters, 3);
-        let conf = cluster.dir().join("nutcracker.yml");
-        let listen = free_port();
-        let nut = Nutcracker::new(cluster.dir(), &conf, listen);
-        let args = tpc_args(&cluster, &conf, &nut, listen);
-        let tpc = Tpc::spawn_in(
-            cluster.dir(),
-            &args.iter().map(String::as_str).collect::<Vec<_>>(),
-        );
-        let (servers, reloads, pid, started) = (BTreeMap::new(), 0, None, Instant::now());
-        Rig {
-            tpc,
-            nut,
-            cluster,
-            conf,
-            started,
-            servers,
-            reloads,
-            pid,
-        }
-    }
-
-    /// After `moved` failed over (or tpc started, `None`): the config names every master
-    /// at its current address and only `moved` changed, `nutcracker -t` accepts it, the
-    /// restart script ran exactly once more and nutcracker has a new PID, and keys
-    /// written through nutcracker land on the current masters (at least one on `moved`, or
-    /// on each master at the start).
-    fn expect_followed(&mut self, what: &str, moved: Option<&str>) {
-        let servers = wait_config(&self.cluster, &self.conf, what);
-        for (name, addr) in &self.servers {
-            let changed = servers[name] != *addr;
-            assert_eq!(
-                changed,
-                Some(name.as_str()) == moved,
-                "{what}: {name} {addr} -> {}",
-                servers[name]
-            );
-        }
-        self.reloads += 1;
-        expect_reloads(&self.nut, self.reloads);
-        let pid = self.nut.pid();
-        assert_ne!(pid, self.pid, "{what}: nutcracker was not restarted");
-        let all: Vec<&str> = servers.keys().map(String::as_str).collect();
-        check_keys(&self.nut, &servers, what, moved.map_or(all, |m| vec![m]));
-        eprintln!("{what} followed after {:?}", self.started.elapsed());
-        (self.servers, self.pid) = (servers, pid);
-    }
-}
-
 impl Rig {
     /// The recording tpc made replays to the same effects and the same config: as many
     /// writes and reloads as nutcracker saw restarts, the config on disk byte for byte,
@@ -176,10 +108,6 @@ impl Rig {
     }
 }
 
-fn recording_path(conf: &Path) -> PathBuf {
-    conf.with_file_name("tpc.jsonl")
-}
-
 /// Replays a recording through the core: the timeline (one Debug line per entry) and
 /// the final config.
 fn replay(path: &Path) -> (Vec<String>, Option<String>) {
@@ -196,50 +124,6 @@ fn replay(path: &Path) -> (Vec<String>, Option<String>) {
     assert_eq!(reader.truncated_at(), None);
     driver.finish(&mut |e| timeline.push(format!("{e:?}")));
     (timeline, driver.core().on_disk().map(str::to_string))
-}
-
-/// The original tool's flags, pointing tpc at the cluster and the restart script.
-fn tpc_args(cluster: &Cluster, conf: &Path, nut: &Nutcracker, listen: u16) -> Vec<String> {
-    let args = [
-        ("-record", recording_path(conf).display().to_string()),
-        ("-sentinels", cluster.sentinels_csv()),
-        ("-out", conf.display().to_string()),
-        ("-cmd", nut.command()),
-        ("-wait", "1".to_string()),
-        ("-ip", "127.0.0.1".to_string()),
-        ("-port", listen.to_string()),
-        ("-name", "redis".to_string()),
-    ];
-    args.into_iter()
-        .flat_map(|(flag, value)| [flag.to_string(), value])
-        .collect()
-}
-
-/// Waits until the config names every master at the address the sentinels report and
-/// checks that `nutcracker -t` accepts it; returns the servers. Panics with the file's
-/// content otherwise.
-fn wait_config(cluster: &Cluster, conf: &Path, what: &str) -> BTreeMap<String, String> {
-    let want: BTreeMap<String, String> = cluster
-        .names()
-        .into_iter()
-        .map(|n| (n.clone(), cluster.master_addr(&n)))
-        .collect();
-    let deadline = Instant::now() + secs(20);
-    while config_servers(conf).as_ref() != Some(&want) {
-        if Instant::now() >= deadline {
-            let text = fs::read_to_string(conf).unwrap_or_else(|e| format!("({e})"));
-            panic!(
-                "timed out waiting for the config after {what}: want {want:?}, file has:\n{text}"
-            );
-        }
-        std::thread::sleep(POLL);
-    }
-    let text = fs::read_to_string(conf).unwrap_or_default();
-    assert!(
-        nutcracker_accepts(conf),
-        "nutcracker -t rejects the config after {what}:\n{text}"
-    );
-    want
 }
 
 /// The restart script starts nutcracker, restarts it with a new PID, counts its runs,

@@ -6,6 +6,8 @@
 //! - [`Nutcracker`]: a `restart.sh` that (re)starts a daemonized nutcracker, usable as
 //!   tpc's reload command, and a guard that stops it.
 //! - [`Tpc`]: the binary under test, with its log printed when a test fails.
+//! - [`Rig`]: a cluster, tpc following it and the nutcracker it restarts, with the
+//!   checks made after each failover; [`Proxy`]: a relay to cut a sentinel link.
 //! - [`resp()`]/[`Conn`]: a tiny RESP client; [`wait_until`] and friends for polling.
 //!
 //! Every process is stopped by PID when its guard drops, also when a test panics. A
@@ -18,7 +20,9 @@ pub mod cluster;
 pub mod launch;
 pub mod nutcracker;
 pub mod procs;
+pub mod proxy;
 pub mod resp;
+pub mod rig;
 pub mod sentinel;
 pub mod tpc;
 
@@ -26,7 +30,9 @@ pub use checks::{check_keys, expect_reloads, secs};
 pub use cluster::Cluster;
 pub use nutcracker::{nutcracker_accepts, nutcracker_yaml, Nutcracker};
 pub use procs::{PidFileGuard, Proc};
+pub use proxy::Proxy;
 pub use resp::{resp, try_resp, Conn, Value};
+pub use rig::{backup_path, has_line, recording_path, wait_config, Rig};
 pub use sentinel::role;
 pub use tpc::Tpc;
 
