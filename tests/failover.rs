@@ -7,6 +7,9 @@
 
 mod support;
 
+use ::tpc::core::driver::{Driver, Entry};
+use ::tpc::core::{Core, Effect};
+use ::tpc::shell::recording::Reader;
 use std::fs;
 use std::path::Path;
 use std::time::Instant;
@@ -83,23 +86,35 @@ fn tpc_follows_failovers_through_nutcracker() {
 }
 
 impl Rig {
-    /// The recording tpc made replays to the same effects and the same config: as many
-    /// writes and reloads as nutcracker saw restarts, the config on disk byte for byte,
-    /// and the same timeline twice. `TPC_SAVE_RECORDING=FILE` keeps a copy (that is how
-    /// the corpus's real recording was made).
+    /// The recording tpc made replays to the same effects and the same config: a write
+    /// then a reload for each change tpc was seen to follow, each write naming the
+    /// servers nutcracker was seen to run with, the config on disk byte for byte, and
+    /// the same timeline twice. `TPC_SAVE_RECORDING=FILE` keeps a copy (that is how the
+    /// corpus's real recording was made).
     fn expect_replay_matches(&self) {
         let path = recording_path(&self.conf);
         if let Some(save) = std::env::var_os("TPC_SAVE_RECORDING") {
             fs::copy(&path, save).expect("copy the recording");
         }
         let (timeline, final_config) = replay(&path);
-        let count = |kind: &str| timeline.iter().filter(|e| e.contains(kind)).count();
+        let mut written = Vec::new();
+        let mut sequence = Vec::new();
+        for entry in &timeline {
+            match entry {
+                Entry::Effect(_, Effect::WriteConfig { text, .. }) => {
+                    written.push(servers_in(text));
+                    sequence.push("write");
+                }
+                Entry::Effect(_, Effect::RunReload { .. }) => sequence.push("reload"),
+                _ => {}
+            }
+        }
         assert_eq!(
-            count("WriteConfig"),
-            self.reloads,
-            "writes in {timeline:#?}"
+            sequence,
+            ["write", "reload"].repeat(self.followed.len()),
+            "effects in {timeline:#?}"
         );
-        assert_eq!(count("RunReload"), self.reloads, "reloads in {timeline:#?}");
+        assert_eq!(written, self.followed, "configs in {timeline:#?}");
         assert_eq!(
             final_config.as_deref(),
             fs::read_to_string(&self.conf).ok().as_deref()
@@ -108,21 +123,17 @@ impl Rig {
     }
 }
 
-/// Replays a recording through the core: the timeline (one Debug line per entry) and
-/// the final config.
-fn replay(path: &Path) -> (Vec<String>, Option<String>) {
-    use ::tpc::core::driver::Driver;
-    use ::tpc::core::Core;
-    use ::tpc::shell::recording::Reader;
+/// Replays a recording through the core: the timeline and the final config.
+fn replay(path: &Path) -> (Vec<Entry>, Option<String>) {
     let file = std::io::BufReader::new(fs::File::open(path).expect("tpc wrote a recording"));
     let (header, mut reader) = Reader::open(file).expect("a valid header");
     let mut driver = Driver::new(Core::new(header.settings, header.on_disk), header.outcomes);
     let mut timeline = Vec::new();
     while let Some(input) = reader.next_input().expect("valid inputs") {
-        driver.feed(input, &mut |e| timeline.push(format!("{e:?}")));
+        driver.feed(input, &mut |e| timeline.push(e));
     }
     assert_eq!(reader.truncated_at(), None);
-    driver.finish(&mut |e| timeline.push(format!("{e:?}")));
+    driver.finish(&mut |e| timeline.push(e));
     (timeline, driver.core().on_disk().map(str::to_string))
 }
 

@@ -165,12 +165,16 @@ pub fn line_count(path: &Path) -> usize {
     fs::read_to_string(path).map_or(0, |s| s.lines().count())
 }
 
-/// The servers of a nutcracker config as `name -> ip:port`, from lines like
-/// `- 127.0.0.1:6379:1 node-1` (quotes allowed); `None` when the file is missing.
+/// The servers of a nutcracker config file as `name -> ip:port` (see [`servers_in`]);
+/// `None` when the file is missing.
 pub fn config_servers(path: &Path) -> Option<BTreeMap<String, String>> {
-    let text = fs::read_to_string(path).ok()?;
-    let servers = text
-        .lines()
+    Some(servers_in(&fs::read_to_string(path).ok()?))
+}
+
+/// The servers of a nutcracker config as `name -> ip:port`, from lines like
+/// `- 127.0.0.1:6379:1 node-1` (quotes allowed).
+pub fn servers_in(text: &str) -> BTreeMap<String, String> {
+    text.lines()
         .filter_map(|l| l.trim_start().strip_prefix("- "))
         .map(|l| l.trim().trim_matches(|c| c == '\'' || c == '"'))
         .filter_map(|l| l.split_once(' '))
@@ -178,8 +182,7 @@ pub fn config_servers(path: &Path) -> Option<BTreeMap<String, String>> {
             let (ip_port, _weight) = addr.rsplit_once(':')?;
             Some((name.trim().to_string(), ip_port.to_string()))
         })
-        .collect();
-    Some(servers)
+        .collect()
 }
 
 /// `INFO <section>` of a redis-server or sentinel as a map; `None` when unreachable.

@@ -23,6 +23,8 @@ pub struct Rig {
     pub started: Instant,
     /// Servers in the config at the last check.
     pub servers: BTreeMap<String, String>,
+    /// The servers of every config tpc was seen to follow with, in order.
+    pub followed: Vec<BTreeMap<String, String>>,
     /// Restarts counted and nutcracker PID at the last check.
     pub reloads: usize,
     pub pid: Option<u32>,
@@ -70,6 +72,7 @@ impl Rig {
             conf,
             started: Instant::now(),
             servers: BTreeMap::new(),
+            followed: Vec::new(),
             reloads: 0,
             pid: None,
         }
@@ -121,6 +124,7 @@ impl Rig {
         let all: Vec<&str> = servers.keys().map(String::as_str).collect();
         check_keys(&self.nut, &servers, what, moved.map_or(all, |m| vec![m]));
         eprintln!("{what} followed after {:?}", self.started.elapsed());
+        self.followed.push(servers.clone());
         (self.servers, self.pid) = (servers, pid);
     }
 
