@@ -14,7 +14,7 @@ use crate::core::CoreSettings;
 pub use validate::{apply_overrides, Options, SlackOptions, UsageError};
 
 use args::{RawArgs, FLAGS};
-use goflags::{rewrite, GoFlagError, Kind, Request};
+use goflags::{rewrite, Kind, Request};
 
 /// The original tpc's reload command, kept as the default for compatibility although
 /// stock nutcracker ignores SIGUSR1.
@@ -158,12 +158,17 @@ fn parse_replay(args: &[String]) -> Result<Command, CliError> {
     })))
 }
 
-/// The recording to replay, named before the flags or after them, and the flags.
+/// The recording to replay, named before the flags, after them, or after `--` (as Go's
+/// flag package allows), and the flags.
 fn replay_file(args: &[String]) -> (Option<PathBuf>, &[String]) {
+    let is_file = |word: &String| !word.starts_with('-');
     match args {
-        [first, flags @ ..] if !first.starts_with('-') => (Some(PathBuf::from(first)), flags),
-        // Last, it is the one word the flags leave over (not a flag's value).
-        [flags @ .., last] if matches!(rewrite(args, FLAGS), Err(GoFlagError::Unexpected(w)) if w == *last) => {
+        [first, flags @ ..] if is_file(first) => (Some(PathBuf::from(first)), flags),
+        [flags @ .., end, last] if end == "--" => (Some(PathBuf::from(last)), flags),
+        // Last, it is the word the flags leave over: without it they read, with it not.
+        [flags @ .., last]
+            if is_file(last) && rewrite(args, FLAGS).is_err() && rewrite(flags, FLAGS).is_ok() =>
+        {
             (Some(PathBuf::from(last)), flags)
         }
         _ => (None, args),

@@ -155,6 +155,7 @@ fn replay_takes_its_file_before_or_after_the_flags() {
         "replay rec.jsonl -format json -wait 5",
         "replay -format json -wait 5 rec.jsonl",
         "replay -format=json -wait=5 rec.jsonl",
+        "replay -format json -wait 5 -- rec.jsonl",
     ] {
         let o = replay(line).unwrap();
         assert_eq!(
@@ -175,6 +176,14 @@ fn replay_takes_its_file_before_or_after_the_flags() {
         .unwrap_err()
         .0
         .contains("\"b.jsonl\""));
+    for line in [
+        "replay -",
+        "replay -wait 5 --",
+        "replay -wait 5 x -format json x",
+    ] {
+        let args = shell_words::split(line).unwrap();
+        assert!(parse(&args).is_err(), "{line}");
+    }
     assert!(replay("replay -format a.jsonl")
         .unwrap_err()
         .0

@@ -43,7 +43,8 @@ impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
 }
 
 /// One input line as it is written, read without buffering (serde's internally tagged
-/// enums buffer every field first, which halves replay speed) and without copying text.
+/// enums buffer every field first, which halves replay speed), borrowing every text
+/// that holds no escape.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FlatInput<'a> {

@@ -97,7 +97,7 @@ impl fmt::Display for RecordingError {
 impl std::error::Error for RecordingError {}
 
 /// Streams a recording: the header first, then inputs one line at a time. A line that
-/// sits whole in the source's buffer is read there, in place: replay copies nothing.
+/// sits whole in the source's buffer is parsed there, in place, without a copy.
 pub struct Reader<R> {
     source: R,
     line_no: usize,
@@ -134,7 +134,8 @@ impl<R: BufRead> Reader<R> {
             return Err(RecordingError::NoHeader);
         }
         let line_no = reader.line_no;
-        let text = current(&mut reader.source, &reader.long, reader.line, line_no)?;
+        let bytes = current(&mut reader.source, &reader.long, reader.line)?;
+        let text = utf8(bytes, line_no)?;
         let header: Header = serde_json::from_str(text.trim()).map_err(|e| RecordingError::BadLine {
             line: line_no,
             why: format!("not a recording header ({e}); expected e.g. {{\"tpc_recording\":1,\"settings\":{{\"wait\":10000}}}}"),
@@ -153,16 +154,12 @@ impl<R: BufRead> Reader<R> {
 
     /// Moves to the next meaningful line (no comment, not blank); false at the end.
     fn next_line(&mut self) -> Result<bool, RecordingError> {
-        let meaningful = |line: &[u8]| {
-            let line = line.trim_ascii();
-            !line.is_empty() && !line.starts_with(b"#")
-        };
         loop {
             if let Line::InSource { len } = self.line {
                 self.source.consume(len);
             }
             self.line = Line::None;
-            let buf = self.source.fill_buf().map_err(RecordingError::Io)?;
+            let buf = fill(&mut self.source)?;
             if buf.is_empty() {
                 return Ok(false);
             }
@@ -194,9 +191,18 @@ impl<R: BufRead> Reader<R> {
             return Ok(None);
         }
         let line_no = self.line_no;
-        let text = current(&mut self.source, &self.long, self.line, line_no)?;
+        let bytes = current(&mut self.source, &self.long, self.line)?;
         // Only the last line can lack its newline.
-        let last_cut_short = !text.ends_with('\n');
+        let last_cut_short = !bytes.ends_with(b"\n");
+        let text = match std::str::from_utf8(bytes) {
+            Ok(text) => text,
+            // Cut in the middle of a character.
+            Err(e) if last_cut_short && e.error_len().is_none() => {
+                self.truncated_at = Some(line_no);
+                return Ok(None);
+            }
+            Err(e) => return Err(not_utf8(line_no, e)),
+        };
         match parse_input(text.trim()) {
             Ok(input) => Ok(Some(input)),
             Err(_) if last_cut_short => {
@@ -213,24 +219,66 @@ impl<R: BufRead> Reader<R> {
     }
 }
 
-/// The text of a reader's current line (a free function, so that it borrows only the
+/// The bytes of a reader's current line (a free function, so that it borrows only the
 /// fields it reads).
 fn current<'a, R: BufRead>(
     source: &'a mut R,
     long: &'a [u8],
     line: Line,
-    line_no: usize,
-) -> Result<&'a str, RecordingError> {
-    let bytes = match line {
-        Line::None => &[][..],
+) -> Result<&'a [u8], RecordingError> {
+    match line {
+        Line::None => Ok(&[]),
         // The line was not consumed, so the buffer still starts with it.
-        Line::InSource { len } => &source.fill_buf().map_err(RecordingError::Io)?[..len],
-        Line::Long => long,
-    };
-    std::str::from_utf8(bytes).map_err(|e| RecordingError::BadLine {
+        Line::InSource { len } => fill(source)?.get(..len).ok_or_else(|| {
+            RecordingError::Io(std::io::Error::other(
+                "the reader's buffer lost a line it had buffered",
+            ))
+        }),
+        Line::Long => Ok(long),
+    }
+}
+
+/// The source's buffer, filled if it is empty; a read interrupted by a signal is tried
+/// again.
+fn fill<R: BufRead>(source: &mut R) -> Result<&[u8], RecordingError> {
+    loop {
+        match source.fill_buf() {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(RecordingError::Io(e)),
+            // Asked again: returning the first answer would keep `source` borrowed
+            // across the loop.
+            Ok(_) => return source.fill_buf().map_err(RecordingError::Io),
+        }
+    }
+}
+
+/// Whether a line holds more than whitespace (as `str::trim` sees it, as the line is
+/// trimmed before it is parsed) and is not a comment.
+fn meaningful(line: &[u8]) -> bool {
+    // \x0b (vertical tab) is whitespace to `str::trim`, not to `is_ascii_whitespace`.
+    let first = line
+        .iter()
+        .find(|b| !b.is_ascii_whitespace() && **b != 0x0b);
+    match first {
+        None | Some(b'#') => false,
+        Some(b) if b.is_ascii() => true,
+        Some(_) => std::str::from_utf8(line).map_or(true, |text| {
+            let text = text.trim_start();
+            !text.is_empty() && !text.starts_with('#')
+        }),
+    }
+}
+
+/// A line's bytes as text.
+fn utf8(bytes: &[u8], line_no: usize) -> Result<&str, RecordingError> {
+    std::str::from_utf8(bytes).map_err(|e| not_utf8(line_no, e))
+}
+
+fn not_utf8(line_no: usize, e: std::str::Utf8Error) -> RecordingError {
+    RecordingError::BadLine {
         line: line_no,
         why: format!("not UTF-8 text ({e}); a recording is JSON Lines in UTF-8"),
-    })
+    }
 }
 
 /// Appends the daemon's inputs to a recording, one flushed line each, so a crash loses
@@ -347,6 +395,30 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn lines_of_unicode_whitespace_and_indented_comments_are_skipped() {
+        let text = format!(
+            "{{\"tpc_recording\":1}}\n\u{a0}\n\x0b\n\u{3000}# note\n \t# note\n{}",
+            input_line(&tick(1))
+        );
+        let (_, inputs, cut) = read_all(&text).unwrap();
+        assert_eq!(inputs, [tick(1)]);
+        assert_eq!(cut, None);
+    }
+
+    #[test]
+    fn a_last_line_cut_inside_a_character_is_cut_short() {
+        let mut text = format!("{{\"tpc_recording\":1}}\n{}", input_line(&tick(1))).into_bytes();
+        text.extend_from_slice(b"{\"type\":\"message\",\"at\":2,\"payload\":\"caf\xc3");
+        let (_, mut r) = Reader::open(&text[..]).unwrap();
+        assert_eq!(
+            r.next_input().unwrap().map(Input::into_owned),
+            Some(tick(1))
+        );
+        assert!(r.next_input().unwrap().is_none());
+        assert_eq!(r.truncated_at(), Some(3));
     }
 
     #[test]
