@@ -252,8 +252,8 @@ fn fill<R: BufRead>(source: &mut R) -> Result<&[u8], RecordingError> {
     }
 }
 
-/// Whether a line holds more than whitespace (as `str::trim` sees it, as the line is
-/// trimmed before it is parsed) and is not a comment.
+/// Whether a line holds more than whitespace and is not a comment. Whitespace is what
+/// `str::trim` strips, since that is how a line is trimmed before it is parsed.
 fn meaningful(line: &[u8]) -> bool {
     // \x0b (vertical tab) is whitespace to `str::trim`, not to `is_ascii_whitespace`.
     let first = line
