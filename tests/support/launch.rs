@@ -77,22 +77,13 @@ pub fn start_sentinel(dir: &Path, i: usize, shards: &[Shard], quorum: usize) -> 
         conf += &format!("sentinel failover-timeout {n} 4000\n");
         conf += &format!("sentinel parallel-syncs {n} 1\n");
     }
-    let conf_path = dir.join(format!("sentinel-{i}.conf"));
-    fs::write(&conf_path, conf).expect("write sentinel.conf");
-    let mut cmd = Command::new(binary("redis-sentinel"));
-    cmd.arg(&conf_path);
-    let log = dir.join(format!("sentinel-{i}.log"));
-    let mut proc = Proc::spawn(&format!("sentinel {i} :{port}"), &mut cmd, &log);
-    wait_serving(&mut proc, port);
-    Sentinel {
-        port,
-        proc: Some(proc),
-    }
+    fs::write(dir.join(format!("sentinel-{i}.conf")), conf).expect("write sentinel.conf");
+    restart_sentinel(dir, i, port)
 }
 
-/// Starts sentinel `i` again on `port` from its config file as it is on disk (the one
-/// [`start_sentinel`] wrote and the sentinel has been rewriting since), appending to the
-/// same log, and waits for PONG. A sentinel killed before a failover comes back with the
+/// Starts sentinel `i` on `port` from its config file as it is on disk (the one
+/// [`start_sentinel`] wrote, and the sentinel has been rewriting since when this is a
+/// restart), appending to its log, and waits for PONG. A sentinel killed before a failover comes back with the
 /// master address and config epoch it had then, until it hears of the newer one.
 pub fn restart_sentinel(dir: &Path, i: usize, port: u16) -> Sentinel {
     let conf_path = dir.join(format!("sentinel-{i}.conf"));
