@@ -7,3 +7,7 @@ pub fn snapshots() -> insta::Settings {
     s.set_prepend_module_to_snapshot(true);
     s
 }
+
+/// The seeded proptest config every property test uses (shared with `tests/`).
+#[path = "../tests/proptest_config/mod.rs"]
+pub mod proptest_config;

@@ -14,10 +14,11 @@
 //! - every config written lists exactly the masters the core holds at that moment, so
 //!   no written config holds an address offered only from an older epoch.
 
+mod proptest_config;
+
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use proptest::test_runner::FileFailurePersistence;
 
 use tpc::core::{Addr, Core, CoreSettings, Effect, EffectId, Input, MasterInfo, Millis, Outcome};
 
@@ -451,13 +452,7 @@ impl Sim {
 }
 
 fn config() -> ProptestConfig {
-    ProptestConfig {
-        cases: 300,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
-            "proptest-regressions/core_epochs.txt",
-        ))),
-        ..ProptestConfig::default()
-    }
+    proptest_config::config(300, Some("proptest-regressions/core_epochs.txt"))
 }
 
 proptest! {

@@ -187,6 +187,8 @@ mod tests {
     }
 
     proptest::proptest! {
+        #![proptest_config(crate::testing::proptest_config::config(256, None))]
+
         #[test]
         fn renderer_writes_what_serde_yaml_writes(
             names in proptest::collection::btree_set("[A-Za-z0-9._-]{1,12}", 0..6),

@@ -239,6 +239,8 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(crate::testing::proptest_config::config(256, None))]
+
         #[test]
         fn every_message_reads_back_as_written(
             at in any::<u64>(),
