@@ -10,11 +10,13 @@ use crate::core::backoff::Retry;
 use crate::core::effect::{diff, Effect, EffectId};
 use crate::core::event::{is_valid_name, SentinelEvent};
 use crate::core::input::{Input, Outcome};
+use crate::core::links::{Links, Reach};
 use crate::core::render::{servers_of, Renderer};
 use crate::core::settings::CoreSettings;
 use crate::core::stats::Stats;
 use crate::core::time::Millis;
-use crate::core::topology::{MasterInfo, Topology, Verdict, Withdrawn};
+use crate::core::topology::{Decision, MasterInfo, Switched, Topology, Withdrawn};
+use crate::core::truth::SentinelId;
 
 /// A config write the shell is performing.
 #[derive(Debug, Clone)]
@@ -61,12 +63,16 @@ pub struct Core {
     reload_retry: Retry,
     now: Millis,
     /// Masters some sentinel said are objectively down (and none has said since that
-    /// they are not).
+    /// they are not, nor switched them).
     odown: BTreeSet<String>,
-    /// Sentinels heard of, and whether their link is up.
-    links: BTreeMap<String, bool>,
-    /// Every link that was up has been lost.
-    lost_all: bool,
+    /// Sentinels heard of, whether their link is up, and start-up.
+    links: Links,
+    /// Masters believed provisionally (a lone higher epoch, or a pub/sub switch), and
+    /// when to ask the sentinels again and judge their fresh answers.
+    confirm: BTreeMap<String, Millis>,
+    /// A provisional address that was written has been overturned: the correction is
+    /// written and loaded without waiting for `wait`.
+    correcting: bool,
     /// When to next query every sentinel, if reconciling.
     next_reconcile: Option<Millis>,
     next_id: u64,
@@ -108,8 +114,9 @@ impl Core {
             now: Millis::ZERO,
             next_reconcile: None,
             odown: BTreeSet::new(),
-            links: BTreeMap::new(),
-            lost_all: false,
+            links: Links::default(),
+            confirm: BTreeMap::new(),
+            correcting: false,
             next_id: 1,
             effects: VecDeque::new(),
             stats: Stats::default(),
@@ -163,6 +170,10 @@ impl Core {
             Input::Tick { .. } => {}
             Input::Done { id, outcome, .. } => self.on_done(id, outcome),
         }
+        self.confirm_due();
+        let settings = &self.settings;
+        self.links
+            .check_started(settings.sentinels, settings.start_grace, self.now);
         self.reconcile();
         if self.target_differs.0 != self.topology.version() {
             self.compare_target();
@@ -181,6 +192,8 @@ impl Core {
         self.work_timeout()
             .into_iter()
             .chain(self.next_reconcile)
+            .chain(self.confirm.values().copied())
+            .chain(self.links.start_deadline(self.settings.start_grace))
             .min()
     }
 
@@ -192,16 +205,15 @@ impl Core {
 
     /// When a pending write or reload may go ahead.
     fn work_timeout(&self) -> Option<Millis> {
-        if self.is_busy() {
+        if self.is_busy() || !self.links.started() {
             return None;
         }
-        let window_end = self.window_end();
         let write = self
             .needs_write()
-            .then(|| window_end.max(self.write_retry.not_before));
+            .then(|| self.write_window_end().max(self.write_retry.not_before));
         let reload = self
             .reload_owed
-            .then(|| window_end.max(self.reload_retry.not_before));
+            .then(|| self.reload_window_end().max(self.reload_retry.not_before));
         write.into_iter().chain(reload).min()
     }
 
@@ -222,12 +234,16 @@ impl Core {
             SentinelEvent::Monitor { name, addr } => {
                 info!("'+monitor' from {sentinel}: master {name} {addr}");
                 if self.settings.wants(name) {
-                    self.offer(sentinel, name, &addr, None);
+                    let id = self.links.id(sentinel);
+                    self.links.heard(self.now);
+                    self.offer(id, name, &addr, None);
                 }
             }
             SentinelEvent::Unmonitor { name } => {
                 info!("'-monitor' from {sentinel}: master {name}");
-                match self.topology.withdraw(name, sentinel) {
+                let id = self.links.id(sentinel);
+                self.confirm.remove(name);
+                match self.topology.withdraw(name, id) {
                     Withdrawn::Removed(addr) => {
                         info!("Removing master {name} {addr}: no sentinel monitors it any more");
                         if self.topology.is_empty() {
@@ -238,7 +254,8 @@ impl Core {
                         }
                     }
                     Withdrawn::StillMonitored(n) => {
-                        info!("Keeping master {name}: {n} other sentinel(s) still monitor it")
+                        info!("Keeping master {name}: {n} other sentinel(s) still monitor it");
+                        self.judge(name);
                     }
                     Withdrawn::Unknown => {}
                 }
@@ -269,11 +286,11 @@ impl Core {
     }
 
     /// Tracks which sentinels are linked; losing the last one, and regaining one, is
-    /// said and notified once.
+    /// said and notified once. A lost sentinel's answers no longer count.
     fn on_link(&mut self, sentinel: &str, up: bool, reason: &str) {
-        let any_before = self.links.values().any(|u| *u);
-        let was_up = self.links.insert(sentinel.to_string(), up) == Some(true);
-        let any_now = self.links.values().any(|u| *u);
+        let id = self.links.id(sentinel);
+        let was_up = self.links.is_up(id);
+        let reach = self.links.set_up(id, up);
         if up {
             info!("Connected to sentinel {sentinel}");
         } else if was_up {
@@ -281,22 +298,20 @@ impl Core {
         } else {
             warn!("Cannot reach sentinel {sentinel}: {reason}");
         }
-        match (any_before, any_now) {
-            (true, false) => {
+        match reach {
+            Reach::LostAll => {
                 warn!("No sentinel reachable: the config stays as it is until one answers");
                 self.notify(
                     "No sentinel reachable: tpc cannot follow failovers until one answers".into(),
                 );
             }
-            (false, true) if self.lost_all => {
-                self.notify(format!("Sentinel {sentinel} reachable again"));
-            }
-            _ => {}
+            Reach::Regained => self.notify(format!("Sentinel {sentinel} reachable again")),
+            Reach::Same => {}
         }
-        if any_before && !any_now {
-            self.lost_all = true;
-        } else if any_now {
-            self.lost_all = false;
+        if !up {
+            for name in self.topology.forget_answers(id) {
+                self.judge(&name);
+            }
         }
     }
 
@@ -312,27 +327,41 @@ impl Core {
             debug!("Ignoring switch of {name}: same address");
             return;
         }
-        self.topology.vouch(name, sentinel);
-        if self.topology.switch(name, old, new) {
-            self.stats.switches_applied += 1;
-            info!("Replacing master {name} {old} with {new}");
-            self.notify(format!("+switch-master: {name} moved from {old} to {new}"));
-            // Applied at once; every reachable sentinel now confirms it (or, with a
-            // higher epoch, corrects it).
-            self.effects.push_back(Effect::Query);
-            return;
-        }
-        self.stats.switches_ignored += 1;
-        match self.topology.get(name) {
-            Some(k) if k.addr == *new => debug!("Switch of {name} to {new} already applied"),
-            Some(k) => {
+        let id = self.links.id(sentinel);
+        // Sentinel sends no -odown after a completed failover: the switch ends it.
+        self.odown.remove(name);
+        match self.topology.switch(name, id, old, new, self.now) {
+            Switched::Recorded => {
+                let before = self.topology.get(name).map(|k| k.addr.clone());
+                self.judge(name);
+                let after = self.topology.get(name).map(|k| k.addr.clone());
+                if before.as_ref() == Some(new) {
+                    self.stats.switches_ignored += 1;
+                    debug!("Switch of {name} to {new} already applied");
+                } else if after.as_ref() == Some(new) {
+                    self.stats.switches_applied += 1;
+                    self.notify(format!("+switch-master: {name} moved from {old} to {new}"));
+                    // Applied at once, but it proves nothing: the sentinels' answers
+                    // confirm or overturn it.
+                    self.effects.push_back(Effect::Query);
+                } else {
+                    self.stats.switches_ignored += 1;
+                    let at = after.map_or_else(String::new, |a| a.to_string());
+                    warn!(
+                        "Not following switch of {name} to {new} from {sentinel}: the other sentinels' answers keep it at {at}; asking them"
+                    );
+                    self.effects.push_back(Effect::Query);
+                }
+            }
+            Switched::Mismatch(known) => {
+                self.stats.switches_ignored += 1;
                 warn!(
-                    "Ignoring switch of {name} from {old}: tpc knows it at {}; asking the sentinels",
-                    k.addr
+                    "Ignoring switch of {name} from {old}: tpc knows it at {known}; asking the sentinels"
                 );
                 self.effects.push_back(Effect::Query);
             }
-            None => {
+            Switched::Unknown => {
+                self.stats.switches_ignored += 1;
                 warn!("Ignoring switch of unknown master {name}; asking the sentinels");
                 self.effects.push_back(Effect::Query);
             }
@@ -341,9 +370,11 @@ impl Core {
 
     fn on_snapshot(&mut self, sentinel: &str, masters: &[MasterInfo]) {
         info!("Sentinel {sentinel} monitors {} master(s)", masters.len());
+        let id = self.links.id(sentinel);
+        self.links.answered(id, self.now);
         for m in masters {
             if self.settings.wants(&m.name) {
-                self.offer(sentinel, &m.name, &m.addr, m.epoch);
+                self.offer(id, &m.name, &m.addr, m.epoch);
             }
         }
         // A set, not a scan per master: a deployment may have thousands of them.
@@ -355,28 +386,101 @@ impl Core {
         }
     }
 
-    fn offer(&mut self, sentinel: &str, name: &str, addr: &Addr, epoch: Option<u64>) {
+    fn offer(&mut self, sentinel: SentinelId, name: &str, addr: &Addr, epoch: Option<u64>) {
         if !is_valid_name(name) {
             self.stats.refused += 1;
             warn!(
-                "Refusing master {name:?} from {sentinel}: a nutcracker server name takes 1 to 255 letters, digits, '.', '-' or '_'"
+                "Refusing master {name:?} from {}: a nutcracker server name takes 1 to 255 letters, digits, '.', '-' or '_'",
+                self.links.name(sentinel)
             );
             return;
         }
-        let verdict = self.topology.offer(name, addr, epoch);
-        self.topology.vouch(name, sentinel);
-        match verdict {
-            Verdict::Moved { from: None } => info!("Adding master {name} {addr}"),
-            Verdict::Moved { from: Some(from) } => {
-                info!("Replacing master {name} {from} with {addr} (sentinel {sentinel}, epoch {epoch:?})")
+        if self.topology.report(name, sentinel, addr, epoch, self.now) {
+            info!("Adding master {name} {addr}");
+        }
+        self.judge(name);
+    }
+
+    /// Judges one master's evidence (see [`crate::core::truth`]) and acts on it.
+    fn judge(&mut self, name: &str) {
+        let (grace, now) = (self.settings.confirm_grace, self.now);
+        let before = self.topology.get(name).map(|k| k.addr.clone());
+        let decision = self.topology.judge(name, grace, now);
+        let Some(k) = self.topology.get(name) else {
+            return;
+        };
+        let to = k.addr.clone();
+        let agreeing = k.agreeing();
+        let was_provisional = self.confirm.remove(name).is_some();
+        // Overturning an address tpc believed only provisionally and already wrote is
+        // a correction of tpc's own: it does not wait for `wait`.
+        let mut corrects = |from: &Addr| {
+            if was_provisional && self.on_disk_masters.get(name) == Some(from) {
+                self.correcting = true;
             }
-            Verdict::Same => {}
-            Verdict::Stale { known, offered } => {
-                self.stats.stale += 1;
+        };
+        match decision {
+            Decision::Unchanged => {}
+            Decision::Moved { from } => {
+                corrects(&from);
+                info!("Replacing master {name} {from} with {to} (from {agreeing} sentinel(s))");
+            }
+            Decision::Provisional { from, until } => {
+                if let Some(from) = from {
+                    info!(
+                        "Replacing master {name} {from} with {to}: one sentinel's newer epoch, believed until the others confirm it"
+                    );
+                }
+                // Past the grace, the answers to the query made then will judge it.
+                if until > now {
+                    self.confirm.insert(name.to_string(), until);
+                }
+            }
+            Decision::Overruled {
+                from,
+                outlier,
+                epoch,
+                sentinels,
+            } => {
+                if let Some(from) = &from {
+                    corrects(from);
+                }
+                self.stats.outliers += 1;
+                let who: Vec<&str> = sentinels.iter().map(|s| self.links.name(*s)).collect();
+                let who = who.join(", ");
                 warn!(
-                    "Ignoring {name} at {addr} from {sentinel}: its epoch {offered} is older than {known}"
+                    "Sentinel(s) {who} report {name} at {outlier} (epoch {epoch}), but the majority reports {to}: keeping {to}"
                 );
+                self.notify(format!(
+                    "Sentinel(s) {who} report {name} at {outlier} (epoch {epoch}) against the majority of sentinels, which reports {to}: tpc keeps {to}"
+                ));
             }
+            Decision::Disagreement => {
+                self.stats.disagreements += 1;
+                warn!("Sentinels disagree about {name} and none has a majority or a newer epoch: keeping {to}");
+                self.notify(format!(
+                    "Sentinels disagree about {name} (no majority, no newer epoch): tpc keeps {to} until they agree"
+                ));
+            }
+        }
+        debug!("Judged {name}: {before:?} -> {to}");
+    }
+
+    /// Asks every sentinel again, and judges again, the masters whose grace ended.
+    fn confirm_due(&mut self) {
+        let now = self.now;
+        let due: Vec<String> = self
+            .confirm
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(n, _)| n.clone())
+            .collect();
+        if due.is_empty() {
+            return;
+        }
+        self.effects.push_back(Effect::Query);
+        for name in due {
+            self.judge(&name);
         }
     }
 
@@ -433,6 +537,25 @@ impl Core {
             .map_or(Millis::ZERO, |t| t + self.settings.wait)
     }
 
+    /// When a write may start: a correction of tpc's own provisional change is written
+    /// at once, anything else when the wait ends.
+    fn write_window_end(&self) -> Millis {
+        if self.correcting {
+            Millis::ZERO
+        } else {
+            self.window_end()
+        }
+    }
+
+    /// When a reload may start: a correction is loaded as soon as it is on disk.
+    fn reload_window_end(&self) -> Millis {
+        if self.correcting && !self.needs_write() {
+            Millis::ZERO
+        } else {
+            self.window_end()
+        }
+    }
+
     /// Judges whether the known masters call for a new config. None known means no
     /// config: nutcracker rejects a pool without servers.
     fn compare_target(&mut self) {
@@ -450,9 +573,11 @@ impl Core {
             return;
         }
         let now = self.now;
-        let window_open = now >= self.window_end();
+        if !self.links.started() {
+            return;
+        }
         if self.needs_write() {
-            if !window_open {
+            if now < self.write_window_end() {
                 return;
             }
             if now >= self.write_retry.not_before {
@@ -461,9 +586,13 @@ impl Core {
             }
             // The write is backing off: meanwhile, load what is on disk if still owed.
         }
-        if self.reload_owed && window_open && now >= self.reload_retry.not_before {
+        if self.reload_owed
+            && now >= self.reload_window_end()
+            && now >= self.reload_retry.not_before
+        {
             let id = self.next_id();
             self.reload_owed = false;
+            self.correcting = false;
             self.last_reload_start = Some(now);
             self.reload = Some(id);
             self.effects.push_back(Effect::RunReload { id });

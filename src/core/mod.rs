@@ -11,6 +11,7 @@ pub mod driver;
 pub mod effect;
 pub mod event;
 pub mod input;
+pub mod links;
 pub mod machine;
 pub mod render;
 pub mod settings;
@@ -18,6 +19,7 @@ pub mod snapshot;
 pub mod stats;
 pub mod time;
 pub mod topology;
+pub mod truth;
 
 pub use addr::Addr;
 pub use effect::{Change, Effect, EffectId};

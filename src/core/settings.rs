@@ -105,6 +105,15 @@ pub struct CoreSettings {
     /// How often to query every sentinel to correct any drift; zero never does (the
     /// original's behaviour, and the default of a recording's header).
     pub reconcile: Millis,
+    /// How long one sentinel's higher config epoch, or a pub/sub switch, is believed
+    /// without a majority of the reachable sentinels agreeing (DESIGN.md §4).
+    pub confirm_grace: Millis,
+    /// At start, how long after the first answer to wait for the other sentinels before
+    /// touching the config.
+    pub start_grace: Millis,
+    /// How many sentinels tpc links to; start-up ends early once each has answered or
+    /// is down. Zero: every sentinel heard of.
+    pub sentinels: usize,
 }
 
 impl Default for CoreSettings {
@@ -114,6 +123,9 @@ impl Default for CoreSettings {
             master_pattern: String::new(),
             wait: Millis::from_secs(60),
             reconcile: Millis::ZERO,
+            confirm_grace: Millis::from_secs(5),
+            start_grace: Millis::from_secs(1),
+            sentinels: 0,
         }
     }
 }

@@ -16,8 +16,10 @@ pub struct Stats {
     pub switches_ignored: u64,
     /// Masters refused because their name or an address was invalid.
     pub refused: u64,
-    /// Updates refused because they came from an older config epoch.
-    pub stale: u64,
+    /// Times the majority of the sentinels overruled an outlier's higher epoch.
+    pub outliers: u64,
+    /// Times the sentinels started to disagree about a master with no rule to pick one.
+    pub disagreements: u64,
     /// Configs written.
     pub writes: u64,
     /// Config writes that failed.

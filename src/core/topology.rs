@@ -1,11 +1,14 @@
-//! The masters tpc knows: for each name its current address and the config epoch that
-//! address is known to be at least as new as. Decides which updates to accept.
+//! The masters tpc knows: for each name the address believed now, on what grounds, and
+//! every reachable sentinel's latest answer about it. [`crate::core::truth`] decides
+//! which address to believe; this module keeps the evidence and applies the decisions.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
 use crate::core::addr::Addr;
+use crate::core::time::Millis;
+use crate::core::truth::{judge, top_of, Evidence, Judgement, Report, SentinelId, Top};
 
 /// One master as a sentinel query reports it (`SENTINEL MASTERS`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,12 +27,16 @@ pub struct MasterInfo {
 pub struct Known {
     /// Current address.
     pub addr: Addr,
-    /// The lowest config epoch this address can have: an update from an older epoch is
-    /// stale.
-    pub epoch: u64,
+    /// The latest answer of each reachable sentinel that reported this master, sorted
+    /// by sentinel.
+    reports: Vec<Report>,
+    /// The highest-epoch candidate and since when it is reported.
+    top: Option<Top>,
     /// The sentinels that reported this master: it is dropped only when every one of
     /// them has said `-monitor`.
-    pub monitored_by: BTreeSet<String>,
+    monitored_by: BTreeSet<SentinelId>,
+    /// The sentinels disagree and tpc holds: said once per disagreement.
+    pub disagreeing: bool,
 }
 
 /// What a `-monitor` did.
@@ -43,23 +50,49 @@ pub enum Withdrawn {
     Removed(Addr),
 }
 
-/// What happened to one master when an update was offered.
+/// What judging one master's evidence did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
-    /// The master moved (or appeared) at this address.
+pub enum Decision {
+    /// Nothing changed.
+    Unchanged,
+    /// The master moved to the address the answers show.
     Moved {
-        /// Where it was, if known.
+        /// Where it was.
+        from: Addr,
+    },
+    /// The master moved (or stays) to a lone higher epoch, believed for now; ask the
+    /// sentinels again at `until`.
+    Provisional {
+        /// Where it was, if it moved.
         from: Option<Addr>,
+        /// When the grace ends.
+        until: Millis,
     },
-    /// Nothing to do: the address is the one already known.
-    Same,
-    /// Refused: the update comes from an older config epoch than the known address.
-    Stale {
-        /// Epoch of the known address.
-        known: u64,
-        /// Epoch of the offered address.
-        offered: u64,
+    /// The majority overruled the sentinels reporting `outlier` (they are distrusted
+    /// for this master until they agree again).
+    Overruled {
+        /// Where it was, if it moved.
+        from: Option<Addr>,
+        /// The outliers' address.
+        outlier: Addr,
+        /// The outliers' epoch.
+        epoch: u64,
+        /// The outliers.
+        sentinels: Vec<SentinelId>,
     },
+    /// The sentinels started to disagree with no rule to pick one: tpc holds.
+    Disagreement,
+}
+
+/// What a `+switch-master` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Switched {
+    /// Recorded as the sentinel's word; judge the master next.
+    Recorded,
+    /// The master is unknown.
+    Unknown,
+    /// The master is known at neither address of the switch.
+    Mismatch(Addr),
 }
 
 /// The masters tpc knows, by name (sorted, so output is deterministic).
@@ -108,84 +141,218 @@ impl Topology {
         self.masters.is_empty()
     }
 
-    /// Offers an address for `name` from a query that reported `epoch`. Without an
-    /// epoch the offer cannot be judged stale and is taken as it is.
-    pub fn offer(&mut self, name: &str, addr: &Addr, epoch: Option<u64>) -> Verdict {
-        let stale_unless_same = |k: &Known| epoch.is_some_and(|e| e < k.epoch);
-        let epoch_or_known = |k: &Known| epoch.map_or(k.epoch, |e| e.max(k.epoch));
-        match self.masters.get_mut(name) {
+    /// Names known now.
+    pub fn names(&self) -> impl Iterator<Item = &String> {
+        self.masters.keys()
+    }
+
+    /// Records `sentinel`'s latest word about `name`: an answer to a query, or a
+    /// `+monitor` without an epoch. A master first heard of is added at this address
+    /// (returns true); otherwise call [`Topology::judge`] next.
+    pub fn report(
+        &mut self,
+        name: &str,
+        sentinel: SentinelId,
+        addr: &Addr,
+        epoch: Option<u64>,
+        at: Millis,
+    ) -> bool {
+        let known = match self.masters.get_mut(name) {
+            Some(k) => k,
             None => {
-                self.masters.insert(
-                    name.to_string(),
-                    Known {
-                        addr: addr.clone(),
-                        epoch: epoch.unwrap_or(0),
-                        monitored_by: BTreeSet::new(),
-                    },
-                );
                 self.version += 1;
-                Verdict::Moved { from: None }
+                self.masters.entry(name.to_string()).or_insert(Known {
+                    addr: addr.clone(),
+                    reports: Vec::new(),
+                    top: None,
+                    monitored_by: BTreeSet::new(),
+                    disagreeing: false,
+                })
             }
-            Some(k) if stale_unless_same(k) && k.addr != *addr => Verdict::Stale {
-                known: k.epoch,
-                offered: epoch.unwrap_or(0),
+        };
+        let added = known.reports.is_empty() && known.monitored_by.is_empty();
+        known.monitored_by.insert(sentinel);
+        known.put(Report {
+            sentinel,
+            addr: addr.clone(),
+            epoch,
+            at,
+            distrusted: false,
+        });
+        added
+    }
+
+    /// Judges `name`'s evidence with [`judge`] and applies the decision.
+    pub fn judge(&mut self, name: &str, grace: Millis, now: Millis) -> Decision {
+        let Some(k) = self.masters.get_mut(name) else {
+            return Decision::Unchanged;
+        };
+        // Track since when the highest-epoch address is reported.
+        match top_of(&k.reports) {
+            Some((addr, epoch)) => {
+                if !k
+                    .top
+                    .as_ref()
+                    .is_some_and(|t| t.addr == addr && t.epoch == epoch)
+                {
+                    k.top = Some(Top {
+                        addr,
+                        epoch,
+                        since: now,
+                    });
+                }
+            }
+            None => k.top = None,
+        }
+        let judgement = judge(Evidence {
+            reports: &k.reports,
+            top: k.top.as_ref(),
+            grace,
+            now,
+        });
+        let mut moved = |k: &mut Known, to: Addr| -> Option<Addr> {
+            if k.addr == to {
+                return None;
+            }
+            self.version += 1;
+            Some(std::mem::replace(&mut k.addr, to))
+        };
+        let agreed = !matches!(judgement, Judgement::Disagree);
+        if agreed {
+            k.disagreeing = false;
+        }
+        match judgement {
+            Judgement::Keep => Decision::Unchanged,
+            Judgement::Believe(addr) => match moved(k, addr) {
+                Some(from) => Decision::Moved { from },
+                None => Decision::Unchanged,
             },
-            Some(k) => {
-                k.epoch = epoch_or_known(k);
-                if k.addr == *addr {
-                    Verdict::Same
+            Judgement::Provisional { addr, until } => Decision::Provisional {
+                from: moved(k, addr),
+                until,
+            },
+            Judgement::Overruled {
+                addr,
+                outlier,
+                epoch,
+            } => {
+                let mut sentinels = Vec::new();
+                for r in k.reports.iter_mut() {
+                    if r.addr == outlier && r.epoch == Some(epoch) {
+                        r.distrusted = true;
+                        sentinels.push(r.sentinel);
+                    }
+                }
+                k.top = None;
+                Decision::Overruled {
+                    from: moved(k, addr),
+                    outlier,
+                    epoch,
+                    sentinels,
+                }
+            }
+            Judgement::Disagree => {
+                if std::mem::replace(&mut k.disagreeing, true) {
+                    Decision::Unchanged
                 } else {
-                    let from = std::mem::replace(&mut k.addr, addr.clone());
-                    self.version += 1;
-                    Verdict::Moved { from: Some(from) }
+                    Decision::Disagreement
                 }
             }
         }
     }
 
-    /// Applies a `+switch-master` when `name` is known at `old`; a failover always
-    /// raises the config epoch, so the new address is at least one epoch newer.
-    /// Returns false (and changes nothing) when the name or the old address does not
-    /// match, as the original tpc did.
-    pub fn switch(&mut self, name: &str, old: &Addr, new: &Addr) -> bool {
-        match self.masters.get_mut(name) {
-            Some(k) if k.addr == *old => {
-                k.addr = new.clone();
-                k.epoch += 1;
-                self.version += 1;
-                true
-            }
-            _ => false,
+    /// Records a `+switch-master` from `by` as its word that `name` is at `new`, one
+    /// epoch after its own last answer (see [`crate::core::truth`]); judge the master
+    /// next. As the original tpc did, only a switch from the address tpc knows (or to
+    /// it, heard from another sentinel) counts.
+    pub fn switch(
+        &mut self,
+        name: &str,
+        by: SentinelId,
+        old: &Addr,
+        new: &Addr,
+        at: Millis,
+    ) -> Switched {
+        let Some(k) = self.masters.get_mut(name) else {
+            return Switched::Unknown;
+        };
+        if k.addr != *old && k.addr != *new {
+            return Switched::Mismatch(k.addr.clone());
         }
-    }
-
-    /// Notes that `sentinel` monitors `name`.
-    pub fn vouch(&mut self, name: &str, sentinel: &str) {
-        if let Some(k) = self.masters.get_mut(name) {
-            if !k.monitored_by.contains(sentinel) {
-                k.monitored_by.insert(sentinel.to_string());
-            }
-        }
+        let own = k.reports.iter().find(|r| r.sentinel == by);
+        let epoch = own.and_then(|r| r.epoch).unwrap_or(0).saturating_add(1);
+        k.put(Report {
+            sentinel: by,
+            addr: new.clone(),
+            epoch: Some(epoch),
+            at,
+            distrusted: false,
+        });
+        Switched::Recorded
     }
 
     /// `sentinel` no longer monitors `name`; the master is forgotten once no sentinel
     /// that reported it still does.
-    pub fn withdraw(&mut self, name: &str, sentinel: &str) -> Withdrawn {
+    pub fn withdraw(&mut self, name: &str, sentinel: SentinelId) -> Withdrawn {
         let Some(k) = self.masters.get_mut(name) else {
             return Withdrawn::Unknown;
         };
-        k.monitored_by.remove(sentinel);
+        k.monitored_by.remove(&sentinel);
+        k.reports.retain(|r| r.sentinel != sentinel);
         if !k.monitored_by.is_empty() {
             return Withdrawn::StillMonitored(k.monitored_by.len());
         }
-        let addr = self.masters.remove(name).map(|k| k.addr).expect("known");
+        let Some(k) = self.masters.remove(name) else {
+            return Withdrawn::Unknown;
+        };
         self.version += 1;
-        Withdrawn::Removed(addr)
+        Withdrawn::Removed(k.addr)
     }
 
-    /// Names known now.
-    pub fn names(&self) -> impl Iterator<Item = &String> {
-        self.masters.keys()
+    /// Forgets every answer of `sentinel`, whose link is lost: only reachable sentinels
+    /// count. Returns the masters it had reported, to judge again.
+    pub fn forget_answers(&mut self, sentinel: SentinelId) -> Vec<String> {
+        let mut affected = Vec::new();
+        for (name, k) in self.masters.iter_mut() {
+            if let Ok(i) = k.reports.binary_search_by_key(&sentinel, |r| r.sentinel) {
+                k.reports.remove(i);
+                affected.push(name.clone());
+            }
+        }
+        affected
+    }
+}
+
+impl Known {
+    /// Keeps `report` as its sentinel's latest word. Distrust lasts until the sentinel
+    /// agrees with what tpc believes.
+    fn put(&mut self, report: Report) {
+        match self
+            .reports
+            .binary_search_by_key(&report.sentinel, |r| r.sentinel)
+        {
+            Ok(i) => {
+                let distrusted = self.reports[i].distrusted && report.addr != self.addr;
+                self.reports[i] = Report {
+                    distrusted,
+                    ..report
+                };
+            }
+            Err(i) => self.reports.insert(i, report),
+        }
+    }
+
+    /// Whether `sentinel` was overruled as an outlier for this master and has not
+    /// agreed since.
+    pub fn is_distrusted(&self, sentinel: SentinelId) -> bool {
+        self.reports
+            .iter()
+            .any(|r| r.sentinel == sentinel && r.distrusted)
+    }
+
+    /// The sentinels whose latest answer is this master's current address.
+    pub fn agreeing(&self) -> usize {
+        self.reports.iter().filter(|r| r.addr == self.addr).count()
     }
 }
 
@@ -200,50 +367,114 @@ mod tests {
         }
     }
 
+    const S1: SentinelId = SentinelId(1);
+    const S2: SentinelId = SentinelId(2);
+    const S3: SentinelId = SentinelId(3);
+    const GRACE: Millis = Millis(5_000);
+
     #[test]
-    fn switch_needs_name_and_old_address() {
+    fn a_switch_is_its_sentinels_word_one_epoch_on() {
         let mut t = Topology::default();
-        t.offer("m", &a(1), Some(5));
-        assert!(!t.switch("other", &a(1), &a(2)));
-        assert!(!t.switch("m", &a(9), &a(2)));
-        assert!(t.switch("m", &a(1), &a(2)));
-        assert_eq!(t.get("m").unwrap().addr, a(2));
-        assert_eq!(t.get("m").unwrap().epoch, 6);
+        for s in [S1, S2, S3] {
+            t.report("m", s, &a(1), Some(5), Millis(0));
+        }
+        assert_eq!(t.judge("m", GRACE, Millis(0)), Decision::Unchanged);
+        assert_eq!(
+            t.switch("other", S1, &a(1), &a(2), Millis(1)),
+            Switched::Unknown
+        );
+        assert_eq!(
+            t.switch("m", S1, &a(9), &a(2), Millis(1)),
+            Switched::Mismatch(a(1))
+        );
+        assert_eq!(
+            t.switch("m", S1, &a(1), &a(2), Millis(1)),
+            Switched::Recorded
+        );
+        // Believed at once, for the grace, while S2 and S3 lag.
+        assert_eq!(
+            t.judge("m", GRACE, Millis(1)),
+            Decision::Provisional {
+                from: Some(a(1)),
+                until: Millis(5_001)
+            }
+        );
+        // S1's next answer still shows the old address at its old epoch: the switch
+        // proved nothing, and raised no epoch that could pin it.
+        t.report("m", S1, &a(1), Some(5), Millis(2));
+        assert_eq!(
+            t.judge("m", GRACE, Millis(2)),
+            Decision::Moved { from: a(2) }
+        );
+        // An epoch at the end of the range is just a number.
+        t.report("m", S2, &a(3), Some(u64::MAX), Millis(3));
+        t.judge("m", GRACE, Millis(3));
+        assert_eq!(
+            t.switch("m", S2, &a(3), &a(4), Millis(4)),
+            Switched::Recorded
+        );
+        t.judge("m", GRACE, Millis(4));
+        assert_eq!(t.get("m").unwrap().addr, a(4));
     }
 
     #[test]
     fn a_master_goes_when_every_sentinel_that_reported_it_lets_go() {
         let mut t = Topology::default();
-        t.offer("m", &a(1), Some(1));
-        t.vouch("m", "s1");
-        t.vouch("m", "s2");
-        assert_eq!(t.withdraw("m", "s1"), Withdrawn::StillMonitored(1));
-        assert_eq!(t.withdraw("m", "s1"), Withdrawn::StillMonitored(1));
-        assert_eq!(t.withdraw("m", "s2"), Withdrawn::Removed(a(1)));
-        assert_eq!(t.withdraw("m", "s2"), Withdrawn::Unknown);
+        t.report("m", S1, &a(1), Some(1), Millis(0));
+        t.report("m", S2, &a(1), Some(1), Millis(0));
+        assert_eq!(t.withdraw("m", S1), Withdrawn::StillMonitored(1));
+        assert_eq!(t.withdraw("m", S1), Withdrawn::StillMonitored(1));
+        assert_eq!(t.withdraw("m", S2), Withdrawn::Removed(a(1)));
+        assert_eq!(t.withdraw("m", S2), Withdrawn::Unknown);
         assert!(t.is_empty());
     }
 
     #[test]
-    fn older_epoch_cannot_move_a_master_back() {
+    fn an_overruled_outlier_is_distrusted_until_it_agrees() {
         let mut t = Topology::default();
-        t.offer("m", &a(1), Some(5));
-        assert!(t.switch("m", &a(1), &a(2)));
-        let stale = Verdict::Stale {
-            known: 6,
-            offered: 5,
-        };
-        assert_eq!(t.offer("m", &a(1), Some(5)), stale);
-        assert_eq!(t.offer("m", &a(2), Some(6)), Verdict::Same);
+        for s in [S1, S2, S3] {
+            t.report("m", s, &a(1), Some(5), Millis(0));
+        }
+        t.judge("m", GRACE, Millis(0));
+        t.report("m", S3, &a(9), Some(1000), Millis(10));
+        assert!(matches!(
+            t.judge("m", GRACE, Millis(10)),
+            Decision::Provisional { from: Some(_), .. }
+        ));
+        for s in [S1, S2, S3] {
+            let (addr, epoch) = if s == S3 { (a(9), 1000) } else { (a(1), 5) };
+            t.report("m", s, &addr, Some(epoch), Millis(5_010));
+        }
         assert_eq!(
-            t.offer("m", &a(3), Some(7)),
-            Verdict::Moved { from: Some(a(2)) }
+            t.judge("m", GRACE, Millis(5_010)),
+            Decision::Overruled {
+                from: Some(a(9)),
+                outlier: a(9),
+                epoch: 1000,
+                sentinels: vec![S3]
+            }
         );
-        // Without an epoch there is nothing to judge by: the offer is taken.
+        // Its next answer and switch get no belief ...
+        t.report("m", S3, &a(9), Some(1001), Millis(6_000));
+        assert_eq!(t.judge("m", GRACE, Millis(6_000)), Decision::Unchanged);
         assert_eq!(
-            t.offer("m", &a(4), None),
-            Verdict::Moved { from: Some(a(3)) }
+            t.switch("m", S3, &a(1), &a(9), Millis(6_001)),
+            Switched::Recorded
         );
-        assert_eq!(t.get("m").unwrap().epoch, 7);
+        assert_eq!(t.judge("m", GRACE, Millis(6_001)), Decision::Unchanged);
+        // ... until it agrees again.
+        t.report("m", S3, &a(1), Some(5), Millis(7_000));
+        assert!(!t.get("m").unwrap().is_distrusted(S3));
+    }
+
+    #[test]
+    fn losing_a_link_forgets_its_answers() {
+        let mut t = Topology::default();
+        t.report("m", S1, &a(1), Some(5), Millis(0));
+        t.report("m", S2, &a(2), Some(6), Millis(0));
+        assert_eq!(t.forget_answers(S2), vec!["m".to_string()]);
+        assert!(t.forget_answers(S2).is_empty());
+        assert_eq!(t.judge("m", GRACE, Millis(1)), Decision::Unchanged);
+        assert_eq!(t.get("m").unwrap().addr, a(1));
     }
 }

@@ -195,13 +195,14 @@ fn finish<W: Write>(printer: &mut Printer<W>, core: &Core, notes: &[String]) -> 
         Format::Text => {
             writeln!(
                 out,
-                "# {} message(s), {} malformed; switches: {} applied, {} ignored; {} stale and {} refused update(s); writes: {} ok, {} failed; reloads: {} ok, {} failed",
+                "# {} message(s), {} malformed; switches: {} applied, {} ignored; {} refused update(s), {} outlier(s) overruled, {} disagreement(s); writes: {} ok, {} failed; reloads: {} ok, {} failed",
                 stats.messages,
                 stats.malformed,
                 stats.switches_applied,
                 stats.switches_ignored,
-                stats.stale,
                 stats.refused,
+                stats.outliers,
+                stats.disagreements,
                 stats.writes,
                 stats.write_failures,
                 stats.reloads,

@@ -137,6 +137,14 @@ pub const FLAGS: &[FlagSpec] = &[
         kind: Kind::Value,
     },
     FlagSpec {
+        name: "start_grace_ms",
+        kind: Kind::Value,
+    },
+    FlagSpec {
+        name: "confirm_grace_ms",
+        kind: Kind::Value,
+    },
+    FlagSpec {
         name: "nutcracker",
         kind: Kind::Value,
     },
@@ -297,6 +305,14 @@ pub struct RawArgs {
     /// (default 30)
     #[argh(option, default = "30")]
     pub reconcile_interval: i64,
+    /// milliseconds to wait at start, after the first sentinel answered, for the others
+    /// before the config is touched (default 1000)
+    #[argh(option, default = "1000")]
+    pub start_grace_ms: i64,
+    /// milliseconds one sentinel's newer epoch, or a pub/sub switch, is believed before
+    /// the majority of the sentinels must confirm it (default 5000)
+    #[argh(option, default = "5000")]
+    pub confirm_grace_ms: i64,
     /// nutcracker binary that checks each config (nutcracker -t) before it replaces the
     /// live one (default: found on PATH)
     #[argh(option)]

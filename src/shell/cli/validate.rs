@@ -356,6 +356,20 @@ pub fn validate(raw: &RawArgs) -> Result<Options, UsageError> {
         i64::from(u32::MAX),
         "0 (never) or more seconds",
     )?;
+    let start_grace = range(
+        "start_grace_ms",
+        raw.start_grace_ms,
+        0,
+        600_000,
+        "from 0 to 600000 milliseconds",
+    )?;
+    let confirm_grace = range(
+        "confirm_grace_ms",
+        raw.confirm_grace_ms,
+        0,
+        600_000,
+        "from 0 to 600000 milliseconds",
+    )?;
     let cmd_timeout = range(
         "cmd_timeout",
         raw.cmd_timeout,
@@ -377,6 +391,9 @@ pub fn validate(raw: &RawArgs) -> Result<Options, UsageError> {
             master_pattern: raw.master_pattern.clone(),
             wait: Millis::from_secs(wait as u64),
             reconcile: Millis::from_secs(reconcile as u64),
+            confirm_grace: Millis(confirm_grace as u64),
+            start_grace: Millis(start_grace as u64),
+            sentinels: sentinels.len(),
         },
         sentinels,
         out: path(&raw.out),
@@ -400,6 +417,9 @@ pub fn apply_overrides(base: &mut CoreSettings, flags: &CoreSettings, given: &[S
     for name in given {
         match name.as_str() {
             "wait" => base.wait = flags.wait,
+            "reconcile_interval" => base.reconcile = flags.reconcile,
+            "start_grace_ms" => base.start_grace = flags.start_grace,
+            "confirm_grace_ms" => base.confirm_grace = flags.confirm_grace,
             "master_pattern" => base.master_pattern = flags.master_pattern.clone(),
             "name" => b.name = f.name.clone(),
             "ip" => b.ip = f.ip.clone(),

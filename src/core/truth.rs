@@ -1,0 +1,288 @@
+//! Who to believe (DESIGN.md §4): the one rule that turns the sentinels' answers about a
+//! master into the address tpc writes.
+//!
+//! - The config epoch orders answers: the address with the highest epoch is believed at
+//!   once, but only provisionally while a majority of the reachable sentinels report
+//!   another address. Once a grace has passed since that address first appeared, and a
+//!   majority still names another address in answers given after the grace, the
+//!   majority stands and the minority is an outlier.
+//! - Without an epoch to order them (two addresses at the top epoch; no epoch counts as
+//!   epoch 0), a majority decides; with no majority tpc holds what it has: a
+//!   disagreement.
+//! - A pub/sub `+switch-master` carries no epoch. It counts as its sentinel's word that
+//!   the master is at the new address, one epoch after that sentinel's own last word
+//!   (so a stale sentinel's switch is no newer than what the others report, and an
+//!   honest one is believed at once while the others catch up). It never raises
+//!   anything beyond that sentinel's word, and its next answer replaces it.
+//!
+//! Epochs are compared, never incremented: any `u64` is just a number.
+
+use crate::core::addr::Addr;
+use crate::core::time::Millis;
+
+/// A sentinel, by its index in the core's table of sentinels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SentinelId(pub u32);
+
+/// One sentinel's latest answer about one master.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// Which sentinel answered.
+    pub sentinel: SentinelId,
+    /// The address it reported.
+    pub addr: Addr,
+    /// Its `config-epoch`, when it gave one.
+    pub epoch: Option<u64>,
+    /// When the answer arrived.
+    pub at: Millis,
+    /// This sentinel was overruled as an outlier for this master and has not agreed
+    /// with the others since: its answers get no provisional belief.
+    pub distrusted: bool,
+}
+
+/// The address with the highest epoch, and when it first appeared at that epoch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Top {
+    /// The address.
+    pub addr: Addr,
+    /// Its epoch.
+    pub epoch: u64,
+    /// When some sentinel first reported this address at this epoch.
+    pub since: Millis,
+}
+
+/// Everything the rule looks at for one master.
+#[derive(Debug, Clone, Copy)]
+pub struct Evidence<'a> {
+    /// The latest answer of every reachable sentinel that reported this master.
+    pub reports: &'a [Report],
+    /// The highest-epoch candidate being confirmed, if any.
+    pub top: Option<&'a Top>,
+    /// How long a single sentinel's higher epoch is believed without a majority.
+    pub grace: Millis,
+    /// Now.
+    pub now: Millis,
+}
+
+/// What the rule decided for one master.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Judgement {
+    /// Believe this address (it may be the current one), on the sentinels' answers.
+    Believe(Addr),
+    /// Believe the highest epoch for now; ask the sentinels again at `until` and judge
+    /// their fresh answers.
+    Provisional {
+        /// The address believed for now.
+        addr: Addr,
+        /// When the grace ends.
+        until: Millis,
+    },
+    /// The majority overrules the sentinels reporting `outlier` at a higher epoch.
+    Overruled {
+        /// The majority's address.
+        addr: Addr,
+        /// The address the outliers report.
+        outlier: Addr,
+        /// Its epoch.
+        epoch: u64,
+    },
+    /// The sentinels disagree and no rule picks one: keep the current address.
+    Disagree,
+    /// Nothing to judge on.
+    Keep,
+}
+
+/// The highest-epoch address among trusted reports, if exactly one address has it. A
+/// report without an epoch (a `+monitor`, or a sentinel log) counts as epoch 0.
+pub fn top_of(reports: &[Report]) -> Option<(Addr, u64)> {
+    let mut best: Option<(&Addr, u64)> = None;
+    let mut tied = false;
+    for r in reports.iter().filter(|r| !r.distrusted) {
+        let e = r.epoch.unwrap_or(0);
+        match best {
+            Some((_, top)) if e < top => {}
+            Some((a, top)) if e == top => tied |= *a != r.addr,
+            _ => {
+                best = Some((&r.addr, e));
+                tied = false;
+            }
+        }
+    }
+    best.filter(|_| !tied).map(|(a, e)| (a.clone(), e))
+}
+
+/// The address named by more than half of `reports` (counting only those with
+/// `counts(report)`, but out of all of them), if any.
+fn majority(reports: &[Report], counts: impl Fn(&Report) -> bool) -> Option<&Addr> {
+    let need = reports.len() / 2 + 1;
+    reports.iter().map(|r| &r.addr).find(|addr| {
+        reports
+            .iter()
+            .filter(|r| r.addr == **addr && counts(r))
+            .count()
+            >= need
+    })
+}
+
+/// The rule, for one master.
+pub fn judge(ev: Evidence) -> Judgement {
+    let reports = ev.reports;
+    if reports.is_empty() {
+        return Judgement::Keep;
+    }
+    let majority_any = majority(reports, |_| true);
+    let Some((top, epoch)) = top_of(reports) else {
+        return match majority_any {
+            Some(addr) => Judgement::Believe(addr.clone()),
+            None => Judgement::Disagree,
+        };
+    };
+    match majority_any {
+        None => return Judgement::Believe(top),
+        Some(m) if *m == top => return Judgement::Believe(top),
+        Some(_) => {}
+    }
+    let since = ev
+        .top
+        .filter(|t| t.addr == top && t.epoch == epoch)
+        .map_or(ev.now, |t| t.since);
+    let until = since + ev.grace;
+    if ev.now < until {
+        return Judgement::Provisional { addr: top, until };
+    }
+    // The grace is over: a majority in answers given since then stands.
+    match majority(reports, |r| r.at >= until) {
+        Some(m) => Judgement::Overruled {
+            addr: m.clone(),
+            outlier: top,
+            epoch,
+        },
+        None => Judgement::Provisional { addr: top, until },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn a(port: u16) -> Addr {
+        Addr {
+            host: "10.0.0.1".into(),
+            port,
+        }
+    }
+
+    fn r(s: u32, port: u16, epoch: Option<u64>, at: u64) -> Report {
+        Report {
+            sentinel: SentinelId(s),
+            addr: a(port),
+            epoch,
+            at: Millis(at),
+            distrusted: false,
+        }
+    }
+
+    fn judge_at(now: u64, reports: &[Report], top: Option<&Top>) -> Judgement {
+        judge(Evidence {
+            reports,
+            top,
+            grace: Millis(5_000),
+            now: Millis(now),
+        })
+    }
+
+    #[test]
+    fn the_highest_epoch_agreed_by_the_majority_is_believed() {
+        let reports = [
+            r(0, 2, Some(7), 0),
+            r(1, 2, Some(7), 0),
+            r(2, 1, Some(6), 0),
+        ];
+        assert_eq!(judge_at(0, &reports, None), Judgement::Believe(a(2)));
+    }
+
+    #[test]
+    fn a_lone_higher_epoch_is_provisional_then_overruled_by_fresh_answers() {
+        let reports = [
+            r(0, 9, Some(u64::MAX), 0),
+            r(1, 2, Some(7), 0),
+            r(2, 2, Some(7), 0),
+        ];
+        assert_eq!(
+            judge_at(0, &reports, None),
+            Judgement::Provisional {
+                addr: a(9),
+                until: Millis(5_000)
+            }
+        );
+        let top = Top {
+            addr: a(9),
+            epoch: u64::MAX,
+            since: Millis(0),
+        };
+        // After the grace, answers from before it are not enough ...
+        assert_eq!(
+            judge_at(6_000, &reports, Some(&top)),
+            Judgement::Provisional {
+                addr: a(9),
+                until: Millis(5_000)
+            }
+        );
+        // ... fresh ones are.
+        let fresh = [
+            r(0, 9, Some(u64::MAX), 6_000),
+            r(1, 2, Some(7), 6_000),
+            r(2, 2, Some(7), 6_001),
+        ];
+        assert_eq!(
+            judge_at(6_001, &fresh, Some(&top)),
+            Judgement::Overruled {
+                addr: a(2),
+                outlier: a(9),
+                epoch: u64::MAX
+            }
+        );
+    }
+
+    #[test]
+    fn honest_lag_converges_within_the_grace() {
+        // The leader reports the new address first; the others follow.
+        let lagging = [
+            r(0, 2, Some(8), 10),
+            r(1, 1, Some(7), 10),
+            r(2, 1, Some(7), 10),
+        ];
+        let j = judge_at(10, &lagging, None);
+        assert_eq!(
+            j,
+            Judgement::Provisional {
+                addr: a(2),
+                until: Millis(5_010)
+            }
+        );
+        let caught_up = [
+            r(0, 2, Some(8), 900),
+            r(1, 2, Some(8), 900),
+            r(2, 1, Some(7), 10),
+        ];
+        assert_eq!(judge_at(900, &caught_up, None), Judgement::Believe(a(2)));
+    }
+
+    #[test]
+    fn a_tie_without_a_majority_is_a_disagreement() {
+        let same_epoch = [r(0, 1, Some(3), 0), r(1, 2, Some(3), 0)];
+        assert_eq!(judge_at(0, &same_epoch, None), Judgement::Disagree);
+        let no_epochs = [r(0, 1, None, 0), r(1, 2, None, 0)];
+        assert_eq!(judge_at(0, &no_epochs, None), Judgement::Disagree);
+        let majority = [r(0, 1, None, 0), r(1, 2, None, 0), r(2, 2, None, 0)];
+        assert_eq!(judge_at(0, &majority, None), Judgement::Believe(a(2)));
+    }
+
+    #[test]
+    fn a_distrusted_sentinel_gets_no_provisional_belief() {
+        let mut liar = r(0, 9, Some(1000), 0);
+        liar.distrusted = true;
+        let reports = [liar, r(1, 2, Some(7), 0), r(2, 2, Some(7), 0)];
+        assert_eq!(judge_at(0, &reports, None), Judgement::Believe(a(2)));
+    }
+}
