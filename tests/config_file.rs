@@ -140,7 +140,10 @@ fn a_configmap_symlink_chain_is_written_through_and_stays() {
     tpc.wait_config(&server(7002), secs(10));
     tpc.stop();
     assert!(is_link(&tpc.out), "-out is no longer a symlink");
-    assert!(is_link(&tpc.path("..data")), "..data is no longer a symlink");
+    assert!(
+        is_link(&tpc.path("..data")),
+        "..data is no longer a symlink"
+    );
     assert!(is_file(&target));
     assert!(std::fs::read_to_string(&target)
         .unwrap()
@@ -218,7 +221,11 @@ fn temp_files_left_by_a_sigkilled_tpc_are_removed_at_the_next_start() {
     let checks = tools.path().join("checks");
     std::fs::write(tools.path().join("slow"), "").unwrap();
     // Files that are not tpc's temp files, though close: never removed.
-    let unrelated = [".nutcracker.yml.tpc-notes.tmp", ".other.yml.tpc-1234.tmp", "x.tmp"];
+    let unrelated = [
+        ".nutcracker.yml.tpc-notes.tmp",
+        ".other.yml.tpc-1234.tmp",
+        "x.tmp",
+    ];
     for name in unrelated {
         std::fs::write(etc.path().join(name), "mine").unwrap();
     }
@@ -238,7 +245,11 @@ fn temp_files_left_by_a_sigkilled_tpc_are_removed_at_the_next_start() {
     for round in 1..=5 {
         let tpc = Tpc::start(tempfile::tempdir().unwrap(), &[s.port], &args);
         wait_until("the check of the new config", secs(10), || {
-            std::fs::read_to_string(&checks).unwrap_or_default().lines().count() == round
+            std::fs::read_to_string(&checks)
+                .unwrap_or_default()
+                .lines()
+                .count()
+                == round
         });
         let text = std::fs::read_to_string(&checks).unwrap();
         let (pid, temp) = text.lines().last().unwrap().split_once(' ').unwrap();

@@ -166,7 +166,11 @@ fn a_kubernetes_configmap_is_written_through_its_data_folder() {
     assert!(is_link(&dir.path().join("..data")));
     assert_eq!(
         names(dir.path()),
-        ["..2026_01_02_03_04_05.678901234", "..data", "nutcracker.yml"]
+        [
+            "..2026_01_02_03_04_05.678901234",
+            "..data",
+            "nutcracker.yml"
+        ]
     );
     assert_eq!(names(&stamp), ["nutcracker.yml", "nutcracker.yml.bak"]);
 }
@@ -205,7 +209,11 @@ fn a_config_nutcracker_rejects_never_replaces_the_live_one() {
     let e = write_atomically(&path, "redis:\n  bogus_key: 1\n", Some(&nutcracker)).unwrap_err();
     assert!(e.contains("nutcracker -t rejected"), "{e}");
     assert_eq!(fs::read_to_string(&path).unwrap(), GOOD);
-    assert_eq!(names(dir.path()), ["nutcracker.yml"], "no temp file, no .bak");
+    assert_eq!(
+        names(dir.path()),
+        ["nutcracker.yml"],
+        "no temp file, no .bak"
+    );
     assert!(find_nutcracker(Some(Path::new("/no/such/nutcracker"))).is_err());
 }
 
@@ -216,4 +224,87 @@ fn a_missing_directory_fails_and_keeps_nothing_half_written() {
     let e = write_atomically(&path, "x", None).unwrap_err();
     assert!(e.contains("cannot create"), "{e}");
     assert!(names(dir.path()).is_empty());
+}
+
+#[test]
+fn stale_temp_files_are_removed_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let path = d.join("nutcracker.yml");
+    fs::write(&path, "live").unwrap();
+    let stale = [
+        ".nutcracker.yml.bak.tpc-fedcba9876543210.tmp",
+        ".nutcracker.yml.tpc-0123456789abcdef.tmp",
+        ".nutcracker.yml.tpc-4242.tmp",
+        "nutcracker.yml.bak.tmp",
+    ];
+    for name in stale {
+        fs::write(d.join(name), "half").unwrap();
+    }
+    // A stale symlink goes, and what it points to stays.
+    fs::write(outside.path().join("x"), "x").unwrap();
+    symlink(
+        outside.path().join("x"),
+        d.join(".nutcracker.yml.tpc-aa.tmp"),
+    )
+    .unwrap();
+    let kept = [
+        ".nutcracker.yml.tpc-notes.tmp",
+        ".other.yml.tpc-0123.tmp",
+        "nutcracker.yml.tmp",
+        ".nutcracker.yml.tpc-0123.tmp.orig",
+    ];
+    for name in kept {
+        fs::write(d.join(name), "mine").unwrap();
+    }
+    fs::create_dir(d.join(".nutcracker.yml.tpc-abc.tmp")).unwrap();
+
+    let found = remove_stale(&path);
+    let removed: Vec<String> = found
+        .iter()
+        .map(|s| match s {
+            Stale::Removed(p) => p.file_name().unwrap().to_string_lossy().into_owned(),
+            Stale::Kept(p, e) => panic!("{} kept: {e}", p.display()),
+        })
+        .collect();
+    let mut expected = stale.to_vec();
+    expected.push(".nutcracker.yml.tpc-aa.tmp");
+    expected.sort();
+    assert_eq!(removed, expected);
+    assert!(found[0].to_string().starts_with("Removed stale temp file"));
+    let mut left = kept.to_vec();
+    left.extend([".nutcracker.yml.tpc-abc.tmp", "nutcracker.yml"]);
+    left.sort();
+    assert_eq!(names(d), left);
+    assert_eq!(names(outside.path()), ["x"]);
+    assert!(remove_stale(&d.join("no/such/folder/x.yml")).is_empty());
+}
+
+#[test]
+fn stale_temp_files_are_removed_beside_a_symlinks_target_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let (etc, managed) = (dir.path().join("etc"), dir.path().join("managed"));
+    fs::create_dir(&etc).unwrap();
+    fs::create_dir(&managed).unwrap();
+    symlink("../managed/real.yml", etc.join("nutcracker.yml")).unwrap();
+    fs::write(managed.join(".real.yml.tpc-0123456789abcdef.tmp"), "half").unwrap();
+    fs::write(etc.join(".nutcracker.yml.tpc-77.tmp"), "half").unwrap();
+    assert_eq!(remove_stale(&etc.join("nutcracker.yml")).len(), 2);
+    assert_eq!(names(&etc), ["nutcracker.yml"]);
+    assert!(names(&managed).is_empty());
+}
+
+#[test]
+fn same_file_sees_through_symlinks_and_missing_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(d.join("a.yml"), "a").unwrap();
+    symlink("a.yml", d.join("link.yml")).unwrap();
+    symlink(d, d.join("again")).unwrap();
+    assert!(same_file(&d.join("a.yml"), &d.join("link.yml")));
+    assert!(same_file(&d.join("a.yml"), &d.join("again/a.yml")));
+    assert!(same_file(&d.join("new.log"), &d.join("again/./new.log")));
+    assert!(!same_file(&d.join("a.yml"), &d.join("new.log")));
+    assert!(!same_file(&d.join("new.log"), &d.join("other.log")));
 }
