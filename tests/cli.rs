@@ -54,7 +54,7 @@ fn help_and_version_exit_0() {
 }
 
 #[test]
-fn dry_run_writes_a_private_file_once() {
+fn dry_run_writes_a_0640_file_once() {
     let dir = tempfile::tempdir().unwrap();
     let masters = dir.path().join("masters.txt");
     std::fs::write(&masters, "node-2 10.0.0.2:6379\nnode-1 10.0.0.1:6379\n").unwrap();
@@ -71,9 +71,10 @@ fn dry_run_writes_a_private_file_once() {
     assert!(o.status.success(), "{}", stderr(&o));
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(text.contains("  - 10.0.0.1:6379:1 node-1\n  - 10.0.0.2:6379:1 node-2\n"));
+    // A new file: 0640, the folder's group (it may hold redis_auth).
     assert_eq!(
         std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
-        0o600
+        0o640
     );
     assert!(stderr(&o).contains("would run 'killall -USR1 nutcracker'"));
     assert!(!stderr(&o).contains("s3cret"));
@@ -179,4 +180,68 @@ fn replay_imports_a_sentinel_log() {
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("write config (node-2"), "{text}");
     assert!(text.contains("were not sentinel events and were skipped"));
+}
+
+/// Runs tpc in `dir`, killing it if it is still running after 5 s (a daemon started
+/// where it should have refused).
+fn tpc_in(dir: &std::path::Path, args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tpc"))
+        .args(args)
+        .current_dir(dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("tpc runs");
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() && start.elapsed().as_secs() < 5 {
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    let _ = child.kill();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_recording_onto_the_config_the_log_or_a_folder_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = d.join("nutcracker.yml");
+    std::fs::write(&out, "live config\n").unwrap();
+    std::os::unix::fs::symlink("nutcracker.yml", d.join("link.yml")).unwrap();
+    std::os::unix::fs::symlink(d, d.join("again")).unwrap();
+    std::fs::create_dir(d.join("recordings")).unwrap();
+    let (out_arg, log_arg) = (out.to_str().unwrap(), d.join("tpc.log"));
+    let log_arg = log_arg.to_str().unwrap();
+    for (record, says) in [
+        ("nutcracker.yml", "-out"),
+        ("link.yml", "-out"),
+        ("again/nutcracker.yml", "-out"),
+        // The log does not exist yet: the same path is the same file.
+        ("tpc.log", "-log"),
+        ("./again/tpc.log", "-log"),
+        ("recordings", "folder"),
+    ] {
+        let o = tpc_in(
+            d,
+            &[
+                "-sentinels",
+                "127.0.0.1:1",
+                "-out",
+                out_arg,
+                "-log",
+                log_arg,
+                "-record",
+                record,
+            ],
+        );
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "-record {record}: {e}");
+        assert_eq!(e.lines().count(), 1, "{e}");
+        assert!(e.contains("-record") && e.contains(says), "{e}");
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "live config\n");
+        assert_eq!(
+            std::fs::read_dir(d).unwrap().count(),
+            4,
+            "-record {record} left a file"
+        );
+    }
 }

@@ -611,7 +611,7 @@ fn an_unwritable_output_directory_is_retried() {
         assert_eq!(slack.count("Error writing config"), 1, "{name}");
         assert!(temp_files(tpc.dir.path()).is_empty(), "{name}");
         let mode = std::fs::metadata(&tpc.out).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600, "{name}");
+        assert_eq!(mode & 0o777, 0o640, "{name}");
     }
 }
 

@@ -13,7 +13,7 @@ use crate::core::{Core, Input};
 
 use super::cli::{Options, DEFAULT_CMD};
 use super::clock::Clock;
-use super::config_file::{find_nutcracker, read_existing};
+use super::config_file::{find_nutcracker, read_existing, remove_stale, Stale};
 use super::effects::Performer;
 use super::recording::{Header, Recorder};
 use super::sentinel::{self, LinkEvent};
@@ -97,8 +97,9 @@ struct Start {
     recorder: Option<Recorder>,
 }
 
-/// Reads the config on disk, finds nutcracker and starts the recording: everything that
-/// can fail before the first connection, with errors that say what to do.
+/// Reads the config on disk, removes stale temp files beside it, finds nutcracker and
+/// starts the recording: everything that can fail before the first connection, with
+/// errors that say what to do.
 fn prepare(options: &Options) -> Result<Start, DaemonError> {
     if options.cmd_line == DEFAULT_CMD {
         warn!(
@@ -112,6 +113,12 @@ fn prepare(options: &Options) -> Result<Start, DaemonError> {
         })?,
         None => None,
     };
+    for stale in options.out.as_deref().map(remove_stale).unwrap_or_default() {
+        match stale {
+            Stale::Removed(_) => info!("{stale}"),
+            Stale::Kept(..) => warn!("{stale}"),
+        }
+    }
     let nutcracker = match (&options.out, options.validate) {
         (Some(_), true) => Some(
             find_nutcracker(options.nutcracker.as_deref()).map_err(DaemonError::NoNutcracker)?,

@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::core::{Core, Effect, Input, Millis, Outcome};
 
 use super::cli::Options;
-use super::config_file::{read_existing, write_atomically};
+use super::config_file::{read_existing, remove_stale, write_atomically};
 use super::masters_file;
 
 /// Why a dry run failed.
@@ -60,7 +60,10 @@ pub fn run(options: &Options, file: &Path) -> Result<Vec<String>, DryRunError> {
     if core.masters().is_empty() {
         return Err(DryRunError::NoMasters(name));
     }
-    let mut log = Vec::new();
+    let mut log: Vec<String> = match &options.out {
+        Some(out) => remove_stale(out).iter().map(ToString::to_string).collect(),
+        None => Vec::new(),
+    };
     while let Some(effect) = core.poll_effect() {
         let done = match effect {
             Effect::WriteConfig { id, text, .. } => {

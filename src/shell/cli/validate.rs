@@ -2,7 +2,7 @@
 //! Every error names the flag, what was wrong and what is allowed.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::core::addr::{is_valid_host, Addr};
@@ -10,6 +10,7 @@ use crate::core::settings::{CoreSettings, PoolSettings, DISTRIBUTIONS, HASHES};
 use crate::core::time::Millis;
 
 use super::args::RawArgs;
+use crate::shell::config_file::same_file;
 use crate::shell::sentinel::SentinelAuth;
 
 /// A flag value tpc cannot use.
@@ -68,6 +69,15 @@ pub enum UsageError {
     },
     /// `-sentinel_ca` without `-sentinel_tls`.
     CaWithoutTls,
+    /// `-record` names the same file as another flag: recording would replace it.
+    RecordOnto {
+        /// The `-record` file.
+        path: String,
+        /// The other flag.
+        flag: &'static str,
+    },
+    /// `-record` names a folder.
+    RecordIsFolder(String),
 }
 
 impl fmt::Display for UsageError {
@@ -114,6 +124,15 @@ impl fmt::Display for UsageError {
             UsageError::CaWithoutTls => {
                 write!(f, "-sentinel_ca needs -sentinel_tls (the CA is only used for TLS)")
             }
+            UsageError::RecordOnto { path, flag } => write!(
+                f,
+                "-record {path} is the same file as -{flag}: the recording would replace it; give the recording a file of its own"
+            ),
+            UsageError::RecordIsFolder(path) => write!(
+                f,
+                "-record {path} is a folder: give a file, e.g. {}/tpc.jsonl",
+                path.trim_end_matches('/')
+            ),
         }
     }
 }
@@ -338,6 +357,31 @@ fn pool(raw: &RawArgs) -> Result<PoolSettings, UsageError> {
     })
 }
 
+/// Checks that `-record` names a file of its own: not the config, not the log, not a
+/// folder.
+fn record(
+    record: Option<PathBuf>,
+    out: Option<&Path>,
+    log: Option<&Path>,
+) -> Result<Option<PathBuf>, UsageError> {
+    let Some(path) = record else {
+        return Ok(None);
+    };
+    let shown = || path.display().to_string();
+    if path.is_dir() {
+        return Err(UsageError::RecordIsFolder(shown()));
+    }
+    for (flag, other) in [("out", out), ("log", log)] {
+        if other.is_some_and(|other| same_file(&path, other)) {
+            return Err(UsageError::RecordOnto {
+                path: shown(),
+                flag,
+            });
+        }
+    }
+    Ok(Some(path))
+}
+
 /// Checks every flag and builds the options tpc runs with.
 pub fn validate(raw: &RawArgs) -> Result<Options, UsageError> {
     let sentinels = parse_sentinels(&raw.sentinels)?;
@@ -385,6 +429,12 @@ pub fn validate(raw: &RawArgs) -> Result<Options, UsageError> {
         icon_emoji: raw.icon_emoji.clone(),
         api_url: raw.slack_url.trim_end_matches('/').to_string(),
     });
+    let (out, log) = (path(&raw.out), path(&raw.log));
+    let record = record(
+        raw.record.as_deref().and_then(path),
+        out.as_deref(),
+        log.as_deref(),
+    )?;
     Ok(Options {
         core: CoreSettings {
             pool: pool(raw)?,
@@ -396,14 +446,14 @@ pub fn validate(raw: &RawArgs) -> Result<Options, UsageError> {
             sentinels: sentinels.len(),
         },
         sentinels,
-        out: path(&raw.out),
+        out,
         cmd_line: raw.cmd.clone(),
         cmd,
         cmd_timeout: Duration::from_secs(cmd_timeout as u64),
-        log: path(&raw.log),
+        log,
         slack,
         dry_run_masters,
-        record: raw.record.as_deref().and_then(path),
+        record,
         auth: sentinel_auth(raw)?,
         validate: raw.validate,
         nutcracker: raw.nutcracker.as_deref().and_then(path),

@@ -1,0 +1,94 @@
+//! Writing the config file so it is never torn nor broken, and stays what the operator
+//! made it. Through any symlinks to the final target ([`target`]), a temp file in the
+//! target's folder ([`temp`]: mode 0600 while it is written, as it may hold
+//! `redis_auth`) gets the text, the live file's owner, group and mode ([`ownership`]),
+//! an fsync and `nutcracker -t` ([`nutcracker`]); the live file is kept as
+//! `<file>.bak` ([`backup`]), the temp file renamed over it and the folder fsynced.
+//! Temp files a killed tpc left are removed at start ([`stale`]).
+
+mod backup;
+mod nutcracker;
+mod ownership;
+mod stale;
+mod target;
+mod temp;
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::Path;
+
+pub use backup::backup_path;
+pub use nutcracker::find_nutcracker;
+pub use ownership::NEW_FILE_MODE;
+pub use stale::{remove_stale, Stale};
+pub use target::same_file;
+
+use ownership::Ownership;
+use target::{folder, resolve};
+use temp::Temp;
+
+/// Reads the config file as it is now, if there is one.
+pub fn read_existing(path: &Path) -> io::Result<Option<String>> {
+    match fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        // No file yet, or its folder is missing or not a folder: writes will say so and
+        // be retried.
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Replaces `path` (or, when it is a symlink, the file it finally leads to) with `text`
+/// atomically: a reader sees the old file or the new one, never a mix, and a crash
+/// leaves the old file in place. The new file has the old one's owner, group and mode;
+/// a first file has [`NEW_FILE_MODE`] and its folder's group. With `nutcracker`, the
+/// new file must pass `nutcracker -t` first. The previous file is kept as `<file>.bak`.
+pub fn write_atomically(path: &Path, text: &str, nutcracker: Option<&Path>) -> Result<(), String> {
+    let target =
+        resolve(path).map_err(|e| format!("cannot follow the symlink {}: {e}", path.display()))?;
+    let shown = target.display();
+    let live = match fs::symlink_metadata(&target) {
+        Ok(meta) if meta.is_file() => Some(meta),
+        Ok(_) => return Err(format!("{shown} is not a file: -out must name a file")),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(format!("cannot read {shown}: {e}")),
+    };
+    let (temp, mut file) = Temp::create(&target)
+        .map_err(|e| format!("cannot create a temp file beside {shown}: {e}"))?;
+    let io = |what: &str, e: io::Error| format!("cannot {what} {}: {e}", temp.path().display());
+    file.write_all(text.as_bytes())
+        .map_err(|e| io("write", e))?;
+    let owner = match &live {
+        Some(meta) => Ownership::of(meta),
+        None => Ownership::for_new_file(
+            &file.metadata().map_err(|e| io("read", e))?,
+            &fs::metadata(folder(&target)).map_err(|e| io("read the folder of", e))?,
+        ),
+    };
+    owner.apply(&file).map_err(|e| {
+        format!("cannot give the new config the {owner} of {shown}: {e}; tpc must run as root or as the file's owner")
+    })?;
+    file.sync_all().map_err(|e| io("sync", e))?;
+    drop(file);
+    if let Some(nutcracker) = nutcracker {
+        nutcracker::check(nutcracker, temp.path())?;
+    }
+    if live.is_some() {
+        backup::keep_backup(&target).map_err(|e| format!("cannot keep {shown} as .bak: {e}"))?;
+    }
+    temp.rename_to(&target)
+        .map_err(|e| format!("cannot replace {shown}: {e}"))?;
+    File::open(folder(&target))
+        .and_then(|d| d.sync_all())
+        .map_err(|e| format!("cannot sync the folder of {shown}: {e}"))
+}
+
+#[cfg(test)]
+mod tests;
