@@ -113,7 +113,7 @@ fn owner_group_and_mode_survive_a_failover_and_the_nutcracker_user_reads_the_fil
     chown(&tpc.out, Some(0), Some(gid)).unwrap();
     chmod(&tpc.out, 0o640);
     s.wait_subscribers(1, secs(5));
-    s.publish("+switch-master", "node-1 127.0.0.1 7001 127.0.0.1 7002");
+    s.fail_over("node-1", 7001, 7002);
     tpc.wait_config(&server(7002), secs(10));
     assert_eq!(stat(&tpc.out), (0, gid, 0o640), "the live file");
     assert_eq!(stat(&bak(&tpc.out)), (0, gid, 0o640), "the .bak");
@@ -136,7 +136,7 @@ fn a_configmap_symlink_chain_is_written_through_and_stays() {
     let target = stamp.join("nutcracker.yml");
     tpc.wait_config(&server(7001), secs(10));
     s.wait_subscribers(1, secs(5));
-    s.publish("+switch-master", "node-1 127.0.0.1 7001 127.0.0.1 7002");
+    s.fail_over("node-1", 7001, 7002);
     tpc.wait_config(&server(7002), secs(10));
     tpc.stop();
     assert!(is_link(&tpc.out), "-out is no longer a symlink");
@@ -174,7 +174,7 @@ fn symlinks_planted_at_predictable_temp_names_are_not_followed() {
         symlink(outside.path().join(format!("stolen-{i}")), p).unwrap();
     }
     s.wait_subscribers(1, secs(5));
-    s.publish("+switch-master", "node-1 127.0.0.1 7001 127.0.0.1 7002");
+    s.fail_over("node-1", 7001, 7002);
     tpc.wait_config(&server(7002), secs(10));
     tpc.stop();
     assert!(names(outside.path()).is_empty(), "a write landed outside");

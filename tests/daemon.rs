@@ -69,7 +69,7 @@ fn writes_follows_a_switch_notifies_and_keeps_secrets_out_of_the_log() {
     sentinel.wait_subscribers(1, Duration::from_secs(5));
 
     sentinel.publish("+odown", "master node-1 127.0.0.1 7001 #quorum 2/2");
-    sentinel.publish("+switch-master", "node-1 127.0.0.1 7001 127.0.0.1 7002");
+    sentinel.fail_over("node-1", 7001, 7002);
     wait_config(&tpc, "127.0.0.1:7002:1 node-1");
     wait_until("second reload", Duration::from_secs(5), || {
         reloads(&tpc) == 2
@@ -156,7 +156,7 @@ fn hostile_payloads_never_reach_the_config() {
     thread::sleep(Duration::from_millis(300));
     assert_eq!(tpc.read("nutcracker.yml"), good);
     // Still alive and still following.
-    sentinel.publish("+switch-master", "node-1 127.0.0.1 7001 127.0.0.1 7003");
+    sentinel.fail_over("node-1", 7001, 7003);
     wait_config(&tpc, "127.0.0.1:7003:1 node-1");
     assert!(nutcracker_accepts(&tpc.path("nutcracker.yml")));
     assert!(tpc.terminate().success());
@@ -210,7 +210,7 @@ fn sighup_reopens_the_log_file_for_logrotate() {
     wait_until("a fresh log file", Duration::from_secs(5), || {
         tpc.log().contains("log file reopened")
     });
-    sentinel.publish("+switch-master", "node-1 127.0.0.1 7001 127.0.0.1 7002");
+    sentinel.fail_over("node-1", 7001, 7002);
     wait_config(&tpc, "127.0.0.1:7002:1 node-1");
     wait_until("the switch in the new log", Duration::from_secs(5), || {
         tpc.log().contains("Replacing master node-1")

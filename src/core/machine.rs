@@ -124,6 +124,13 @@ impl Core {
         }
     }
 
+    /// The same core, owing a reload of the config on disk: nutcracker is known not to
+    /// have loaded it (e.g. a reload failed before tpc restarted).
+    pub fn with_reload_owed(mut self, owed: bool) -> Core {
+        self.reload_owed = owed;
+        self
+    }
+
     /// The settings in force.
     pub fn settings(&self) -> &CoreSettings {
         &self.settings

@@ -13,7 +13,7 @@ use crate::core::{Core, Input};
 
 use super::cli::{Options, DEFAULT_CMD};
 use super::clock::Clock;
-use super::config_file::{find_nutcracker, read_existing, remove_stale, Stale};
+use super::config_file::{find_nutcracker, loaded, read_existing, remove_stale, Stale};
 use super::effects::Performer;
 use super::recording::{Header, Recorder};
 use super::sentinel::{self, LinkEvent};
@@ -91,6 +91,8 @@ fn to_input(event: LinkEvent, clock: &Clock) -> Input<'static> {
 struct Start {
     /// The config file's content, if there is one.
     on_disk: Option<String>,
+    /// nutcracker has not loaded it, by what the last run remembered.
+    reload_owed: bool,
     /// The nutcracker binary that checks configs, unless checks are off.
     nutcracker: Option<PathBuf>,
     /// The recording, if asked for.
@@ -125,14 +127,26 @@ fn prepare(options: &Options) -> Result<Start, DaemonError> {
         ),
         _ => None,
     };
+    let reload_owed = options
+        .out
+        .as_deref()
+        .is_some_and(|out| loaded::reload_owed(out, on_disk.as_deref()));
+    if reload_owed {
+        warn!("nutcracker has not loaded the config on disk (a reload was owed when tpc stopped): reloading it");
+    }
+    let header = Header {
+        reload_owed,
+        ..Header::for_daemon(&options.core, on_disk.as_deref())
+    };
     let recorder = match &options.record {
-        Some(path) => Some(
-            Recorder::create(path, &Header::for_daemon(&options.core, on_disk.as_deref()))
-                .map_err(|error| DaemonError::Record {
+        Some(path) => {
+            Some(
+                Recorder::create(path, &header).map_err(|error| DaemonError::Record {
                     path: path.display().to_string(),
                     error,
                 })?,
-        ),
+            )
+        }
         None => None,
     };
     if let Some(out) = &options.out {
@@ -144,6 +158,7 @@ fn prepare(options: &Options) -> Result<Start, DaemonError> {
     }
     Ok(Start {
         on_disk,
+        reload_owed,
         nutcracker,
         recorder,
     })
@@ -154,11 +169,12 @@ fn prepare(options: &Options) -> Result<Start, DaemonError> {
 pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result<(), DaemonError> {
     let Start {
         on_disk,
+        reload_owed,
         nutcracker,
         mut recorder,
     } = prepare(&options)?;
     let clock = Clock::start();
-    let mut core = Core::new(options.core.clone(), on_disk);
+    let mut core = Core::new(options.core.clone(), on_disk).with_reload_owed(reload_owed);
     // Every input goes through here, so a recording holds exactly what the core saw.
     let mut feed = |core: &mut Core, input: Input| {
         if let Some(r) = &mut recorder {

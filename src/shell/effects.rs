@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::core::{Effect, EffectId, Outcome};
 
-use super::config_file::write_atomically;
+use super::config_file::{loaded, write_atomically};
 use super::reload;
 use super::slack::Notifier;
 
@@ -74,8 +74,19 @@ impl Performer {
             Effect::RunReload { id } => {
                 info!("Running command: '{}'", self.cmd_line);
                 let (cmd, timeout, done) = (self.cmd.clone(), self.cmd_timeout, self.done.clone());
+                let out = self.out.clone();
                 tokio::spawn(async move {
+                    // What nutcracker will read, so that what it loaded is remembered.
+                    let loading = match &out {
+                        Some(path) => tokio::fs::read(path).await.ok(),
+                        None => None,
+                    };
                     let result = reload::run(&cmd, timeout).await;
+                    if let (Ok(()), Some(path), Some(config)) = (&result, &out, &loading) {
+                        if let Err(e) = loaded::remember(path, config) {
+                            warn!("Cannot remember what nutcracker loaded beside {}: {e}; a restart may reload again", path.display());
+                        }
+                    }
                     let _ = done.send((id, outcome(result)));
                 });
             }

@@ -124,7 +124,7 @@ pub fn run(options: &ReplayOptions, out: impl Write) -> Result<(), ReplayError> 
                 Reader::open(open(path)?).map_err(|e| ReplayError::Recording(name.clone(), e))?;
             let mut settings = header.settings;
             apply_overrides(&mut settings, &options.flags, &options.given);
-            let core = Core::new(settings, header.on_disk);
+            let core = Core::new(settings, header.on_disk).with_reload_owed(header.reload_owed);
             let mut driver = Driver::new(core, header.outcomes);
             feed_masters(&mut driver, options, &mut printer)?;
             loop {

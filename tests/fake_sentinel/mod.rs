@@ -303,6 +303,25 @@ impl FakeSentinel {
             .retain_mut(|c| c.write_all(msg.as_bytes()).is_ok());
     }
 
+    /// A real failover as a sentinel shows it: `name` moves from `old_port` to
+    /// `new_port` one config epoch on in the answers, then `+switch-master` is published.
+    pub fn fail_over(&self, name: &str, old_port: u16, new_port: u16) {
+        {
+            let mut s = self.state.lock().unwrap();
+            let m = s
+                .masters
+                .iter_mut()
+                .find(|m| m.name == name)
+                .expect("fail_over of a master the fake reports");
+            m.port = new_port;
+            m.epoch += 1;
+        }
+        self.publish(
+            "+switch-master",
+            &format!("{name} 127.0.0.1 {old_port} 127.0.0.1 {new_port}"),
+        );
+    }
+
     /// Closes every connection (tpc must reconnect and query again).
     pub fn drop_connections(&self) {
         let mut s = self.state.lock().unwrap();

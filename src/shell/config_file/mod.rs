@@ -4,9 +4,11 @@
 //! `redis_auth`) gets the text, the live file's owner, group and mode ([`ownership`]),
 //! an fsync and `nutcracker -t` ([`nutcracker`]); the live file is kept as
 //! `<file>.bak` ([`backup`]), the temp file renamed over it and the folder fsynced.
-//! Temp files a killed tpc left are removed at start ([`stale`]).
+//! Temp files a killed tpc left are removed at start ([`stale`]). What nutcracker last
+//! loaded is remembered beside the file ([`loaded`]).
 
 mod backup;
+pub mod loaded;
 mod nutcracker;
 mod ownership;
 mod stale;

@@ -33,6 +33,9 @@ pub struct Header {
     /// The config file's content when the core started, if there was one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_disk: Option<String>,
+    /// nutcracker had not loaded that content when the core started.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reload_owed: bool,
     /// Where outcomes come from on replay.
     #[serde(default)]
     pub outcomes: Outcomes,
@@ -53,6 +56,7 @@ impl Header {
             tpc_recording: VERSION,
             settings,
             on_disk,
+            reload_owed: false,
             outcomes: Outcomes::Recorded,
         }
     }

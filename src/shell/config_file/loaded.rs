@@ -1,0 +1,68 @@
+//! What nutcracker last loaded. After each successful reload a fingerprint of the config
+//! it read is kept beside the config file, as `.<name>.tpc-loaded`, so that a reload
+//! still owed when tpc stopped (a failed reload, a crash, a restart) runs at the next
+//! start, and a restart with nothing owed reloads nothing.
+
+use std::fs;
+use std::hash::Hasher;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use super::target::{folder, name, resolve};
+use super::temp::Temp;
+
+/// The fingerprint of a config's bytes: FNV-1a, 64 bits, in hex.
+pub fn fingerprint(bytes: &[u8]) -> String {
+    let mut h = fnv::FnvHasher::default();
+    h.write(bytes);
+    format!("fnv1a64:{:016x}\n", h.finish())
+}
+
+/// Where the fingerprint of what nutcracker loaded is kept for the config `out` (beside
+/// the file it finally leads to).
+pub fn mark_path(out: &Path) -> io::Result<PathBuf> {
+    let target = resolve(out)?;
+    Ok(folder(&target).join(format!(".{}.tpc-loaded", name(&target))))
+}
+
+/// Notes that nutcracker loaded `config` (the bytes of `out` when the reload ran).
+pub fn remember(out: &Path, config: &[u8]) -> io::Result<()> {
+    let mark = mark_path(out)?;
+    let (temp, mut file) = Temp::create(&mark)?;
+    file.write_all(fingerprint(config).as_bytes())?;
+    file.sync_all()?;
+    temp.rename_to(&mark)
+}
+
+/// Whether the config on disk is not the one nutcracker last loaded, by the mark a
+/// previous run left. No mark (a first start, or a file tpc never reloaded): nothing is
+/// known to be owed.
+pub fn reload_owed(out: &Path, on_disk: Option<&str>) -> bool {
+    let Ok(mark) = mark_path(out) else {
+        return false;
+    };
+    match (fs::read_to_string(mark), on_disk) {
+        (Ok(loaded), Some(text)) => loaded != fingerprint(text.as_bytes()),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reload_is_owed_only_when_the_file_differs_from_what_was_loaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("nutcracker.yml");
+        assert!(!reload_owed(&out, Some("a")), "no mark: nothing known");
+        remember(&out, b"a").unwrap();
+        assert!(!reload_owed(&out, Some("a")));
+        assert!(reload_owed(&out, Some("b")));
+        assert_eq!(
+            fs::read_to_string(dir.path().join(".nutcracker.yml.tpc-loaded")).unwrap(),
+            fingerprint(b"a")
+        );
+        assert_ne!(fingerprint(b"a"), fingerprint(b"b"));
+    }
+}
