@@ -2,6 +2,8 @@
 //! the reload command, Slack, logs, signals, and the daemon loop that connects them to
 //! the pure [`crate::core`].
 
+pub mod capture;
+pub mod child;
 pub mod cli;
 pub mod clock;
 pub mod config_file;
