@@ -2,12 +2,13 @@
 
 use std::process::ExitCode;
 
+use tpc::shell::{cli, stdio};
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match tpc::shell::cli::parse(&args) {
+    match cli::utf8_args(std::env::args_os().skip(1)).and_then(|args| cli::parse(&args)) {
         Ok(command) => tpc::shell::run(command),
         Err(e) => {
-            eprintln!("tpc: {e}");
+            stdio::err_line(&format!("tpc: {e}"));
             ExitCode::from(2)
         }
     }

@@ -1,7 +1,9 @@
 //! The real `tpc` binary's command line: exit statuses, help, version, and the dry run.
 
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 fn tpc(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_tpc"))
@@ -243,5 +245,61 @@ fn a_recording_onto_the_config_the_log_or_a_folder_is_refused() {
             4,
             "-record {record} left a file"
         );
+    }
+}
+
+#[test]
+fn a_non_utf8_argument_exits_2_with_one_line_that_never_shows_it() {
+    for args in [
+        vec![
+            OsString::from("-sentinels"),
+            OsString::from(":1"),
+            OsString::from("-redis_auth"),
+            OsString::from_vec(b"s3cr\xffet".to_vec()),
+        ],
+        vec![OsString::from_vec(b"-sentinels=:1,s3cr\xffet".to_vec())],
+        vec![
+            OsString::from("replay"),
+            OsString::from_vec(b"s3cr\xffet".to_vec()),
+        ],
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_tpc"))
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let e = stderr(&o);
+        assert_eq!(e.lines().count(), 1, "{e}");
+        assert!(e.contains("UTF-8"), "{e}");
+        assert!(!e.contains("s3cr") && !e.contains('\u{fffd}'), "{e}");
+        assert!(o.stdout.is_empty());
+    }
+}
+
+/// Runs `tpc ARGS` with its stdout a pipe nobody reads any more (like `| head -1`
+/// once head has exited): every write to it fails with EPIPE.
+fn tpc_into_a_closed_pipe(args: &[&str]) -> Output {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    Command::new(env!("CARGO_BIN_EXE_tpc"))
+        .args(args)
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_closed_stdout_is_a_clean_end_not_a_panic() {
+    for args in [
+        &["-masters", "examples/masters.txt"][..],
+        &["-h"],
+        &["--version"],
+        &["replay", "examples/failover.jsonl"],
+    ] {
+        let o = tpc_into_a_closed_pipe(args);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {e}");
+        assert!(!e.contains("panicked"), "{args:?}: {e}");
     }
 }

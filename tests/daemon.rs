@@ -4,16 +4,21 @@
 
 mod fake_sentinel;
 mod fake_slack;
+#[path = "support/procs.rs"]
+#[allow(dead_code)]
+mod procs;
 mod tpc_daemon;
 
+use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use fake_sentinel::{master, FakeSentinel};
 use fake_slack::Slack;
+use procs::{comm_of, pid_alive, send_signal};
 use tpc_daemon::{wait_until, Tpc};
 
 const SECRET_AUTH: &str = "s3cret-auth-value";
@@ -218,4 +223,110 @@ fn sighup_reopens_the_log_file_for_logrotate() {
     let old = std::fs::read_to_string(tpc.path("tpc.log.1")).unwrap();
     assert!(!old.contains("Replacing master node-1"), "{old}");
     assert!(tpc.terminate().success());
+}
+
+/// The PIDs a reload command wrote to `file`, one a line.
+fn pids_in(file: &Path) -> Vec<u32> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| l.trim().parse().expect("a PID per line"))
+        .collect()
+}
+
+/// SIGKILLs the `sleep`s among `pids` that are still alive (a test's leftovers).
+fn kill_sleepers(pids: &[u32]) {
+    for &pid in pids {
+        if pid_alive(pid) && comm_of(pid).as_deref() == Some("sleep") {
+            send_signal(pid, "KILL");
+        }
+    }
+}
+
+#[test]
+fn sigterm_kills_a_hanging_reload_with_its_children_after_a_bounded_wait() {
+    let sentinel = FakeSentinel::start(vec![master("node-1", 7001, 1)]);
+    let dir = tempfile::tempdir().unwrap();
+    let pids = dir.path().join("pids");
+    let file = pids.display();
+    let cmd = format!("sh -c 'echo $$ >> {file}; sleep 100 & echo $! >> {file}; sleep 100'");
+    let mut tpc = start(sentinel.port, &["-cmd", &cmd, "-cmd_timeout", "600"]);
+    wait_until("reload started", Duration::from_secs(10), || {
+        pids_in(&pids).len() == 2
+    });
+    let started = pids_in(&pids);
+    let start = Instant::now();
+    let status = tpc.terminate();
+    let took = start.elapsed();
+    let gone = {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while started.iter().any(|&p| pid_alive(p)) && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(20));
+        }
+        !started.iter().any(|&p| pid_alive(p))
+    };
+    kill_sleepers(&started);
+    assert!(status.success(), "{status:?}");
+    assert!(took < Duration::from_secs(9), "took {took:?}");
+    assert!(gone, "the reload command's processes outlived tpc");
+    assert!(tpc.log().contains("killed"), "{}", tpc.log());
+}
+
+#[test]
+fn a_reload_that_exits_0_leaving_a_child_on_its_output_succeeds_once() {
+    let sentinel = FakeSentinel::start(vec![master("node-1", 7001, 1)]);
+    let dir = tempfile::tempdir().unwrap();
+    let pids = dir.path().join("pids");
+    let cmd = format!(
+        "sh -c 'sleep 100 & echo $! >> {}; echo reloaded'",
+        pids.display()
+    );
+    let mut tpc = start(sentinel.port, &["-cmd", &cmd, "-cmd_timeout", "2"]);
+    wait_until("reload done", Duration::from_secs(10), || {
+        tpc.log().contains("reloaded")
+    });
+    // Long enough for the timeout and a retry, had the command been taken as hanging.
+    thread::sleep(Duration::from_secs(4));
+    let log = tpc.log();
+    let status = tpc.terminate();
+    kill_sleepers(&pids_in(&pids));
+    assert!(status.success(), "{status:?}");
+    assert_eq!(log.matches("Running command").count(), 1, "{log}");
+    assert_eq!(pids_in(&pids).len(), 1, "{log}");
+    assert!(!log.contains("killed"), "{log}");
+    assert!(!log.contains("Error updating config"), "{log}");
+}
+
+#[test]
+fn in_stdout_mode_a_reader_that_goes_away_ends_tpc_cleanly() {
+    let sentinel = FakeSentinel::start(vec![master("node-1", 7001, 1)]);
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("tpc.log").display().to_string();
+    let sentinels = format!("127.0.0.1:{}", sentinel.port);
+    let mut tpc = Tpc::start_exactly(
+        dir,
+        &[
+            "-sentinels",
+            &sentinels,
+            "-cmd",
+            "true",
+            "-wait",
+            "0",
+            "-log",
+            &log,
+        ],
+    );
+    // Like `tpc ... | head -1`: one line read, then the pipe is closed.
+    let mut first = String::new();
+    BufReader::new(tpc.take_stdout().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert_eq!(first, "redis:\n");
+    sentinel.wait_subscribers(1, Duration::from_secs(5));
+    sentinel.publish("+switch-master", "node-1 127.0.0.1 7001 127.0.0.1 7002");
+    let status = tpc.wait_exit(Duration::from_secs(10));
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
+    let stderr = tpc.read("stderr");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(tpc.log().contains("stdout is closed"), "{}", tpc.log());
 }

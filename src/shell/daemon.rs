@@ -4,13 +4,16 @@
 use std::future::Future;
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
-use tokio::time::sleep_until;
+use tokio::sync::{mpsc, watch, Notify};
+use tokio::time::{sleep_until, Instant};
 use tracing::{info, warn};
 
 use crate::core::{Core, Input};
 
+use super::child::GRACE;
 use super::cli::{Options, DEFAULT_CMD};
 use super::clock::Clock;
 use super::config_file::{find_nutcracker, loaded, read_existing, remove_stale, Stale};
@@ -18,6 +21,14 @@ use super::effects::Performer;
 use super::recording::{Header, Recorder};
 use super::sentinel::{self, LinkEvent};
 use super::slack::Notifier;
+
+/// How long a running reload command may go on once tpc is asked to stop; then it is
+/// ended with every process it started.
+pub const STOP_WAIT: Duration = Duration::from_secs(5);
+
+/// How long, after ending the reload command, tpc waits for its outcome before it exits
+/// without it (its processes were SIGKILLed; this only bounds a stuck write).
+const LAST_WAIT: Duration = Duration::from_secs(2);
 
 /// Why the daemon could not run.
 #[derive(Debug)]
@@ -56,6 +67,17 @@ impl std::fmt::Display for DaemonError {
 }
 
 impl std::error::Error for DaemonError {}
+
+/// Where the daemon is in stopping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// Not stopping.
+    Running,
+    /// Asked to stop; waiting until then for the write or reload in progress.
+    Waiting(Instant),
+    /// The reload command was told to end; waiting until then for its outcome.
+    Ending(Instant),
+}
 
 fn to_input(event: LinkEvent, clock: &Clock) -> Input<'static> {
     let at = clock.now();
@@ -164,8 +186,10 @@ fn prepare(options: &Options) -> Result<Start, DaemonError> {
     })
 }
 
-/// Runs until `shutdown` completes, then finishes the write or reload in progress and
-/// returns.
+/// Runs until `shutdown` completes (or stdout, where the config goes without `-out`,
+/// is closed by its reader), then finishes the write or reload in progress and returns.
+/// A reload command still running [`STOP_WAIT`] later is ended with every process it
+/// started.
 pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result<(), DaemonError> {
     let Start {
         on_disk,
@@ -188,6 +212,8 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
     let (link_tx, mut link_rx) = mpsc::channel(1024);
     let (query_tx, query_rx) = watch::channel(0u64);
     let (done_tx, mut done_rx) = mpsc::unbounded_channel();
+    let (end_commands, end_commands_rx) = watch::channel(false);
+    let stdout_closed = Arc::new(Notify::new());
     let links = tokio::spawn(sentinel::follow_all(
         options.sentinels.clone(),
         options.auth.clone(),
@@ -203,28 +229,52 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
         done: done_tx,
         notifier: Notifier::start(options.slack.clone()),
         queries: query_tx,
+        end_commands: end_commands_rx,
+        stdout_closed: stdout_closed.clone(),
     };
     tokio::pin!(shutdown);
-    let mut stopping = false;
+    let mut stop = Stop::Running;
     loop {
         while let Some(effect) = core.poll_effect() {
             performer.perform(effect);
         }
+        let stopping = stop != Stop::Running;
         if stopping && !core.is_busy() {
             break;
         }
         let wake = core.poll_timeout().map(|t| clock.instant(t));
+        let stop_deadline = match stop {
+            Stop::Running => None,
+            Stop::Waiting(at) | Stop::Ending(at) => Some(at),
+        };
         tokio::select! {
             Some(event) = link_rx.recv(), if !stopping => feed(&mut core, to_input(event, &clock)),
             Some((id, outcome)) = done_rx.recv() => {
                 feed(&mut core, Input::Done { at: clock.now(), id, outcome })
             }
-            _ = sleep_until(wake.unwrap_or_else(tokio::time::Instant::now)), if wake.is_some() && !stopping => {
+            _ = sleep_until(wake.unwrap_or_else(Instant::now)), if wake.is_some() && !stopping => {
                 feed(&mut core, Input::Tick { at: clock.now() })
             }
             _ = &mut shutdown, if !stopping => {
                 info!("Stopping: finishing the write or reload in progress");
-                stopping = true;
+                stop = Stop::Waiting(Instant::now() + STOP_WAIT);
+            }
+            _ = stdout_closed.notified(), if !stopping => {
+                info!("Stopping: stdout is closed (its reader went away)");
+                stop = Stop::Waiting(Instant::now() + STOP_WAIT);
+            }
+            _ = sleep_until(stop_deadline.unwrap_or_else(Instant::now)), if stopping => {
+                if let Stop::Waiting(_) = stop {
+                    warn!(
+                        "Still busy {}s after the stop: ending the reload command with every process it started",
+                        STOP_WAIT.as_secs()
+                    );
+                    end_commands.send_replace(true);
+                    stop = Stop::Ending(Instant::now() + GRACE + LAST_WAIT);
+                } else {
+                    warn!("Stopping without the outcome of the write or reload in progress");
+                    break;
+                }
             }
         }
     }

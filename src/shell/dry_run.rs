@@ -10,6 +10,7 @@ use crate::core::{Core, Effect, Input, Millis, Outcome};
 use super::cli::Options;
 use super::config_file::{read_existing, remove_stale, write_atomically};
 use super::masters_file;
+use super::stdio::{self, StdoutError};
 
 /// Why a dry run failed.
 #[derive(Debug)]
@@ -72,7 +73,11 @@ pub fn run(options: &Options, file: &Path) -> Result<Vec<String>, DryRunError> {
                         write_atomically(out, &text, None).map_err(DryRunError::Write)?;
                         log.push(format!("wrote {}", out.display()));
                     }
-                    None => print!("{text}"),
+                    None => match stdio::out(&text) {
+                        // The reader went away (`| head -1`): it wanted no more.
+                        Ok(()) | Err(StdoutError::Closed) => {}
+                        Err(e) => return Err(DryRunError::Write(e.to_string())),
+                    },
                 }
                 Some(id)
             }

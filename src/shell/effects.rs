@@ -1,21 +1,23 @@
 //! Performing the core's effects: config writes and reload commands run in tasks of
-//! their own and report back as outcomes; notifications and queries are handed off
-//! without waiting.
+//! their own and report back as outcomes, exactly one per effect ([`Reply`]), even when
+//! the task panics; notifications and queries are handed off without waiting.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, Notify};
 use tracing::{info, warn};
 
-use crate::core::{Effect, EffectId, Outcome};
+use crate::core::Effect;
 
 use super::config_file::{loaded, write_atomically};
 use super::reload;
+use super::reply::{self, Reply};
 use super::slack::Notifier;
+use super::stdio::{self, StdoutError};
 
-/// An effect's id and how it went, on its way back to the core.
-pub type Done = (EffectId, Outcome);
+pub use super::reply::Done;
 
 /// Everything needed to perform effects.
 #[derive(Debug, Clone)]
@@ -37,13 +39,11 @@ pub struct Performer {
     pub notifier: Notifier,
     /// Asks every sentinel link to query again (each change is one request).
     pub queries: watch::Sender<u64>,
-}
-
-fn outcome(result: Result<(), String>) -> Outcome {
-    match result {
-        Ok(()) => Outcome::Ok,
-        Err(error) => Outcome::Failed { error },
-    }
+    /// Turns true when a running reload command must be ended now (tpc is stopping).
+    pub end_commands: watch::Receiver<bool>,
+    /// Told when stdout (the config's destination without `-out`) was closed by its
+    /// reader: nothing written there will be read any more.
+    pub stdout_closed: Arc<Notify>,
 }
 
 impl Performer {
@@ -54,40 +54,57 @@ impl Performer {
                 for change in &changes {
                     info!("Config change: {change}");
                 }
-                let (out, check) = (self.out.clone(), self.nutcracker.clone());
-                let done = self.done.clone();
-                tokio::task::spawn_blocking(move || {
-                    let result = match &out {
-                        Some(path) => {
+                let reply = Reply::new(id, self.done.clone());
+                match self.out.clone() {
+                    Some(path) => {
+                        let check = self.nutcracker.clone();
+                        reply::spawn_blocking(reply, move || {
                             info!("Writing to outfile: {}", path.display());
-                            write_atomically(path, &text, check.as_deref())
-                        }
-                        None => {
+                            write_atomically(&path, &text, check.as_deref())
+                        });
+                    }
+                    None => {
+                        let closed = self.stdout_closed.clone();
+                        reply::spawn_blocking(reply, move || {
                             info!("Writing config to STDOUT");
-                            print!("{text}");
-                            Ok(())
-                        }
-                    };
-                    let _ = done.send((id, outcome(result)));
-                });
+                            stdio::out(&text).map_err(|e| {
+                                if matches!(e, StdoutError::Closed) {
+                                    closed.notify_one();
+                                }
+                                e.to_string()
+                            })
+                        });
+                    }
+                }
             }
             Effect::RunReload { id } => {
                 info!("Running command: '{}'", self.cmd_line);
-                let (cmd, timeout, done) = (self.cmd.clone(), self.cmd_timeout, self.done.clone());
+                let (cmd, timeout) = (self.cmd.clone(), self.cmd_timeout);
+                let mut end = self.end_commands.clone();
+                let stop = async move {
+                    // A dropped sender never ends the command: only a `true` does.
+                    if end.wait_for(|&now| now).await.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                };
                 let out = self.out.clone();
-                tokio::spawn(async move {
+                let reply = Reply::new(id, self.done.clone());
+                reply::spawn(reply, async move {
                     // What nutcracker will read, so that what it loaded is remembered.
                     let loading = match &out {
                         Some(path) => tokio::fs::read(path).await.ok(),
                         None => None,
                     };
-                    let result = reload::run(&cmd, timeout).await;
+                    let result = reload::run_until(&cmd, timeout, stop).await;
                     if let (Ok(()), Some(path), Some(config)) = (&result, &out, &loading) {
                         if let Err(e) = loaded::remember(path, config) {
-                            warn!("Cannot remember what nutcracker loaded beside {}: {e}; a restart may reload again", path.display());
+                            warn!(
+                                "Cannot remember what nutcracker loaded beside {}: {e}; a restart may reload again",
+                                path.display()
+                            );
                         }
                     }
-                    let _ = done.send((id, outcome(result)));
+                    result
                 });
             }
             Effect::Notify { text } => self.notifier.send(text),

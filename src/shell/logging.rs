@@ -58,7 +58,10 @@ pub fn init(target: Target<'_>) -> io::Result<()> {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
-        .with_ansi(false);
+        .with_ansi(false)
+        // A log line that cannot be written is dropped: reporting it on stderr would
+        // panic if stderr is gone too.
+        .log_internal_errors(false);
     // A second init (e.g. in tests) keeps the first subscriber; that is fine.
     let _ = match target {
         Target::Stdout => builder.with_writer(io::stdout).try_init(),

@@ -2,6 +2,8 @@
 //! the reload command, Slack, logs, signals, and the daemon loop that connects them to
 //! the pure [`crate::core`].
 
+pub mod capture;
+pub mod child;
 pub mod cli;
 pub mod clock;
 pub mod config_file;
@@ -13,35 +15,34 @@ pub mod masters_file;
 pub mod recording;
 pub mod reload;
 pub mod replay;
+pub mod reply;
 pub mod sentinel;
 pub mod sentinel_log;
 pub mod slack;
+pub mod stdio;
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use tracing::error;
 
 use cli::{Command, Options};
+use stdio::{err_line, StdoutError};
 
-/// Runs what the command line asked for and says how it ended.
+/// Runs what the command line asked for and says how it ended. A reader of stdout that
+/// went away (`tpc ... | head -1`) is a clean end.
 pub fn run(command: Command) -> ExitCode {
     match command {
-        Command::Help(text) => {
-            print!("{text}");
-            ExitCode::SUCCESS
-        }
-        Command::Version => {
-            println!("tpc {}", env!("CARGO_PKG_VERSION"));
-            ExitCode::SUCCESS
-        }
+        Command::Help(text) => print(&text),
+        Command::Version => print(&format!("tpc {}\n", env!("CARGO_PKG_VERSION"))),
         Command::Run(options) => match &options.dry_run_masters {
             Some(file) => match dry_run::run(&options, file) {
                 Ok(lines) => {
-                    lines.iter().for_each(|l| eprintln!("{l}"));
+                    lines.iter().for_each(|l| err_line(l));
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
-                    eprintln!("tpc: {e}");
+                    err_line(&format!("tpc: {e}"));
                     ExitCode::FAILURE
                 }
             },
@@ -51,11 +52,23 @@ pub fn run(command: Command) -> ExitCode {
             let stdout = std::io::stdout();
             match replay::run(&options, std::io::BufWriter::new(stdout.lock())) {
                 Ok(()) => ExitCode::SUCCESS,
+                Err(replay::ReplayError::Io(_, e)) if stdio::is_closed(&e) => ExitCode::SUCCESS,
                 Err(e) => {
-                    eprintln!("tpc replay: {e}");
+                    err_line(&format!("tpc replay: {e}"));
                     ExitCode::FAILURE
                 }
             }
+        }
+    }
+}
+
+/// Prints `text` to stdout.
+fn print(text: &str) -> ExitCode {
+    match stdio::out(text) {
+        Ok(()) | Err(StdoutError::Closed) => ExitCode::SUCCESS,
+        Err(e) => {
+            err_line(&format!("tpc: {e}"));
+            ExitCode::FAILURE
         }
     }
 }
@@ -67,7 +80,7 @@ fn run_daemon(options: Options) -> ExitCode {
         (None, Some(_)) => logging::Target::Stdout,
     };
     if let Err(e) = logging::init(target) {
-        eprintln!("tpc: cannot open log file: {e}");
+        err_line(&format!("tpc: cannot open log file: {e}"));
         return ExitCode::FAILURE;
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -76,21 +89,24 @@ fn run_daemon(options: Options) -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("tpc: cannot start the runtime: {e}");
+            err_line(&format!("tpc: cannot start the runtime: {e}"));
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(async {
+    let code = runtime.block_on(async {
         tokio::spawn(reopen_log_on_hangup());
         match daemon::run(options, shutdown_signal()).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 error!("{e}");
-                eprintln!("tpc: {e}");
+                err_line(&format!("tpc: {e}"));
                 ExitCode::FAILURE
             }
         }
-    })
+    });
+    // A write stuck in a blocking thread (stdout nobody reads) must not hold the exit.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    code
 }
 
 /// Reopens the log file on every SIGHUP, for logrotate.

@@ -1,73 +1,75 @@
-//! Running the reload command: argv already split (no shell), bounded by a timeout,
-//! its output logged.
+//! Running the reload command: argv already split (no shell), bounded by a timeout that
+//! kills it with every process it started, its output logged line by line.
 
-use std::process::Stdio;
+use std::ffi::OsStr;
+use std::future::Future;
 use std::time::Duration;
 
-use tokio::process::Command;
 use tracing::{info, warn};
 
-/// Runs `argv` and says how it went: `Ok` on exit status 0, otherwise why not.
-/// An empty `argv` runs nothing and succeeds.
+use super::child::{self, Output, RunError};
+
+/// Lines of each output stream quoted in an error.
+const QUOTED_LINES: usize = 3;
+
+/// Runs `argv` and says how it went: `Ok` on exit status 0, otherwise why not. An empty
+/// `argv` runs nothing and succeeds.
 pub async fn run(argv: &[String], timeout: Duration) -> Result<(), String> {
+    run_until(argv, timeout, std::future::pending()).await
+}
+
+/// [`run`], also ending the command (with every process it started) when `stop`
+/// completes: tpc is stopping.
+pub async fn run_until(
+    argv: &[String],
+    timeout: Duration,
+    stop: impl Future<Output = ()>,
+) -> Result<(), String> {
     let Some((program, args)) = argv.split_first() else {
         return Ok(());
     };
-    let child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| format!("cannot start {program:?}: {e}"))?;
-    let output = match tokio::time::timeout(timeout, child.wait_with_output()).await {
-        Ok(result) => result.map_err(|e| format!("waiting for {program:?}: {e}"))?,
-        Err(_) => {
-            return Err(format!(
-                "killed after {}s (-cmd_timeout)",
-                timeout.as_secs()
-            ))
-        }
+    let result = child::run(OsStr::new(program), args, timeout, stop).await;
+    let output = match &result {
+        Ok(exited) => Some(&exited.output),
+        Err(e) => e.output(),
     };
-    for (stream, bytes) in [("stdout", &output.stdout), ("stderr", &output.stderr)] {
-        for line in String::from_utf8_lossy(bytes)
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-        {
+    if let Some(output) = output {
+        log(output);
+    }
+    let error = match &result {
+        Ok(exited) if exited.status.success() => {
+            info!("Command succeeded");
+            return Ok(());
+        }
+        Ok(exited) => child::describe(&exited.status),
+        Err(RunError::TimedOut { after, .. }) => format!(
+            "killed after {}s (-cmd_timeout), with every process it started",
+            after.as_secs()
+        ),
+        Err(e) => e.to_string(),
+    };
+    let error = format!("{error}{}", output.map(quote).unwrap_or_default());
+    warn!("Command failed: {error}");
+    Err(error)
+}
+
+/// Logs what the command printed, one log line per line.
+fn log(output: &Output) {
+    for (stream, kept) in [("stdout", &output.stdout), ("stderr", &output.stderr)] {
+        for line in kept.lines() {
             info!("Command {stream}: {line}");
         }
     }
-    if output.status.success() {
-        Ok(())
-    } else {
-        warn!("Command failed: {}", output.status);
-        Err(output.status.to_string())
-    }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn argv(words: &[&str]) -> Vec<String> {
-        words.iter().map(|s| s.to_string()).collect()
+/// The last lines the command printed, for an error: `; stderr: a | b`.
+fn quote(output: &Output) -> String {
+    let mut text = String::new();
+    for (stream, kept) in [("stdout", &output.stdout), ("stderr", &output.stderr)] {
+        let lines = kept.last_lines(QUOTED_LINES);
+        if !lines.is_empty() {
+            text.push_str(&format!("; {stream}: {}", lines.join(" | ")));
+        }
     }
-
-    #[tokio::test]
-    async fn exit_status_timeout_and_missing_program() {
-        let t = Duration::from_secs(5);
-        assert_eq!(run(&argv(&["true"]), t).await, Ok(()));
-        assert_eq!(run(&[], t).await, Ok(()));
-        assert_eq!(
-            run(&argv(&["false"]), t).await,
-            Err("exit status: 1".into())
-        );
-        let e = run(&argv(&["sleep", "5"]), Duration::from_secs(1))
-            .await
-            .unwrap_err();
-        assert!(e.contains("killed after 1s"), "{e}");
-        let e = run(&argv(&["/no/such/program"]), t).await.unwrap_err();
-        assert!(e.contains("cannot start"), "{e}");
-    }
+    text
 }

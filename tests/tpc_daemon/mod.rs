@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -73,6 +73,41 @@ impl Tpc {
         }
         let child = cmd.spawn().unwrap();
         Tpc { child, dir, out }
+    }
+
+    /// Starts `tpc ARGS...` exactly as given (no flag added), in `dir`, its stdout a
+    /// pipe (see [`Tpc::take_stdout`]) and its stderr in `dir/stderr`.
+    pub fn start_exactly(dir: tempfile::TempDir, args: &[&str]) -> Tpc {
+        let stderr = std::fs::File::create(dir.path().join("stderr")).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_tpc"))
+            .args(args)
+            .env_remove("TPC_SENTINEL_PASSWORD")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .unwrap();
+        let out = dir.path().join("nutcracker.yml");
+        Tpc { child, dir, out }
+    }
+
+    /// tpc's stdout, when started by [`Tpc::start_exactly`] (once).
+    pub fn take_stdout(&mut self) -> Option<ChildStdout> {
+        self.child.stdout.take()
+    }
+
+    /// Waits up to `timeout` for tpc to exit by itself; `None` while it still runs.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            if start.elapsed() > timeout {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// The process id.

@@ -5,6 +5,7 @@ pub mod args;
 pub mod goflags;
 pub mod validate;
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use argh::FromArgs;
@@ -74,6 +75,22 @@ impl std::fmt::Display for CliError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// The arguments as text. One that is not valid UTF-8 is named by its position only:
+/// its bytes may be a secret, and are never shown.
+pub fn utf8_args(args: impl IntoIterator<Item = OsString>) -> Result<Vec<String>, CliError> {
+    args.into_iter()
+        .enumerate()
+        .map(|(i, arg)| {
+            arg.into_string().map_err(|_| {
+                CliError(format!(
+                    "argument {} is not valid UTF-8 (not shown: it may be a secret); give every flag and value as UTF-8 text",
+                    i + 1
+                ))
+            })
+        })
+        .collect()
 }
 
 /// Parses the arguments after the program name.

@@ -189,3 +189,20 @@ fn replay_takes_its_file_before_or_after_the_flags() {
         .0
         .contains("nothing to replay"));
 }
+
+#[test]
+fn a_non_utf8_argument_is_named_by_its_position_only() {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::OsStringExt;
+    let args = [
+        OsString::from("-redis_auth"),
+        OsString::from_vec(b"pa\xffss".to_vec()),
+    ];
+    let e = utf8_args(args).unwrap_err().0;
+    assert!(e.starts_with("argument 2 is not valid UTF-8"), "{e}");
+    assert!(!e.contains("pa"), "{e}");
+    assert_eq!(
+        utf8_args([OsString::from("-wait"), OsString::from("5")]),
+        Ok(vec!["-wait".to_string(), "5".to_string()])
+    );
+}

@@ -22,24 +22,30 @@ pub fn find_nutcracker(given: Option<&Path>) -> Result<PathBuf, String> {
         })
 }
 
-/// Runs `nutcracker -t -c file`: Ok when nutcracker accepts the file.
+/// How long `nutcracker -t` may take before it is killed with every process it started.
+const CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Runs `nutcracker -t -c file`: Ok when nutcracker accepts the file. A check that takes
+/// longer than [`CHECK_TIMEOUT`] is killed with every process it started, and the file
+/// is taken as rejected.
 pub fn check(nutcracker: &Path, file: &Path) -> Result<(), String> {
-    let out = std::process::Command::new(nutcracker)
-        .arg("-t")
-        .arg("-c")
-        .arg(file)
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", nutcracker.display()))?;
-    if out.status.success() {
+    use crate::shell::child::{self, RunError};
+    use std::ffi::OsStr;
+    let args = [OsStr::new("-t"), OsStr::new("-c"), file.as_os_str()];
+    let exited =
+        child::run_blocking(nutcracker.as_os_str(), &args, CHECK_TIMEOUT).map_err(|e| match e {
+            RunError::TimedOut { after, .. } => format!(
+                "nutcracker -t did not answer: killed after {}s; the last good config stays",
+                after.as_secs()
+            ),
+            other => format!("cannot run {}: {other}", nutcracker.display()),
+        })?;
+    if exited.status.success() {
         return Ok(());
     }
-    let said = String::from_utf8_lossy(&out.stderr);
-    let said = said
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .trim();
+    let said = exited.output.stderr.lines().into_iter().next();
     Err(format!(
-        "nutcracker -t rejected the new config ({said}); the last good config stays"
+        "nutcracker -t rejected the new config ({}); the last good config stays",
+        said.as_deref().unwrap_or("")
     ))
 }

@@ -1,0 +1,329 @@
+//! Running an outside command (the reload command, `nutcracker -t`) so that it can
+//! neither hang tpc nor outlive its welcome: no stdin; stdout and stderr read as they
+//! come and kept bounded ([`Captured`]); a process group of its own, so that a timeout,
+//! or tpc stopping, ends the command together with every process it started (SIGTERM
+//! to the group, SIGKILL after [`GRACE`]).
+//!
+//! The outcome is the command's exit status. Once it has exited, only the output
+//! already written is read: a background process it left behind holding stdout open
+//! never delays the outcome. That process keeps running; tpc stops reading its output.
+
+use std::ffi::OsStr;
+use std::fmt;
+use std::fs::File;
+use std::future::Future;
+use std::io::{self, Read};
+use std::os::fd::OwnedFd;
+use std::os::unix::process::ExitStatusExt;
+use std::process::{ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use tokio::io::AsyncReadExt;
+use tokio::net::unix::pipe;
+use tokio::process::{Child, Command};
+
+use super::capture::Captured;
+
+/// How long a command's processes get between SIGTERM and SIGKILL.
+pub const GRACE: Duration = Duration::from_secs(1);
+
+/// At most this much output already written is read once the command has exited.
+const DRAIN_LIMIT: usize = 1024 * 1024;
+
+/// What a command printed, each stream kept bounded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Output {
+    /// Its standard output.
+    pub stdout: Captured,
+    /// Its standard error.
+    pub stderr: Captured,
+}
+
+/// A command that ran to its end.
+#[derive(Debug)]
+pub struct Exited {
+    /// How it ended.
+    pub status: ExitStatus,
+    /// What it printed.
+    pub output: Output,
+}
+
+/// Why a command has no exit status to report.
+#[derive(Debug)]
+pub enum RunError {
+    /// It could not be started.
+    Start {
+        /// The program.
+        program: String,
+        /// Why.
+        error: io::Error,
+    },
+    /// Its end could not be learnt; its process group was killed.
+    Wait {
+        /// The program.
+        program: String,
+        /// Why.
+        error: io::Error,
+    },
+    /// It ran longer than it may, and was killed with its process group.
+    TimedOut {
+        /// The time it had.
+        after: Duration,
+        /// What it printed until then.
+        output: Box<Output>,
+    },
+    /// tpc is stopping: it was killed with its process group.
+    Stopped {
+        /// What it printed until then.
+        output: Box<Output>,
+    },
+}
+
+impl RunError {
+    /// What the command printed, when it ran.
+    pub fn output(&self) -> Option<&Output> {
+        match self {
+            RunError::TimedOut { output, .. } | RunError::Stopped { output } => Some(output),
+            RunError::Start { .. } | RunError::Wait { .. } => None,
+        }
+    }
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::Start { program, error } => write!(f, "cannot start {program:?}: {error}"),
+            RunError::Wait { program, error } => {
+                write!(f, "cannot learn how {program:?} ended: {error}; killed it")
+            }
+            RunError::TimedOut { after, .. } => write!(
+                f,
+                "killed after {}s, with every process it started",
+                after.as_secs()
+            ),
+            RunError::Stopped { .. } => {
+                write!(f, "killed with every process it started: tpc is stopping")
+            }
+        }
+    }
+}
+
+impl std::error::Error for RunError {}
+
+/// How a command that ran to its end ended, in words: `exit code 3`,
+/// `killed by signal 9`.
+pub fn describe(status: &ExitStatus) -> String {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit code {code}"),
+        (None, Some(signal)) => format!("killed by signal {signal}"),
+        (None, None) => status.to_string(),
+    }
+}
+
+/// Runs `program args...` for at most `timeout`, or until `stop` completes; either
+/// ends it with every process it started.
+pub async fn run<A: AsRef<OsStr>>(
+    program: &OsStr,
+    args: &[A],
+    timeout: Duration,
+    stop: impl Future<Output = ()>,
+) -> Result<Exited, RunError> {
+    let name = || program.to_string_lossy().into_owned();
+    let start_error = |error| RunError::Start {
+        program: name(),
+        error,
+    };
+    let (out_reader, out_writer) = io::pipe().map_err(start_error)?;
+    let (err_reader, err_writer) = io::pipe().map_err(start_error)?;
+    // The Command, holding our copies of the pipes' write ends, is dropped right after
+    // the spawn: the command's processes then hold the only ones.
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(out_writer)
+        .stderr(err_writer)
+        .process_group(0)
+        .spawn()
+        .map_err(start_error)?;
+    let mut group = Group(child.id().and_then(|pid| i32::try_from(pid).ok()));
+    let (mut stdout, mut stderr) = match (Stream::new(out_reader), Stream::new(err_reader)) {
+        (Ok(out), Ok(err)) => (out, err),
+        (Err(error), _) | (_, Err(error)) => return Err(start_error(error)),
+    };
+    let deadline = tokio::time::sleep(timeout);
+    tokio::pin!(deadline, stop);
+    let end = loop {
+        tokio::select! {
+            biased;
+            status = child.wait() => break End::Exited(status),
+            () = &mut stop => break End::Stopped,
+            () = &mut deadline => break End::TimedOut,
+            () = stdout.read_some(), if stdout.is_open() => {}
+            () = stderr.read_some(), if stderr.is_open() => {}
+        }
+    };
+    if matches!(end, End::Exited(Ok(_))) {
+        // The command is done; what it left running in the background is its own.
+        group.0 = None;
+    } else {
+        group.end(&mut child).await;
+    }
+    let output = Output {
+        stdout: stdout.drain(),
+        stderr: stderr.drain(),
+    };
+    match end {
+        End::Exited(Ok(status)) => Ok(Exited { status, output }),
+        End::Exited(Err(error)) => Err(RunError::Wait {
+            program: name(),
+            error,
+        }),
+        End::TimedOut => Err(RunError::TimedOut {
+            after: timeout,
+            output: Box::new(output),
+        }),
+        End::Stopped => Err(RunError::Stopped {
+            output: Box::new(output),
+        }),
+    }
+}
+
+/// [`run`] for code that is not async: on a thread and a runtime of its own, so it
+/// works the same inside a blocking task of tpc's runtime and outside any runtime.
+pub fn run_blocking<A: AsRef<OsStr> + Sync>(
+    program: &OsStr,
+    args: &[A],
+    timeout: Duration,
+) -> Result<Exited, RunError> {
+    let broken = |error| RunError::Start {
+        program: program.to_string_lossy().into_owned(),
+        error,
+    };
+    std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .name("tpc-child".into())
+            .spawn_scoped(scope, || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(broken)?;
+                runtime.block_on(run(program, args, timeout, std::future::pending()))
+            })
+            .map_err(broken)?;
+        worker.join().unwrap_or_else(|_| {
+            Err(RunError::Wait {
+                program: program.to_string_lossy().into_owned(),
+                error: io::Error::other("the thread running it panicked"),
+            })
+        })
+    })
+}
+
+/// How the wait for a command ended.
+enum End {
+    Exited(io::Result<ExitStatus>),
+    TimedOut,
+    Stopped,
+}
+
+/// One output pipe of the command, read as it comes.
+struct Stream {
+    pipe: Option<pipe::Receiver>,
+    kept: Captured,
+    buf: Vec<u8>,
+}
+
+impl Stream {
+    fn new(reader: io::PipeReader) -> io::Result<Stream> {
+        Ok(Stream {
+            pipe: Some(pipe::Receiver::from_owned_fd(OwnedFd::from(reader))?),
+            kept: Captured::default(),
+            buf: vec![0; 64 * 1024],
+        })
+    }
+
+    fn is_open(&self) -> bool {
+        self.pipe.is_some()
+    }
+
+    /// Reads what is there; at the end of the stream (or on an error) stops reading.
+    async fn read_some(&mut self) {
+        let Some(pipe) = &mut self.pipe else {
+            return std::future::pending().await;
+        };
+        match pipe.read(&mut self.buf).await {
+            Ok(0) | Err(_) => self.pipe = None,
+            Ok(n) => self.kept.push(&self.buf[..n]),
+        }
+    }
+
+    /// Takes what was already written without waiting for more (a process left behind
+    /// may hold the pipe open forever), and closes the pipe.
+    fn drain(mut self) -> Captured {
+        let Some(file) = self
+            .pipe
+            .take()
+            .and_then(|p| p.into_nonblocking_fd().ok())
+            .map(File::from)
+        else {
+            return self.kept;
+        };
+        let mut file = file;
+        let mut read = 0;
+        while read < DRAIN_LIMIT {
+            match file.read(&mut self.buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    read += n;
+                    self.kept.push(&self.buf[..n]);
+                }
+            }
+        }
+        self.kept
+    }
+}
+
+/// The command's process group (its id is the command's PID); SIGKILLed on drop unless
+/// the command ended by itself, so that no way out of [`run`] leaves it running.
+struct Group(Option<i32>);
+
+impl Group {
+    /// Sends `signal` to every process in the group.
+    fn signal(&self, signal: libc::c_int) {
+        if let Some(id) = self.0 {
+            // SAFETY: kill(2) takes no pointers; a negative PID names a process group,
+            // which is ours: the command was started as its leader.
+            unsafe {
+                libc::kill(-id, signal);
+            }
+        }
+    }
+
+    /// Whether a process is left in the group.
+    fn has_members(&self) -> bool {
+        // SAFETY: as in `signal`; signal 0 only checks that a process exists.
+        self.0.is_some_and(|id| unsafe { libc::kill(-id, 0) } == 0)
+    }
+
+    /// Ends the group: SIGTERM, up to [`GRACE`] for its processes to exit, then SIGKILL
+    /// for any left; reaps the leader.
+    async fn end(&mut self, leader: &mut Child) {
+        self.signal(libc::SIGTERM);
+        let deadline = Instant::now() + GRACE;
+        let _ = tokio::time::timeout(GRACE, leader.wait()).await;
+        // The leader reaped, the group's id stays reserved while a process is in it.
+        while self.has_members() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.signal(libc::SIGKILL);
+        self.0 = None;
+        // A process stuck in the kernel may not die at once: never wait forever.
+        let _ = tokio::time::timeout(GRACE, leader.wait()).await;
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        self.signal(libc::SIGKILL);
+    }
+}
