@@ -156,7 +156,7 @@ impl Sim {
                     self.pending
                         .push((self.now + Millis(self.plan.reload_latency), *id, None));
                 }
-                Effect::Notify { .. } | Effect::Query => {}
+                Effect::Notify { .. } | Effect::Query | Effect::ReadConfig { .. } => {}
             }
             self.trace.effects.push((self.now, effect));
         }

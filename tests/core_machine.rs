@@ -449,7 +449,10 @@ fn reconciling_queries_every_interval() {
     core.handle(Input::Tick { at: Millis(29_999) });
     assert!(drain(&mut core).is_empty());
     core.handle(Input::Tick { at: Millis(30_000) });
-    assert_eq!(drain(&mut core), [Effect::Query]);
+    assert_eq!(
+        drain(&mut core),
+        [Effect::Query, Effect::ReadConfig { id: EffectId(1) }]
+    );
     assert_eq!(core.poll_timeout(), Some(Millis(60_000)));
 }
 
@@ -522,4 +525,87 @@ fn odown_from_every_sentinel_is_notified_once() {
     core.handle(message(2, "-odown", "master node-1 10.0.0.1 1"));
     core.handle(message(3, "-odown", "master node-1 10.0.0.1 1"));
     assert_eq!(notes(&drain(&mut core)).len(), 1);
+}
+
+/// The read of the file asked for with each reconcile, if any among `effects`.
+fn the_read(effects: &[Effect]) -> Option<EffectId> {
+    effects.iter().find_map(|e| match e {
+        Effect::ReadConfig { id } => Some(*id),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_file_changed_or_deleted_behind_tpcs_back_is_written_again_on_reconcile() {
+    let mut core = Core::new(
+        CoreSettings {
+            reconcile: Millis(30_000),
+            ..settings("")
+        },
+        None,
+    );
+    core.handle(snapshot(0, vec![master("node-1", 1, 1)]));
+    let effects = drain(&mut core);
+    let (_, good) = the_write(&effects);
+    finish(&mut core, &effects, 0);
+    drain(&mut core);
+
+    // Unchanged: nothing to do.
+    core.handle(Input::Tick { at: Millis(30_000) });
+    let read = the_read(&drain(&mut core)).expect("a read with the reconcile");
+    core.handle(Input::ConfigRead {
+        at: Millis(30_001),
+        id: read,
+        text: Some(good.clone().into()),
+    });
+    assert!(drain(&mut core).is_empty());
+
+    // Overwritten by hand: written again, reloaded, and said.
+    core.handle(Input::Tick { at: Millis(60_000) });
+    let read = the_read(&drain(&mut core)).unwrap();
+    core.handle(Input::ConfigRead {
+        at: Millis(60_001),
+        id: read,
+        text: Some("redis:\n  servers: []\n".into()),
+    });
+    let effects = drain(&mut core);
+    assert_eq!(the_write(&effects).1, good);
+    assert!(notes(&effects).iter().any(|n| n.contains("was changed")));
+    finish(&mut core, &effects, 60_002);
+
+    // Deleted: written again.
+    core.handle(Input::Tick { at: Millis(90_000) });
+    let read = the_read(&drain(&mut core)).unwrap();
+    core.handle(Input::ConfigRead {
+        at: Millis(90_001),
+        id: read,
+        text: None,
+    });
+    let effects = drain(&mut core);
+    assert_eq!(the_write(&effects).1, good);
+    assert!(notes(&effects).iter().any(|n| n.contains("was deleted")));
+
+    // A read that started before a write completed says nothing about drift.
+    finish(&mut core, &effects, 90_002);
+    core.handle(Input::Tick {
+        at: Millis(120_000),
+    });
+    let read = the_read(&drain(&mut core)).unwrap();
+    core.handle(switch(120_001, "node-1", 1, 11));
+    core.handle(snapshot(120_001, vec![master("node-1", 11, 2)]));
+    let effects = drain(&mut core);
+    let (w, _) = the_write(&effects);
+    core.handle(done(120_002, w, true));
+    core.handle(Input::ConfigRead {
+        at: Millis(120_003),
+        id: read,
+        text: Some(good.into()),
+    });
+    let effects = drain(&mut core);
+    assert!(
+        effects
+            .iter()
+            .all(|e| !matches!(e, Effect::WriteConfig { .. })),
+        "{effects:?}"
+    );
 }

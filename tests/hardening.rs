@@ -510,6 +510,31 @@ fn a_reload_owed_survives_a_restart() {
     tpc.stop();
 }
 
+/// A config overwritten or deleted by hand while tpc runs is written again at the next
+/// reconcile, with a warning.
+#[test]
+fn a_config_overwritten_or_deleted_by_hand_is_repaired() {
+    let s = FakeSentinel::start(vec![master("node-1", 7001, 1)]);
+    let mut tpc = Tpc::start(
+        tempfile::tempdir().unwrap(),
+        &[s.port],
+        &["-reconcile_interval", "1"],
+    );
+    tpc.wait_config(&server(7001, "node-1"), secs(10));
+    let good = tpc.config();
+    std::fs::write(&tpc.out, "redis:\n  listen: 0.0.0.0:1\n").unwrap();
+    wait_until("the overwritten file repaired", secs(5), || {
+        tpc.config() == good
+    });
+    std::fs::remove_file(&tpc.out).unwrap();
+    wait_until("the deleted file repaired", secs(5), || {
+        tpc.config() == good
+    });
+    assert_eq!(tpc.log_count("behind tpc's back"), 2, "{}", tpc.log());
+    assert!(nutcracker_accepts(&tpc.out));
+    tpc.stop();
+}
+
 #[test]
 fn a_failed_reload_is_retried_no_sooner_than_wait() {
     let dir = tempfile::tempdir().unwrap();

@@ -120,7 +120,8 @@ impl Driver {
         while let Some(effect) = self.core.poll_effect() {
             let done = match &effect {
                 Effect::WriteConfig { id, .. } | Effect::RunReload { id } => Some(*id),
-                Effect::Notify { .. } | Effect::Query => None,
+                // Nothing on disk answers a replayed read: a recording holds the answers.
+                Effect::Notify { .. } | Effect::Query | Effect::ReadConfig { .. } => None,
             };
             out(Entry::Effect(self.now, effect));
             if let (Some(id), Outcomes::Simulated) = (done, self.outcomes) {

@@ -62,6 +62,13 @@ pub enum Effect {
     /// Ask the sentinels for `SENTINEL MASTERS` again; the answer comes back as a
     /// snapshot.
     Query,
+    /// Read the config file as it is on disk now; the answer comes back as
+    /// [`Input::ConfigRead`](crate::core::input::Input::ConfigRead) with this id (none
+    /// when there is no file to read, e.g. the config goes to stdout).
+    ReadConfig {
+        /// Matches the answer to this read.
+        id: EffectId,
+    },
 }
 
 /// What changes between two sets of masters, sorted by name: one walk through both.

@@ -69,6 +69,16 @@ pub enum Input<'a> {
         /// When.
         at: Millis,
     },
+    /// The config file as it was on disk, read for an [`Effect::ReadConfig`](crate::core::Effect::ReadConfig).
+    ConfigRead {
+        /// When it was read.
+        at: Millis,
+        /// The read's id.
+        id: EffectId,
+        /// The file's content; none when there is no file.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<Cow<'a, str>>,
+    },
     /// An effect the core asked for has finished.
     Done {
         /// When it finished.
@@ -119,6 +129,11 @@ impl Input<'_> {
                 reason: own(reason),
             },
             Input::Tick { at } => Input::Tick { at },
+            Input::ConfigRead { at, id, text } => Input::ConfigRead {
+                at,
+                id,
+                text: text.map(own),
+            },
             Input::Done { at, id, outcome } => Input::Done { at, id, outcome },
         }
     }
@@ -131,6 +146,7 @@ impl Input<'_> {
             | Input::LinkUp { at, .. }
             | Input::LinkDown { at, .. }
             | Input::Tick { at }
+            | Input::ConfigRead { at, .. }
             | Input::Done { at, .. } => *at,
         }
     }

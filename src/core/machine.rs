@@ -73,8 +73,11 @@ pub struct Core {
     /// A provisional address that was written has been overturned: the correction is
     /// written and loaded without waiting for `wait`.
     correcting: bool,
-    /// When to next query every sentinel, if reconciling.
+    /// When to next query every sentinel and read the file, if reconciling.
     next_reconcile: Option<Millis>,
+    /// The read of the file on disk asked for, and how many writes had completed then:
+    /// an answer from before a later write says nothing about drift.
+    reading: Option<(EffectId, u64)>,
     next_id: u64,
     effects: VecDeque<Effect>,
     stats: Stats,
@@ -113,6 +116,7 @@ impl Core {
             reload_retry: Retry::default(),
             now: Millis::ZERO,
             next_reconcile: None,
+            reading: None,
             odown: BTreeSet::new(),
             links: Links::default(),
             confirm: BTreeMap::new(),
@@ -175,6 +179,7 @@ impl Core {
                 sentinel, reason, ..
             } => self.on_link(&sentinel, false, &reason),
             Input::Tick { .. } => {}
+            Input::ConfigRead { id, text, .. } => self.on_config_read(id, text.as_deref()),
             Input::Done { id, outcome, .. } => self.on_done(id, outcome),
         }
         self.confirm_due();
@@ -491,6 +496,34 @@ impl Core {
         }
     }
 
+    /// The file as read on disk: when it is not what tpc last wrote (overwritten,
+    /// deleted), it is taken as what is on disk, so the next write repairs it.
+    fn on_config_read(&mut self, id: EffectId, text: Option<&str>) {
+        let Some((_, writes)) = self.reading.take_if(|(asked, _)| *asked == id) else {
+            return;
+        };
+        if writes != self.stats.writes || self.write.is_some() || text == self.on_disk.as_deref() {
+            return;
+        }
+        let what = if text.is_some() {
+            "was changed"
+        } else {
+            "was deleted"
+        };
+        warn!("The config file {what} behind tpc's back: writing it again");
+        self.notify(format!(
+            "The config file {what} behind tpc's back: tpc writes it again"
+        ));
+        self.stats.drift_repairs += 1;
+        self.on_disk = text.map(str::to_string);
+        self.on_disk_masters = text
+            .map(|t| servers_of(t, &self.settings.pool.name))
+            .unwrap_or_default();
+        self.on_disk_is_rendering =
+            text == Some(self.renderer.render(&self.on_disk_masters).as_str());
+        self.compare_target();
+    }
+
     fn on_done(&mut self, id: EffectId, outcome: Outcome) {
         if let Some(w) = self.write.take_if(|w| w.id == id) {
             match outcome {
@@ -629,6 +662,9 @@ impl Core {
             None => self.next_reconcile = Some(self.now + every),
             Some(due) if self.now >= due => {
                 self.effects.push_back(Effect::Query);
+                let id = self.next_id();
+                self.reading = Some((id, self.stats.writes));
+                self.effects.push_back(Effect::ReadConfig { id });
                 self.next_reconcile = Some(self.now + every);
             }
             Some(_) => {}

@@ -22,6 +22,8 @@ pub struct Stats {
     pub disagreements: u64,
     /// Configs written.
     pub writes: u64,
+    /// Times the file on disk was found changed or deleted behind tpc's back.
+    pub drift_repairs: u64,
     /// Config writes that failed.
     pub write_failures: u64,
     /// Reload commands run to success.

@@ -1,6 +1,7 @@
 //! The daemon loop: one task, one `select!`. It feeds the core every sentinel event,
 //! effect outcome and timer tick, then drains the core's effects and performs them.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::io;
 use std::path::PathBuf;
@@ -212,6 +213,7 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
     let (link_tx, mut link_rx) = mpsc::channel(1024);
     let (query_tx, query_rx) = watch::channel(0u64);
     let (done_tx, mut done_rx) = mpsc::unbounded_channel();
+    let (reads_tx, mut reads_rx) = mpsc::unbounded_channel();
     let (end_commands, end_commands_rx) = watch::channel(false);
     let stdout_closed = Arc::new(Notify::new());
     let links = tokio::spawn(sentinel::follow_all(
@@ -229,6 +231,7 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
         done: done_tx,
         notifier: Notifier::start(options.slack.clone()),
         queries: query_tx,
+        reads: reads_tx,
         end_commands: end_commands_rx,
         stdout_closed: stdout_closed.clone(),
     };
@@ -249,6 +252,10 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
         };
         tokio::select! {
             Some(event) = link_rx.recv(), if !stopping => feed(&mut core, to_input(event, &clock)),
+            Some((id, text)) = reads_rx.recv(), if !stopping => {
+                let text = text.map(Cow::Owned);
+                feed(&mut core, Input::ConfigRead { at: clock.now(), id, text })
+            }
             Some((id, outcome)) = done_rx.recv() => {
                 feed(&mut core, Input::Done { at: clock.now(), id, outcome })
             }

@@ -89,7 +89,7 @@ pub fn run(options: &Options, file: &Path) -> Result<Vec<String>, DryRunError> {
                 log.push(format!("dry run: would notify: {text}"));
                 None
             }
-            Effect::Query => None,
+            Effect::Query | Effect::ReadConfig { .. } => None,
         };
         if let Some(id) = done {
             core.handle(Input::Done {

@@ -9,15 +9,18 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch, Notify};
 use tracing::{info, warn};
 
-use crate::core::Effect;
+use crate::core::{Effect, EffectId};
 
-use super::config_file::{loaded, write_atomically};
+use super::config_file::{loaded, read_existing, write_atomically};
 use super::reload;
 use super::reply::{self, Reply};
 use super::slack::Notifier;
 use super::stdio::{self, StdoutError};
 
 pub use super::reply::Done;
+
+/// A read's id and the config file as it was on disk (none: no file).
+pub type ConfigRead = (EffectId, Option<String>);
 
 /// Everything needed to perform effects.
 #[derive(Debug, Clone)]
@@ -39,6 +42,8 @@ pub struct Performer {
     pub notifier: Notifier,
     /// Asks every sentinel link to query again (each change is one request).
     pub queries: watch::Sender<u64>,
+    /// Where the config file read for [`Effect::ReadConfig`] goes.
+    pub reads: mpsc::UnboundedSender<ConfigRead>,
     /// Turns true when a running reload command must be ended now (tpc is stopping).
     pub end_commands: watch::Receiver<bool>,
     /// Told when stdout (the config's destination without `-out`) was closed by its
@@ -108,6 +113,18 @@ impl Performer {
                 });
             }
             Effect::Notify { text } => self.notifier.send(text),
+            Effect::ReadConfig { id } => {
+                // Without -out there is no file to keep right: no answer.
+                if let Some(path) = self.out.clone() {
+                    let reads = self.reads.clone();
+                    tokio::task::spawn_blocking(move || match read_existing(&path) {
+                        Ok(text) => {
+                            let _ = reads.send((id, text));
+                        }
+                        Err(e) => warn!("Cannot read {} to check it: {e}", path.display()),
+                    });
+                }
+            }
             Effect::Query => {
                 self.queries.send_modify(|n| *n += 1);
             }

@@ -85,6 +85,7 @@ fn write_text(out: &mut impl Write, entry: &Entry) -> io::Result<()> {
                 Effect::RunReload { .. } => writeln!(out, "run reload"),
                 Effect::Notify { text } => writeln!(out, "notify: {text}"),
                 Effect::Query => writeln!(out, "query sentinels"),
+                Effect::ReadConfig { .. } => writeln!(out, "check the config file"),
             }
         }
         Entry::Failed(at, id, error) => writeln!(out, "+{at} effect {} failed: {error}", id.0),
