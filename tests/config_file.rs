@@ -153,7 +153,11 @@ fn a_configmap_symlink_chain_is_written_through_and_stays() {
         .contains(&server(7001)));
     assert_eq!(
         names(&stamp),
-        ["nutcracker.yml", "nutcracker.yml.bak"],
+        [
+            ".nutcracker.yml.tpc-loaded",
+            "nutcracker.yml",
+            "nutcracker.yml.bak"
+        ],
         "temp files or .bak outside the target's folder"
     );
 }
@@ -270,7 +274,11 @@ fn temp_files_left_by_a_sigkilled_tpc_are_removed_at_the_next_start() {
     let mut tpc = Tpc::start(tempfile::tempdir().unwrap(), &[s.port], &args);
     tpc.wait_config(&server(7001), secs(10));
     tpc.stop();
-    assert_eq!(leftovers(), ["nutcracker.yml"]);
+    // The config, and the mark of what nutcracker loaded.
+    assert_eq!(
+        leftovers(),
+        [".nutcracker.yml.tpc-loaded", "nutcracker.yml"]
+    );
     for name in unrelated {
         assert!(etc.path().join(name).exists(), "{name} was removed");
     }

@@ -22,7 +22,12 @@ pub fn fingerprint(bytes: &[u8]) -> String {
 /// the file it finally leads to).
 pub fn mark_path(out: &Path) -> io::Result<PathBuf> {
     let target = resolve(out)?;
-    Ok(folder(&target).join(format!(".{}.tpc-loaded", name(&target))))
+    Ok(folder(&target).join(mark_name(&name(&target))))
+}
+
+/// The mark's file name for the config file called `config_name`.
+pub fn mark_name(config_name: &str) -> String {
+    format!(".{config_name}.tpc-loaded")
 }
 
 /// Notes that nutcracker loaded `config` (the bytes of `out` when the reload ran).

@@ -10,6 +10,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::backup_path;
+use super::loaded;
 use super::target::{folder, name, resolve};
 use super::temp::is_temp_name;
 
@@ -44,6 +45,7 @@ fn is_stale(file_name: &str, dest_name: &str) -> bool {
     let bak = name(&backup_path(Path::new(dest_name)));
     is_temp_name(file_name, dest_name)
         || is_temp_name(file_name, &bak)
+        || is_temp_name(file_name, &loaded::mark_name(dest_name))
         || file_name == format!("{bak}.tmp")
 }
 

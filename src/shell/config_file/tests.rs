@@ -237,6 +237,7 @@ fn stale_temp_files_are_removed_and_nothing_else() {
         ".nutcracker.yml.bak.tpc-fedcba9876543210.tmp",
         ".nutcracker.yml.tpc-0123456789abcdef.tmp",
         ".nutcracker.yml.tpc-4242.tmp",
+        "..nutcracker.yml.tpc-loaded.tpc-0123456789abcdef.tmp",
         "nutcracker.yml.bak.tmp",
     ];
     for name in stale {
@@ -254,6 +255,7 @@ fn stale_temp_files_are_removed_and_nothing_else() {
         ".other.yml.tpc-0123.tmp",
         "nutcracker.yml.tmp",
         ".nutcracker.yml.tpc-0123.tmp.orig",
+        ".nutcracker.yml.tpc-loaded",
     ];
     for name in kept {
         fs::write(d.join(name), "mine").unwrap();
