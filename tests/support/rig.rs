@@ -34,6 +34,12 @@ impl Rig {
     /// Starts the cluster (3 sentinels), a proxy in front of each sentinel in `proxied`,
     /// then tpc with the restart script as its command and `extra` flags.
     pub fn start(masters: &[&str], proxied: &[usize], extra: &[&str]) -> Rig {
+        Rig::start_with(masters, proxied, &[], extra)
+    }
+
+    /// [`Rig::start`], with tpc also linked to the sentinels at `more` (fakes that
+    /// misbehave beside the real ones).
+    pub fn start_with(masters: &[&str], proxied: &[usize], more: &[String], extra: &[&str]) -> Rig {
         let cluster = Cluster::start(masters, 3);
         let proxies: Vec<(usize, Proxy)> = proxied
             .iter()
@@ -44,6 +50,7 @@ impl Rig {
         let nut = Nutcracker::new(cluster.dir(), &conf, listen);
         let sentinels: Vec<String> = (0..3)
             .map(|i| sentinel_addr_for_tpc(&cluster, &proxies, i))
+            .chain(more.iter().cloned())
             .collect();
         let mut args = vec![
             "-sentinels".to_string(),

@@ -1,0 +1,110 @@
+//! Who to believe (DESIGN.md §4), with three real sentinels and a fake one beside them
+//! that misbehaves as a real one cannot on demand: a stale sentinel that announces a
+//! switch back to the old master, and a lying one that claims a far higher epoch for a
+//! dead address. Real redis, sentinels and nutcracker; the real tpc binary; what a client
+//! sees through nutcracker.
+
+mod fake_sentinel;
+mod support;
+
+use fake_sentinel::{master, FakeSentinel};
+use support::*;
+
+/// The fake's address as tpc is given it.
+fn addr(fake: &FakeSentinel) -> String {
+    local(fake.port)
+}
+
+/// A port nothing listens on: a dead master.
+fn dead_port() -> u16 {
+    free_port()
+}
+
+/// Issue 8, item 1: one stale sentinel announces a switch back to the dead master after a
+/// real failover. The switch raises no epoch, the three real sentinels' answers stand,
+/// and nutcracker is never pointed back.
+#[test]
+fn a_stale_sentinels_switch_back_to_the_old_master_moves_nothing() {
+    let _serial = serial();
+    let stale = FakeSentinel::start(vec![]);
+    let mut rig = Rig::start_with(&["node-1"], &[], &[addr(&stale)], &[]);
+    let (first, _) = rig.cluster.redis_ports("node-1");
+    stale.set_masters(vec![master("node-1", first, 0)]);
+    rig.expect_followed("the first config", None);
+    stale.wait_subscribers(1, secs(10));
+
+    let (old, new) = rig.cluster.failover("node-1");
+    rig.expect_followed("the failover", Some("node-1"));
+    let offset = rig.log_len();
+    let (old_port, new_port) = (port_of(&old), port_of(&new));
+    stale.publish(
+        "+switch-master",
+        &format!("node-1 127.0.0.1 {new_port} 127.0.0.1 {old_port}"),
+    );
+    rig.wait_log(offset, "Not following switch of node-1", secs(5));
+    hold_for(secs(3), "the config stays on the new master", || {
+        config_servers(&rig.conf).is_some_and(|s| s["node-1"] == new)
+    });
+    expect_reloads(&rig.nut, rig.reloads);
+    check_keys(
+        &rig.nut,
+        &rig.servers,
+        "after the stale switch",
+        vec!["node-1"],
+    );
+    rig.expect_running();
+}
+
+/// Issue 8, item 2: a sentinel that claims epoch u64::MAX for a dead address no other
+/// sentinel reports is believed for the grace at most; then the majority stands, tpc
+/// says so, and the liar is not believed again on the next answers or switches.
+#[test]
+fn a_lone_sentinel_with_a_huge_epoch_is_overruled_by_the_majority() {
+    let _serial = serial();
+    let liar = FakeSentinel::start(vec![]);
+    let mut rig = Rig::start_with(
+        &["node-1"],
+        &[],
+        &[addr(&liar)],
+        &["-confirm_grace_ms", "1500", "-reconcile_interval", "1"],
+    );
+    rig.expect_followed("the first config", None);
+    liar.wait_subscribers(1, secs(10));
+    let truth = rig.servers["node-1"].clone();
+    let dead = dead_port();
+
+    let offset = rig.log_len();
+    liar.set_masters(vec![master("node-1", dead, u64::MAX)]);
+    rig.wait_log(offset, "but the majority reports", secs(10));
+    wait_config(
+        &rig.conf,
+        &rig.cluster_view(),
+        "the majority again",
+        secs(10),
+    );
+    // Not re-adopted: answers every second, and a switch from the liar.
+    liar.publish(
+        "+switch-master",
+        &format!("node-1 {} 127.0.0.1 {dead}", truth.replace(':', " ")),
+    );
+    hold_for(secs(4), "the config stays on the majority's master", || {
+        config_servers(&rig.conf).is_some_and(|s| s["node-1"] == truth)
+    });
+    let log = rig.log_since(offset);
+    assert_eq!(
+        log.matches("but the majority reports").count(),
+        1,
+        "the outlier said once:\n{log}"
+    );
+    check_keys(
+        &rig.nut,
+        &rig.cluster_view(),
+        "after the liar",
+        vec!["node-1"],
+    );
+    rig.expect_running();
+}
+
+fn port_of(addr: &str) -> u16 {
+    addr.rsplit(':').next().unwrap().parse().unwrap()
+}
