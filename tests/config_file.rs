@@ -5,6 +5,7 @@
 //! start. These tests chown and switch users, so they run as root (as the suite does).
 
 mod fake_sentinel;
+mod nutcracker_user;
 mod tpc_daemon;
 
 use std::os::unix::fs::{chown, symlink, MetadataExt, PermissionsExt};
@@ -13,6 +14,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use fake_sentinel::{master, FakeSentinel};
+use nutcracker_user::{nutcracker_gid, nutcracker_user_accepts};
 use tpc_daemon::{wait_until, Tpc};
 
 fn secs(n: u64) -> Duration {
@@ -57,41 +59,6 @@ fn is_file(path: &Path) -> bool {
 
 fn bak(path: &Path) -> PathBuf {
     PathBuf::from(format!("{}.bak", path.display()))
-}
-
-/// The gid of the `nutcracker` group, creating the user and group as Debian's
-/// nutcracker package does when they are missing.
-fn nutcracker_gid() -> u32 {
-    let present = |db: &str| {
-        Command::new("getent")
-            .args([db, "nutcracker"])
-            .output()
-            .unwrap()
-    };
-    if !present("passwd").status.success() {
-        let made = Command::new("useradd")
-            .args(["--system", "--user-group", "--no-create-home"])
-            .args(["--shell", "/usr/sbin/nologin", "nutcracker"])
-            .status()
-            .unwrap();
-        assert!(made.success(), "useradd nutcracker failed");
-    }
-    let line = String::from_utf8(present("group").stdout).unwrap();
-    line.split(':').nth(2).unwrap().trim().parse().unwrap()
-}
-
-/// Whether the real nutcracker, run as the user `nutcracker`, reads and accepts `file`.
-fn nutcracker_user_accepts(file: &Path) -> bool {
-    let out = Command::new("runuser")
-        .args(["-u", "nutcracker", "--", "nutcracker", "-t", "-c"])
-        .arg(file)
-        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-        .output()
-        .unwrap();
-    if !out.status.success() {
-        eprintln!("nutcracker -t: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    out.status.success()
 }
 
 #[test]

@@ -116,7 +116,8 @@ impl Rig {
             );
         }
         if moved.is_some() {
-            let bak = backup_path(&self.conf);
+            // Beside the file the config path leads to, when it is a symlink.
+            let bak = backup_path(&fs::canonicalize(&self.conf).unwrap_or(self.conf.clone()));
             assert_eq!(
                 config_servers(&bak).as_ref(),
                 Some(&self.servers),
