@@ -609,3 +609,47 @@ fn a_file_changed_or_deleted_behind_tpcs_back_is_written_again_on_reconcile() {
         "{effects:?}"
     );
 }
+
+#[test]
+fn sentinels_disagreeing_at_the_same_epoch_hold_the_file_on_disk_and_are_said_once() {
+    let on_disk = {
+        let mut core = settled();
+        core.handle(Input::Tick { at: Millis(1) });
+        core.on_disk().unwrap().to_string()
+    };
+    let mut core = Core::new(
+        CoreSettings {
+            reconcile: Millis(1_000),
+            sentinels: 2,
+            ..settings("")
+        },
+        Some(on_disk.clone()),
+    );
+    let answer = |at: u64, sentinel: &'static str, port: u16| Input::Snapshot {
+        at: Millis(at),
+        sentinel: sentinel.into(),
+        masters: vec![master("node-1", port, 5), master("node-2", 2, 1)],
+    };
+    let mut effects = Vec::new();
+    for round in 0..5 {
+        let at = round * 1_000;
+        // The one that disagrees with the file answers first.
+        core.handle(answer(at + 1, "b", 9));
+        core.handle(answer(at + 2, "a", 1));
+        core.handle(Input::Tick {
+            at: Millis(at + 1_000),
+        });
+        effects.extend(drain(&mut core));
+    }
+    assert!(
+        effects.iter().all(|e| matches!(
+            e,
+            Effect::Query | Effect::Notify { .. } | Effect::ReadConfig { .. }
+        )),
+        "{effects:?}"
+    );
+    assert_eq!(notes(&effects).len(), 1, "{effects:?}");
+    assert!(notes(&effects)[0].contains("keeps 10.0.0.1:1"));
+    assert_eq!(core.masters()["node-1"], addr(1));
+    assert_eq!(core.stats().disagreements, 1);
+}

@@ -112,6 +112,36 @@ fn two_sentinels_disagree_and_the_higher_epoch_wins() {
     assert!(nutcracker_accepts(&tpc.out));
 }
 
+/// Two sentinels that disagree at the same epoch, asked again every second: one config,
+/// one reload, one warning; no write and reload on every reconcile.
+#[test]
+fn sentinels_disagreeing_at_the_same_epoch_cause_no_reload_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let reload = flaky_reload(dir.path()).display().to_string();
+    let d = dir.path().to_path_buf();
+    let a = FakeSentinel::start(vec![master("node-1", 7001, 5)]);
+    let b = FakeSentinel::start(vec![master("node-1", 7002, 5)]);
+    let tpc = Tpc::start(
+        dir,
+        &[a.port, b.port],
+        &["-cmd", &reload, "-reconcile_interval", "1"],
+    );
+    wait_until("the first reload", secs(10), || run_times(&d).len() == 1);
+    let (qa, qb) = (a.masters_queries(), b.masters_queries());
+    let first = tpc.config();
+    wait_until("three more rounds of answers", secs(6), || {
+        a.masters_queries() >= qa + 3 && b.masters_queries() >= qb + 3
+    });
+    assert_eq!(run_times(&d).len(), 1, "a reload per reconcile");
+    assert_eq!(tpc.config(), first);
+    assert_eq!(
+        tpc.log_count("Sentinels disagree about node-1"),
+        1,
+        "{}",
+        tpc.log()
+    );
+}
+
 /// DESIGN.md §4: a pub/sub switch proves nothing. Its sentinel's own answers still show
 /// the old address at the old epoch, so the switch is undone at once, and it raised no
 /// epoch that could make the answers look older.

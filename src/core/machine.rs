@@ -469,9 +469,15 @@ impl Core {
             }
             Decision::Disagreement => {
                 self.stats.disagreements += 1;
-                warn!("Sentinels disagree about {name} and none has a majority or a newer epoch: keeping {to}");
+                // Holding means keeping what is on disk when a sentinel reports it.
+                let disk = self.on_disk_masters.get(name).cloned();
+                let held = match disk {
+                    Some(disk) if self.topology.hold_at(name, &disk) => disk,
+                    _ => to.clone(),
+                };
+                warn!("Sentinels disagree about {name} and none has a majority or a newer epoch: keeping {held}");
                 self.notify(format!(
-                    "Sentinels disagree about {name} (no majority, no newer epoch): tpc keeps {to} until they agree"
+                    "Sentinels disagree about {name} (no majority, no newer epoch): tpc keeps {held} until they agree"
                 ));
             }
         }

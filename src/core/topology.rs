@@ -291,6 +291,19 @@ impl Topology {
         Switched::Recorded
     }
 
+    /// Holds `name` at `addr` while its sentinels disagree, if some sentinel reports
+    /// `addr` (the address in the file on disk, so a disagreement changes nothing).
+    pub fn hold_at(&mut self, name: &str, addr: &Addr) -> bool {
+        match self.masters.get_mut(name) {
+            Some(k) if k.addr != *addr && k.reports.iter().any(|r| r.addr == *addr) => {
+                k.addr = addr.clone();
+                self.version += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// `sentinel` no longer monitors `name`; the master is forgotten once no sentinel
     /// that reported it still does.
     pub fn withdraw(&mut self, name: &str, sentinel: SentinelId) -> Withdrawn {
