@@ -168,6 +168,7 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
     let links = tokio::spawn(sentinel::follow_all(
         options.sentinels.clone(),
         options.auth.clone(),
+        options.sentinel_timeout,
         link_tx,
         query_rx,
     ));
@@ -192,7 +193,12 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
         }
         let wake = core.poll_timeout().map(|t| clock.instant(t));
         tokio::select! {
-            Some(event) = link_rx.recv(), if !stopping => feed(&mut core, to_input(event, &clock)),
+            Some(delivery) = link_rx.recv(), if !stopping => {
+                let (event, receipt) = delivery.into_parts();
+                feed(&mut core, to_input(event, &clock));
+                // Tells the link the core took the event in (it holds queries until then).
+                drop(receipt);
+            }
             Some((id, outcome)) = done_rx.recv() => {
                 feed(&mut core, Input::Done { at: clock.now(), id, outcome })
             }
