@@ -19,6 +19,9 @@ use super::recording::{Header, Recorder};
 use super::sentinel::{self, LinkEvent};
 use super::slack::Notifier;
 
+/// Link events taken in one turn of the loop, at most.
+const LINK_BATCH: usize = 1024;
+
 /// Why the daemon could not run.
 #[derive(Debug)]
 pub enum DaemonError {
@@ -194,10 +197,24 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
         let wake = core.poll_timeout().map(|t| clock.instant(t));
         tokio::select! {
             Some(delivery) = link_rx.recv(), if !stopping => {
-                let (event, receipt) = delivery.into_parts();
-                feed(&mut core, to_input(event, &clock));
-                // Tells the link the core took the event in (it holds queries until then).
-                drop(receipt);
+                // Whatever else the links sent is taken in the same turn (up to a batch),
+                // each event's effects drained before the next: one a turn would leave
+                // the core far behind a link reading a flood.
+                let mut next = Some(delivery);
+                let mut taken = 0;
+                while let Some(delivery) = next.take() {
+                    let (event, receipt) = delivery.into_parts();
+                    feed(&mut core, to_input(event, &clock));
+                    // Tells the link the core took the event in (it holds queries until then).
+                    drop(receipt);
+                    while let Some(effect) = core.poll_effect() {
+                        performer.perform(effect);
+                    }
+                    taken += 1;
+                    if taken < LINK_BATCH {
+                        next = link_rx.try_recv().ok();
+                    }
+                }
             }
             Some((id, outcome)) = done_rx.recv() => {
                 feed(&mut core, Input::Done { at: clock.now(), id, outcome })

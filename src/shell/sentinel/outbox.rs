@@ -22,7 +22,7 @@ use super::LinkEvent;
 pub const ROOM: usize = 4096;
 /// Informative events are held only while fewer than this many events are: the rest of
 /// the room is kept for the events tpc acts on.
-pub const ROOM_FOR_INFORMATIVE: usize = 256;
+pub const ROOM_FOR_INFORMATIVE: usize = 1024;
 
 /// Whether tpc acts on events of `channel`: a failover, a master added or removed, a
 /// master objectively down or back. These are never dropped silently.

@@ -5,9 +5,11 @@
 //!
 //! Queries are coalesced. The core may ask for one per event it takes in (every switch
 //! of a master it does not know does), but a link has at most one query in flight and
-//! owes at most one more, which waits until the core took in every event the link
-//! handed over, so that one answer covers them all; or [`QUERY_HOLD`] at most, so a
-//! steady flood cannot hold it back for ever.
+//! owes at most one more. The owed one waits until the core took in every event the
+//! link handed over, so that one answer covers them all, and until [`QUERY_GAP`] after
+//! the previous one began, so that a sentinel answering for thousands of masters is
+//! not asked many times a second; but never longer than [`QUERY_HOLD`], so a steady
+//! flood cannot hold it back for ever.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,8 +29,11 @@ use super::{
     alive, client, connection_config, query_masters, within, Delivery, SentinelAuth, PING_EVERY,
 };
 
-/// The longest an owed query waits for the core to take in the link's events.
+/// The longest an owed query waits.
 const QUERY_HOLD: Duration = Duration::from_secs(1);
+/// An owed query waits this long after the previous one began, unless it was owed for
+/// [`QUERY_HOLD`] already.
+const QUERY_GAP: Duration = Duration::from_secs(1);
 
 type Pending<T> = Option<BoxFuture<'static, Result<T, String>>>;
 
@@ -63,6 +68,7 @@ pub(super) async fn run(
         unread: Arc::new(Unread::default()),
         linked: false,
         owed: None,
+        last_asked: None,
         query: None,
         ping: None,
     };
@@ -97,6 +103,8 @@ struct Link<'a> {
     linked: bool,
     /// Since when a query is owed, if one is.
     owed: Option<Instant>,
+    /// When the last query began.
+    last_asked: Option<Instant>,
     /// The query in flight.
     query: Pending<Vec<MasterInfo>>,
     /// The PING in flight.
@@ -104,9 +112,10 @@ struct Link<'a> {
 }
 
 impl Link<'_> {
-    /// A `SENTINEL MASTERS` to run.
-    fn ask(&self) -> BoxFuture<'static, Result<Vec<MasterInfo>, String>> {
-        query_masters(self.conn.clone(), self.timeout).boxed()
+    /// Starts a `SENTINEL MASTERS`.
+    fn ask(&mut self) {
+        self.last_asked = Some(Instant::now());
+        self.query = Some(query_masters(self.conn.clone(), self.timeout).boxed());
     }
 
     /// Notes that a query is owed (once: later asks join it).
@@ -122,18 +131,35 @@ impl Link<'_> {
             && !self.unread.is_empty()
     }
 
-    /// Starts the owed query when none is in flight and the core caught up with this
-    /// link, or the query waited long enough.
+    /// Starts the owed query when none is in flight, the core caught up with this link
+    /// and the previous query began long enough ago; or once it waited long enough.
     fn start_owed_query(&mut self) {
         let Some(since) = self.owed else { return };
         if self.query.is_some() {
             return;
         }
-        let caught_up = self.linked && self.outbox.is_empty() && self.unread.is_empty();
-        if caught_up || since.elapsed() >= QUERY_HOLD {
+        let rested = self.last_asked.is_none_or(|t| t.elapsed() >= QUERY_GAP);
+        if (self.caught_up() && rested) || since.elapsed() >= QUERY_HOLD {
             self.owed = None;
-            self.query = Some(self.ask());
+            self.ask();
         }
+    }
+
+    /// Whether the core took in everything this link heard.
+    fn caught_up(&self) -> bool {
+        self.linked && self.outbox.is_empty() && self.unread.is_empty()
+    }
+
+    /// When the owed query may start if nothing but time changes: at the end of the gap
+    /// after the previous query when only that holds it, else at the end of the hold.
+    /// None when no query waits.
+    fn owed_due(&self) -> Option<Instant> {
+        let since = self.owed.filter(|_| self.query.is_none())?;
+        let hold = since + QUERY_HOLD;
+        Some(match self.last_asked {
+            Some(last) if self.caught_up() => hold.min(last + QUERY_GAP),
+            _ => hold,
+        })
     }
 
     /// One message from the pub/sub connection; none when it closed.
@@ -163,17 +189,14 @@ impl Link<'_> {
         stream: &mut PubSubStream,
         queries: &mut watch::Receiver<u64>,
     ) -> Result<(), String> {
-        self.query = Some(self.ask());
+        self.ask();
         let mut tick = interval(PING_EVERY);
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             self.start_owed_query();
             let can_send = self.linked && !self.outbox.is_empty();
             let waits_for_core = self.waits_for_core();
-            let hold_end = self
-                .owed
-                .filter(|_| self.query.is_none())
-                .map(|t| t + QUERY_HOLD);
+            let due = self.owed_due();
             tokio::select! {
                 // Everything there is gets read at once: what is not read piles up in the
                 // client library without limit.
@@ -191,9 +214,12 @@ impl Link<'_> {
                     self.answered(answer?);
                 }
                 permit = self.events.reserve(), if can_send => {
-                    let Ok(permit) = permit else { return Ok(()) };
-                    if let Some(event) = self.outbox.pop() {
+                    let Ok(mut permit) = permit else { return Ok(()) };
+                    // Then as many as there is room for at once, not one per turn.
+                    while let Some(event) = self.outbox.pop() {
                         permit.send(Delivery { event, receipt: Some(self.unread.receipt()) });
+                        let Ok(next) = self.events.try_reserve() else { break };
+                        permit = next;
                     }
                 }
                 changed = queries.changed() => {
@@ -203,7 +229,7 @@ impl Link<'_> {
                     self.owe();
                 }
                 () = self.unread.all_read(), if waits_for_core => {}
-                () = sleep_until(hold_end.unwrap_or_else(Instant::now)), if hold_end.is_some() => {}
+                () = sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {}
                 pong = settle(&mut self.ping) => {
                     self.ping = None;
                     pong?;
