@@ -90,6 +90,13 @@ fn to_input(event: LinkEvent, clock: &Clock) -> Input<'static> {
     }
 }
 
+/// Performs every effect the core asks for, until it asks for none.
+fn perform_all(core: &mut Core, performer: &Performer) {
+    while let Some(effect) = core.poll_effect() {
+        performer.perform(effect);
+    }
+}
+
 /// What the daemon needs from the disk before it starts.
 struct Start {
     /// The config file's content, if there is one.
@@ -188,9 +195,7 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
     tokio::pin!(shutdown);
     let mut stopping = false;
     loop {
-        while let Some(effect) = core.poll_effect() {
-            performer.perform(effect);
-        }
+        perform_all(&mut core, &performer);
         if stopping && !core.is_busy() {
             break;
         }
@@ -207,9 +212,7 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
                     feed(&mut core, to_input(event, &clock));
                     // Tells the link the core took the event in (it holds queries until then).
                     drop(receipt);
-                    while let Some(effect) = core.poll_effect() {
-                        performer.perform(effect);
-                    }
+                    perform_all(&mut core, &performer);
                     taken += 1;
                     if taken < LINK_BATCH {
                         next = link_rx.try_recv().ok();
