@@ -1,9 +1,9 @@
 //! Links to Sentinel: one per sentinel, all at once. Each link subscribes first
 //! (`PSUBSCRIBE *`) and then asks `SENTINEL MASTERS`, so no event falls between the
 //! answer and the subscription; it asks again whenever the core wants the sentinels
-//! queried, coalescing those asks ([`session`]). It reads its pub/sub connection as fast
+//! queried, coalescing those asks (`session`). It reads its pub/sub connection as fast
 //! as the bytes come and holds what the daemon has not taken yet in a bounded
-//! [`outbox`], so a flood of events costs no memory beyond that. Connecting and every
+//! `outbox`, so a flood of events costs no memory beyond that. Connecting and every
 //! answer are bounded by tpc's own timeout (`-sentinel_timeout`), never the client
 //! library's defaults. A link that fails reconnects on its own with capped exponential
 //! back-off and jitter, forever. What the links hear goes to the daemon as
