@@ -210,7 +210,10 @@ async fn within<T, E: fmt::Display>(
             "{what}: {}",
             e.to_string().lines().collect::<Vec<_>>().join(" / ")
         )),
-        Err(_) => Err(format!("{what}: no answer within {}", seconds(limit))),
+        Err(_) => Err(format!(
+            "{what}: no answer within {} (-sentinel_timeout)",
+            seconds(limit)
+        )),
     }
 }
 
