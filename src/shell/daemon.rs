@@ -31,6 +31,9 @@ pub const STOP_WAIT: Duration = Duration::from_secs(5);
 /// without it (its processes were SIGKILLed; this only bounds a stuck write).
 const LAST_WAIT: Duration = Duration::from_secs(2);
 
+/// Link events taken in one turn of the loop, at most.
+const LINK_BATCH: usize = 1024;
+
 /// Why the daemon could not run.
 #[derive(Debug)]
 pub enum DaemonError {
@@ -107,6 +110,13 @@ fn to_input(event: LinkEvent, clock: &Clock) -> Input<'static> {
             sentinel: sentinel.into(),
             masters,
         },
+    }
+}
+
+/// Performs every effect the core asks for, until it asks for none.
+fn perform_all(core: &mut Core, performer: &Performer) {
+    while let Some(effect) = core.poll_effect() {
+        performer.perform(effect);
     }
 }
 
@@ -219,6 +229,7 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
     let links = tokio::spawn(sentinel::follow_all(
         options.sentinels.clone(),
         options.auth.clone(),
+        options.sentinel_timeout,
         link_tx,
         query_rx,
     ));
@@ -238,9 +249,7 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
     tokio::pin!(shutdown);
     let mut stop = Stop::Running;
     loop {
-        while let Some(effect) = core.poll_effect() {
-            performer.perform(effect);
-        }
+        perform_all(&mut core, &performer);
         let stopping = stop != Stop::Running;
         if stopping && !core.is_busy() {
             break;
@@ -251,7 +260,24 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
             Stop::Waiting(at) | Stop::Ending(at) => Some(at),
         };
         tokio::select! {
-            Some(event) = link_rx.recv(), if !stopping => feed(&mut core, to_input(event, &clock)),
+            Some(delivery) = link_rx.recv(), if !stopping => {
+                // Whatever else the links sent is taken in the same turn (up to a batch),
+                // each event's effects drained before the next: one a turn would leave
+                // the core far behind a link reading a flood.
+                let mut next = Some(delivery);
+                let mut taken = 0;
+                while let Some(delivery) = next.take() {
+                    let (event, receipt) = delivery.into_parts();
+                    feed(&mut core, to_input(event, &clock));
+                    // Tells the link the core took the event in (it holds queries until then).
+                    drop(receipt);
+                    perform_all(&mut core, &performer);
+                    taken += 1;
+                    if taken < LINK_BATCH {
+                        next = link_rx.try_recv().ok();
+                    }
+                }
+            }
             Some((id, text)) = reads_rx.recv(), if !stopping => {
                 let text = text.map(Cow::Owned);
                 feed(&mut core, Input::ConfigRead { at: clock.now(), id, text })

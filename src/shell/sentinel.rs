@@ -1,25 +1,32 @@
 //! Links to Sentinel: one per sentinel, all at once. Each link subscribes first
 //! (`PSUBSCRIBE *`) and then asks `SENTINEL MASTERS`, so no event falls between the
 //! answer and the subscription; it asks again whenever the core wants the sentinels
-//! queried. A link that fails reconnects on its own with capped exponential back-off
-//! and jitter, forever. What the links hear goes to the daemon as [`LinkEvent`]s.
+//! queried, coalescing those asks (`session`). It reads its pub/sub connection as fast
+//! as the bytes come and holds what the daemon has not taken yet in a bounded
+//! `outbox`, so a flood of events costs no memory beyond that. Connecting and every
+//! answer are bounded by tpc's own timeout (`-sentinel_timeout`), never the client
+//! library's defaults. A link that fails reconnects on its own with capped exponential
+//! back-off and jitter, forever. What the links hear goes to the daemon as
+//! [`Delivery`]s of [`LinkEvent`]s.
+
+mod outbox;
+mod session;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use redis::aio::{MultiplexedConnection, PubSubSink};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
-use tokio::time::{interval, sleep, timeout, Instant, MissedTickBehavior};
+use tokio::time::{sleep, timeout, Instant};
 use tracing::{info, warn};
 
 use crate::core::snapshot::{master_from_fields, pairs};
 use crate::core::{Addr, MasterInfo};
 
-/// How long a connect, subscribe or query may take.
-const IO_TIMEOUT: Duration = Duration::from_secs(5);
+pub use outbox::Receipt;
+
 /// How often an idle link is checked with PING.
 const PING_EVERY: Duration = Duration::from_secs(5);
 /// A link that stayed up this long starts its back-off afresh.
@@ -28,6 +35,9 @@ const STABLE: Duration = Duration::from_secs(30);
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 /// Longest pause before reconnecting.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
+/// The client library's own timeouts are set this much past tpc's, so tpc's (with its
+/// clearer reason) always fires first and the library's defaults never apply.
+const LIBRARY_SLACK: Duration = Duration::from_secs(1);
 
 /// How to log in to the sentinels.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -87,18 +97,42 @@ pub enum LinkEvent {
     },
 }
 
-/// Follows every sentinel at once, forever, sending what they say to `events`. Every
-/// change of `queries` asks each linked sentinel for `SENTINEL MASTERS` again. Returns
-/// when `events` is closed.
+/// A [`LinkEvent`] on its way to the daemon, with a receipt that tells its link, once
+/// dropped, that the core took the event in.
+#[derive(Debug)]
+pub struct Delivery {
+    event: LinkEvent,
+    /// None when no link waits for it (a link that ended).
+    receipt: Option<Receipt>,
+}
+
+impl Delivery {
+    /// The event, and the receipt to drop once the core took the event in.
+    pub fn into_parts(self) -> (LinkEvent, Option<Receipt>) {
+        (self.event, self.receipt)
+    }
+}
+
+/// Follows every sentinel at once, forever, sending what they say to `events`; `timeout`
+/// bounds connecting and every answer. Every change of `queries` asks each linked
+/// sentinel for `SENTINEL MASTERS` again (coalesced per link). Returns when `events` is
+/// closed.
 pub async fn follow_all(
     sentinels: Vec<Addr>,
     auth: SentinelAuth,
-    events: mpsc::Sender<LinkEvent>,
+    timeout: Duration,
+    events: mpsc::Sender<Delivery>,
     queries: watch::Receiver<u64>,
 ) {
     let mut links = JoinSet::new();
     for addr in sentinels {
-        links.spawn(follow(addr, auth.clone(), events.clone(), queries.clone()));
+        links.spawn(follow(
+            addr,
+            auth.clone(),
+            timeout,
+            events.clone(),
+            queries.clone(),
+        ));
     }
     while links.join_next().await.is_some() {}
 }
@@ -130,7 +164,8 @@ fn backoff(failures: u32) -> Duration {
 async fn follow(
     addr: Addr,
     auth: SentinelAuth,
-    events: mpsc::Sender<LinkEvent>,
+    timeout: Duration,
+    events: mpsc::Sender<Delivery>,
     mut queries: watch::Receiver<u64>,
 ) {
     let sentinel = addr.to_string();
@@ -138,13 +173,17 @@ async fn follow(
     loop {
         info!("Connecting to sentinel {sentinel}");
         let started = Instant::now();
-        let reason = match session(&addr, &auth, &sentinel, &events, &mut queries).await {
-            Ok(()) => return,
-            Err(reason) => reason,
-        };
-        let down = LinkEvent::Down {
-            sentinel: sentinel.clone(),
-            reason,
+        let reason =
+            match session::run(&addr, &auth, &sentinel, timeout, &events, &mut queries).await {
+                Ok(()) => return,
+                Err(reason) => reason,
+            };
+        let down = Delivery {
+            event: LinkEvent::Down {
+                sentinel: sentinel.clone(),
+                reason,
+            },
+            receipt: None,
         };
         if events.send(down).await.is_err() {
             return;
@@ -158,11 +197,13 @@ async fn follow(
     }
 }
 
+/// `fut`, given up on after `limit`; the error says what failed and why.
 async fn within<T, E: fmt::Display>(
     what: &str,
+    limit: Duration,
     fut: impl std::future::Future<Output = Result<T, E>>,
 ) -> Result<T, String> {
-    match timeout(IO_TIMEOUT, fut).await {
+    match timeout(limit, fut).await {
         Ok(Ok(v)) => Ok(v),
         // One log line per event: redis errors can span several lines.
         Ok(Err(e)) => Err(format!(
@@ -170,8 +211,8 @@ async fn within<T, E: fmt::Display>(
             e.to_string().lines().collect::<Vec<_>>().join(" / ")
         )),
         Err(_) => Err(format!(
-            "{what}: no answer within {}s",
-            IO_TIMEOUT.as_secs()
+            "{what}: no answer within {} (-sentinel_timeout)",
+            seconds(limit)
         )),
     }
 }
@@ -211,78 +252,36 @@ fn client(addr: &Addr, auth: &SentinelAuth) -> Result<redis::Client, String> {
     }
 }
 
-/// One link's life. `Ok` means the daemon is gone; `Err` says why the link ended.
-async fn session(
-    addr: &Addr,
-    auth: &SentinelAuth,
-    sentinel: &str,
-    events: &mpsc::Sender<LinkEvent>,
-    queries: &mut watch::Receiver<u64>,
-) -> Result<(), String> {
-    let client = client(addr, auth)?;
-    let pubsub = within("connect", client.get_async_pubsub()).await?;
-    let (mut sink, mut stream) = pubsub.split();
-    within("PSUBSCRIBE *", sink.psubscribe("*")).await?;
-    let mut conn = within("connect", client.get_multiplexed_async_connection()).await?;
-    queries.mark_unchanged();
-    let masters = query_masters(&mut conn).await?;
-    let send = |e: LinkEvent| async { events.send(e).await.is_err() };
-    if send(LinkEvent::Up {
-        sentinel: sentinel.to_string(),
-    })
-    .await
-        || send(LinkEvent::Snapshot {
-            sentinel: sentinel.to_string(),
-            masters,
-        })
-        .await
-    {
-        return Ok(());
-    }
-    let mut ping = interval(PING_EVERY);
-    ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    loop {
-        let event = tokio::select! {
-            msg = stream.next() => {
-                let msg = msg.ok_or("connection closed")?;
-                LinkEvent::Message {
-                    sentinel: sentinel.to_string(),
-                    channel: msg.get_channel_name().to_string(),
-                    payload: String::from_utf8_lossy(msg.get_payload_bytes()).into_owned(),
-                }
-            }
-            changed = queries.changed() => {
-                if changed.is_err() {
-                    return Ok(());
-                }
-                LinkEvent::Snapshot {
-                    sentinel: sentinel.to_string(),
-                    masters: query_masters(&mut conn).await?,
-                }
-            }
-            _ = ping.tick() => {
-                alive(&mut sink).await?;
-                continue;
-            }
-        };
-        if send(event).await {
-            return Ok(());
-        }
-    }
+/// `d` as a person writes it: `30s`, `1.5s`.
+fn seconds(d: Duration) -> String {
+    format!("{}s", d.as_secs_f64())
 }
 
-async fn alive(sink: &mut PubSubSink) -> Result<(), String> {
-    within("PING", sink.ping::<redis::Value>())
+/// The client library's settings for the query connection: its timeouts just past
+/// tpc's own `limit`.
+fn connection_config(limit: Duration) -> redis::AsyncConnectionConfig {
+    redis::AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(limit + LIBRARY_SLACK))
+        .set_response_timeout(Some(limit + LIBRARY_SLACK))
+}
+
+/// PING on the pub/sub connection: an error unless the sentinel answers within `limit`.
+async fn alive(mut sink: PubSubSink, limit: Duration) -> Result<(), String> {
+    within("PING", limit, sink.ping::<redis::Value>())
         .await
         .map(|_| ())
 }
 
 /// `SENTINEL MASTERS`, read into masters; entries that cannot be read are logged and
-/// left out. An answer of the wrong shape fails the link.
-async fn query_masters(conn: &mut MultiplexedConnection) -> Result<Vec<MasterInfo>, String> {
+/// left out. An answer of the wrong shape, or none within `limit`, fails the link.
+async fn query_masters(
+    mut conn: MultiplexedConnection,
+    limit: Duration,
+) -> Result<Vec<MasterInfo>, String> {
     let answer: redis::Value = within(
         "SENTINEL MASTERS",
-        redis::cmd("SENTINEL").arg("MASTERS").query_async(conn),
+        limit,
+        redis::cmd("SENTINEL").arg("MASTERS").query_async(&mut conn),
     )
     .await?;
     Ok(masters_answer(answer)?

@@ -2,7 +2,8 @@
 //! (`PSUBSCRIBE`, `SENTINEL MASTERS`, `PING`, and `+OK` to anything else) and lets a test
 //! publish events or drop every connection. For faults real sentinels won't produce on
 //! demand: it can also answer `SENTINEL MASTERS` with any bytes (garbage, a reply cut
-//! off by a closed connection), and require a password like `requirepass`.
+//! off by a closed connection), require a password like `requirepass`, answer slowly or
+//! never, and flood its subscribers with events.
 
 #![allow(dead_code)] // Each test file uses a different part of it.
 
@@ -59,6 +60,10 @@ struct State {
     password: Option<(String, String)>,
     /// Commands refused with `-NOAUTH`.
     noauth_replies: usize,
+    /// How long every answer waits before it is sent.
+    delay: Duration,
+    /// Read commands but never answer any.
+    silent: bool,
 }
 
 /// The fake sentinel; it listens until the test process ends.
@@ -75,6 +80,25 @@ pub fn bulk(s: &str) -> String {
 /// A RESP array of already encoded items.
 pub fn array(items: &[String]) -> String {
     format!("*{}\r\n{}", items.len(), items.concat())
+}
+
+/// `n` informative events of a busy deployment about node-1 at 127.0.0.1:7001 and its
+/// replicas (nothing tpc acts on), for floods.
+pub fn chatter(n: usize) -> impl Iterator<Item = (String, String)> {
+    (0..n).map(|i| {
+        let port = 10_000 + i % 50_000;
+        let replica = format!("slave 127.0.0.1:{port} 127.0.0.1 {port} @ node-1 127.0.0.1 7001");
+        match i % 3 {
+            0 => ("+sdown".to_string(), replica),
+            1 => ("-sdown".to_string(), replica),
+            _ => ("+new-epoch".to_string(), i.to_string()),
+        }
+    })
+}
+
+/// What a subscriber to `*` receives for `payload` published on `channel`.
+fn pmessage(channel: &str, payload: &str) -> String {
+    array(&[bulk("pmessage"), bulk("*"), bulk(channel), bulk(payload)])
 }
 
 fn read_command(r: &mut BufReader<TcpStream>) -> Option<Vec<String>> {
@@ -159,11 +183,15 @@ fn serve(stream: TcpStream, state: Arc<Mutex<State>>) {
         if cmd.is_empty() {
             return;
         }
-        let password = {
+        let (password, delay, silent) = {
             let mut s = state.lock().unwrap();
             s.commands.push(cmd.clone());
-            s.password.clone()
+            (s.password.clone(), s.delay, s.silent)
         };
+        if silent {
+            continue;
+        }
+        thread::sleep(delay);
         if let Some(want) = password {
             let reply = match auth_reply(&cmd, &want, &mut authed) {
                 Some(reply) => Some(reply),
@@ -270,6 +298,16 @@ impl FakeSentinel {
         self.state.lock().unwrap().password = Some((user.into(), password.into()));
     }
 
+    /// Waits `delay` before every answer, like a sentinel on a slow or loaded host.
+    pub fn set_delay(&self, delay: Duration) {
+        self.state.lock().unwrap().delay = delay;
+    }
+
+    /// Accepts connections and reads commands but never answers, like a hung sentinel.
+    pub fn set_silent(&self, silent: bool) {
+        self.state.lock().unwrap().silent = silent;
+    }
+
     /// Connections accepted so far.
     pub fn connections(&self) -> usize {
         self.state.lock().unwrap().accepted
@@ -297,7 +335,7 @@ impl FakeSentinel {
 
     /// Publishes `payload` on `channel` to every subscriber, as a pattern message.
     pub fn publish(&self, channel: &str, payload: &str) {
-        let msg = array(&[bulk("pmessage"), bulk("*"), bulk(channel), bulk(payload)]);
+        let msg = pmessage(channel, payload);
         let mut s = self.state.lock().unwrap();
         s.subscribers
             .retain_mut(|c| c.write_all(msg.as_bytes()).is_ok());
@@ -320,6 +358,31 @@ impl FakeSentinel {
             "+switch-master",
             &format!("{name} 127.0.0.1 {old_port} 127.0.0.1 {new_port}"),
         );
+    }
+
+    /// Publishes every `(channel, payload)` in order to every subscriber, as pattern
+    /// messages written in chunks of about 1 MB: a flood faster than one `publish` each.
+    /// Returns when every byte was written (tpc read it) or a subscriber went away.
+    pub fn flood(&self, messages: impl IntoIterator<Item = (String, String)>) {
+        let mut subscribers: Vec<TcpStream> = {
+            let s = self.state.lock().unwrap();
+            s.subscribers
+                .iter()
+                .map(|c| c.try_clone().unwrap())
+                .collect()
+        };
+        let mut chunk = String::new();
+        let mut write = |chunk: &mut String| {
+            subscribers.retain_mut(|c| c.write_all(chunk.as_bytes()).is_ok());
+            chunk.clear();
+        };
+        for (channel, payload) in messages {
+            chunk.push_str(&pmessage(&channel, &payload));
+            if chunk.len() >= 1 << 20 {
+                write(&mut chunk);
+            }
+        }
+        write(&mut chunk);
     }
 
     /// Closes every connection (tpc must reconnect and query again).

@@ -18,6 +18,33 @@ pub fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
     }
 }
 
+/// A process's memory, from `/proc/<pid>/status`.
+#[derive(Debug, Clone, Copy)]
+pub struct Memory {
+    /// Resident now (`VmRSS`), in KiB.
+    pub rss_kib: u64,
+    /// The most ever resident (`VmHWM`), in KiB.
+    pub peak_kib: u64,
+}
+
+impl Memory {
+    /// The memory of process `pid`.
+    pub fn of(pid: u32) -> Memory {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let field = |name: &str| -> u64 {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+                .unwrap_or_else(|| panic!("no {name} in /proc/{pid}/status"))
+        };
+        Memory {
+            rss_kib: field("VmRSS:"),
+            peak_kib: field("VmHWM:"),
+        }
+    }
+}
+
 /// The tpc process under test, killed on drop.
 pub struct Tpc {
     child: Child,
@@ -113,6 +140,11 @@ impl Tpc {
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// tpc's memory now.
+    pub fn memory(&self) -> Memory {
+        Memory::of(self.pid())
     }
 
     /// A file in tpc's folder.

@@ -173,6 +173,10 @@ pub const FLAGS: &[FlagSpec] = &[
         kind: Kind::Value,
     },
     FlagSpec {
+        name: "sentinel_timeout",
+        kind: Kind::Value,
+    },
+    FlagSpec {
         name: "sentinel_log",
         kind: Kind::Value,
     },
@@ -338,6 +342,15 @@ pub struct RawArgs {
     /// the system's)
     #[argh(option)]
     pub sentinel_ca: Option<String>,
+    /// sentinel: seconds a sentinel may take to accept a connection or to answer a
+    /// command (SENTINEL MASTERS, PING) before tpc gives up on the link and reconnects
+    /// (default 30)
+    // Generous: sentinels are slow for honest reasons (a loaded host, SENTINEL MASTERS
+    // of many thousands of masters, a PONG queued behind a flood of events), a link given
+    // up on too early is no link at all, and a dead host is noticed sooner anyway when its
+    // connection is refused or reset.
+    #[argh(option, default = "30")]
+    pub sentinel_timeout: i64,
     /// record every input the core sees to this file (JSON Lines), for `tpc replay`;
     /// an existing recording is kept as FILE.1
     #[argh(option)]

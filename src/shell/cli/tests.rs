@@ -120,6 +120,18 @@ fn bad_values_say_what_is_allowed() {
 }
 
 #[test]
+fn the_sentinel_timeout_is_30_seconds_unless_given() {
+    let timeout = |line: &str| run(line).unwrap().sentinel_timeout.as_secs();
+    assert_eq!(timeout("-sentinels :1"), 30);
+    assert_eq!(timeout("-sentinels :1 -sentinel_timeout=2"), 2);
+    let e = err("-sentinels :1 -sentinel_timeout 0");
+    assert!(
+        e.contains("-sentinel_timeout: must be from 1 to 86400 seconds"),
+        "{e}"
+    );
+}
+
+#[test]
 fn help_and_version() {
     let Ok(Command::Help(text)) = parse(&["-h".to_string()]) else {
         panic!("no help")

@@ -191,6 +191,8 @@ pub struct Options {
     pub record: Option<PathBuf>,
     /// How to log in to the sentinels.
     pub auth: SentinelAuth,
+    /// How long a sentinel may take to accept a connection or to answer.
+    pub sentinel_timeout: Duration,
     /// Check configs with `nutcracker -t` before they replace the live one.
     pub validate: bool,
     /// The nutcracker binary for checks; none to find it on PATH.
@@ -421,6 +423,13 @@ pub fn validate(raw: &RawArgs) -> Result<Options, UsageError> {
         86_400,
         "from 1 to 86400 seconds",
     )?;
+    let sentinel_timeout = range(
+        "sentinel_timeout",
+        raw.sentinel_timeout,
+        1,
+        86_400,
+        "from 1 to 86400 seconds",
+    )?;
     let cmd = shell_words::split(&raw.cmd).map_err(|e| UsageError::BadCommand(e.to_string()))?;
     let slack = (!raw.token.is_empty()).then(|| SlackOptions {
         token: raw.token.clone(),
@@ -455,6 +464,7 @@ pub fn validate(raw: &RawArgs) -> Result<Options, UsageError> {
         dry_run_masters,
         record,
         auth: sentinel_auth(raw)?,
+        sentinel_timeout: Duration::from_secs(sentinel_timeout as u64),
         validate: raw.validate,
         nutcracker: raw.nutcracker.as_deref().and_then(path),
     })
