@@ -112,6 +112,47 @@ fn two_sentinels_disagree_and_the_higher_epoch_wins() {
     assert!(nutcracker_accepts(&tpc.out));
 }
 
+/// At start the first sentinel to answer does not decide alone: a stale one answering
+/// before the others, with the dead master, leaves a correct file on disk untouched.
+#[test]
+fn a_stale_sentinel_answering_first_at_start_does_not_touch_a_correct_file() {
+    let keep = tempfile::tempdir().unwrap();
+    let d = keep.path().to_path_buf();
+    let reload = flaky_reload(&d).display().to_string();
+    let out = d.join("nutcracker.yml");
+    let out_arg = out.display().to_string();
+    let args = ["-cmd", &reload, "-out", &out_arg];
+    let a = FakeSentinel::start(vec![master("node-1", 7002, 2)]);
+    let b = FakeSentinel::start(vec![master("node-1", 7002, 2)]);
+    let mut tpc = Tpc::start(tempfile::tempdir().unwrap(), &[a.port, b.port], &args);
+    tpc.wait_config(&server(7002, "node-1"), secs(10));
+    wait_until("the first reload", secs(5), || run_times(&d).len() == 1);
+    tpc.stop();
+    let inode = |p: &Path| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(p).unwrap());
+    let (good, ino) = (std::fs::read_to_string(&out).unwrap(), inode(&out));
+
+    // Restarted beside a stale sentinel that answers at once; the others take 100 ms
+    // per command (several round trips before their first answer, within the 1 s grace).
+    let stale = FakeSentinel::start(vec![master("node-1", 7001, 1)]);
+    a.set_delay(Duration::from_millis(100));
+    b.set_delay(Duration::from_millis(100));
+    // A grace well past their first answer, so a loaded machine cannot end it first.
+    let args = [&args[..], &["-start_grace_ms", "3000"]].concat();
+    let tpc = Tpc::start(
+        tempfile::tempdir().unwrap(),
+        &[stale.port, a.port, b.port],
+        &args,
+    );
+    wait_until("every sentinel asked", secs(10), || {
+        a.masters_queries() > 1 && b.masters_queries() > 1 && stale.masters_queries() > 0
+    });
+    holds_for("the file untouched", Duration::from_millis(1500), || {
+        inode(&out) == ino && run_times(&d).len() == 1
+    });
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), good);
+    assert!(!tpc.log().contains("Config change"), "{}", tpc.log());
+}
+
 /// Two sentinels that disagree at the same epoch, asked again every second: one config,
 /// one reload, one warning; no write and reload on every reconcile.
 #[test]
