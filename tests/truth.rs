@@ -7,7 +7,7 @@
 mod fake_sentinel;
 mod support;
 
-use fake_sentinel::{master, FakeSentinel};
+use fake_sentinel::{chatter, master, FakeSentinel};
 use support::*;
 
 /// The fake's address as tpc is given it.
@@ -103,6 +103,41 @@ fn a_lone_sentinel_with_a_huge_epoch_is_overruled_by_the_majority() {
         vec!["node-1"],
     );
     rig.expect_running();
+}
+
+/// Issue 8, item 15: one sentinel floods tpc with events while the real ones fail a
+/// master over: the failover is followed as usual (one restart, keys on the new master)
+/// and tpc's memory stays bounded.
+#[test]
+fn a_flood_from_one_sentinel_does_not_hold_up_a_real_failover() {
+    let _serial = serial();
+    let flooder = FakeSentinel::start(vec![]);
+    let mut rig = Rig::start_with(&["node-1"], &[], &[addr(&flooder)], &[]);
+    rig.expect_followed("the first config", None);
+    flooder.wait_subscribers(1, secs(10));
+    let before = peak_kib(rig.tpc.pid());
+    std::thread::scope(|s| {
+        s.spawn(|| flooder.flood(chatter(300_000)));
+        rig.cluster.failover("node-1");
+        rig.expect_followed("the failover during a flood", Some("node-1"));
+    });
+    let peak = peak_kib(rig.tpc.pid());
+    eprintln!("tpc peak {before} KiB before the flood, {peak} KiB after");
+    assert!(
+        peak < before + 20 * 1024,
+        "tpc grew from {before} KiB to {peak} KiB"
+    );
+    rig.expect_running();
+}
+
+/// The most memory process `pid` ever had resident (`VmHWM`), in KiB.
+fn peak_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/PID/status")
 }
 
 fn port_of(addr: &str) -> u16 {
