@@ -653,3 +653,24 @@ fn sentinels_disagreeing_at_the_same_epoch_hold_the_file_on_disk_and_are_said_on
     assert_eq!(core.masters()["node-1"], addr(1));
     assert_eq!(core.stats().disagreements, 1);
 }
+
+/// Sentinel sends no `-odown` after a completed failover: the switch ends the odown, so
+/// the new master's own `+odown` later is notified too.
+#[test]
+fn a_switch_ends_the_odown_so_the_next_one_is_notified() {
+    let mut core = settled();
+    core.handle(message(1, "+odown", "master node-1 10.0.0.1 1 #quorum 2/2"));
+    core.handle(switch(2, "node-1", 1, 11));
+    core.handle(snapshot(3, vec![master("node-1", 11, 2)]));
+    core.handle(message(
+        60_000,
+        "+odown",
+        "master node-1 10.0.0.1 11 #quorum 2/2",
+    ));
+    let odowns: Vec<String> = notes(&drain(&mut core))
+        .into_iter()
+        .filter(|n| n.starts_with("+odown"))
+        .collect();
+    assert_eq!(odowns.len(), 2, "{odowns:?}");
+    assert!(odowns[1].contains("10.0.0.1:11"), "{odowns:?}");
+}
