@@ -1,5 +1,15 @@
 //! Helpers for the crate's unit tests.
 
+use crate::core::Addr;
+
+/// `10.0.0.1:port`, the address the core's unit tests use.
+pub fn addr(port: u16) -> Addr {
+    Addr {
+        host: "10.0.0.1".into(),
+        port,
+    }
+}
+
 /// insta settings that keep every snapshot in the top-level `snapshots/` folder.
 pub fn snapshots() -> insta::Settings {
     let mut s = insta::Settings::clone_current();

@@ -372,13 +372,7 @@ impl Known {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn a(port: u16) -> Addr {
-        Addr {
-            host: "10.0.0.1".into(),
-            port,
-        }
-    }
+    use crate::testing::addr as a;
 
     const S1: SentinelId = SentinelId(1);
     const S2: SentinelId = SentinelId(2);

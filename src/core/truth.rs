@@ -164,13 +164,7 @@ pub fn judge(ev: Evidence) -> Judgement {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn a(port: u16) -> Addr {
-        Addr {
-            host: "10.0.0.1".into(),
-            port,
-        }
-    }
+    use crate::testing::addr as a;
 
     fn r(s: u32, port: u16, epoch: Option<u64>, at: u64) -> Report {
         Report {
