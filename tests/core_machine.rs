@@ -674,3 +674,30 @@ fn a_switch_ends_the_odown_so_the_next_one_is_notified() {
     assert_eq!(odowns.len(), 2, "{odowns:?}");
     assert!(odowns[1].contains("10.0.0.1:11"), "{odowns:?}");
 }
+
+/// A switch tpc followed and loaded, then overturned by the answers, is corrected at
+/// once, not after `wait`; the next change waits as usual.
+#[test]
+fn a_switch_overturned_by_the_answers_is_corrected_without_waiting() {
+    let mut core = settled();
+    core.handle(switch(20_000, "node-1", 1, 11));
+    let effects = drain(&mut core);
+    finish(&mut core, &effects, 20_001);
+    // The sentinel's answer still shows the old address at the old epoch.
+    core.handle(snapshot(
+        20_002,
+        vec![master("node-1", 1, 1), master("node-2", 2, 1)],
+    ));
+    let effects = drain(&mut core);
+    let (w, text) = the_write(&effects);
+    assert!(text.contains("10.0.0.1:1:1 node-1"), "{text}");
+    core.handle(done(20_003, w, true));
+    let r = the_reload(&drain(&mut core));
+    core.handle(done(20_004, r, true));
+    // An ordinary change now waits for the window after that reload.
+    core.handle(snapshot(20_005, vec![master("node-2", 12, 2)]));
+    assert!(drain(&mut core)
+        .iter()
+        .all(|e| !matches!(e, Effect::WriteConfig { .. })));
+    assert_eq!(core.poll_timeout(), Some(Millis(20_003) + WAIT));
+}

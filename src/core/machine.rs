@@ -70,9 +70,10 @@ pub struct Core {
     /// Masters believed provisionally (a lone higher epoch, or a pub/sub switch), and
     /// when to ask the sentinels again and judge their fresh answers.
     confirm: BTreeMap<String, Millis>,
-    /// A provisional address that was written has been overturned: the correction is
-    /// written and loaded without waiting for `wait`.
-    correcting: bool,
+    /// A provisional address that was written has been overturned: the correction (the
+    /// topology at this version) is written and loaded without waiting for `wait`. Any
+    /// later change waits as usual.
+    correcting: Option<u64>,
     /// When to next query every sentinel and read the file, if reconciling.
     next_reconcile: Option<Millis>,
     /// The read of the file on disk asked for, and how many writes had completed then:
@@ -120,7 +121,7 @@ impl Core {
             odown: BTreeSet::new(),
             links: Links::default(),
             confirm: BTreeMap::new(),
-            correcting: false,
+            correcting: None,
             next_id: 1,
             effects: VecDeque::new(),
             stats: Stats::default(),
@@ -423,18 +424,24 @@ impl Core {
         };
         let to = k.addr.clone();
         let agreeing = k.agreeing();
-        let was_provisional = self.confirm.remove(name).is_some();
+        self.confirm.remove(name);
         // Overturning an address tpc believed only provisionally and already wrote is
         // a correction of tpc's own: it does not wait for `wait`.
+        let version = self.topology.version();
         let mut corrects = |from: &Addr| {
-            if was_provisional && self.on_disk_masters.get(name) == Some(from) {
-                self.correcting = true;
+            if self.on_disk_masters.get(name) == Some(from) {
+                self.correcting = Some(version);
             }
         };
         match decision {
             Decision::Unchanged => {}
-            Decision::Moved { from } => {
-                corrects(&from);
+            Decision::Moved {
+                from,
+                corrects: correction,
+            } => {
+                if correction {
+                    corrects(&from);
+                }
                 info!("Replacing master {name} {from} with {to} (from {agreeing} sentinel(s))");
             }
             Decision::Provisional { from, until } => {
@@ -583,10 +590,16 @@ impl Core {
             .map_or(Millis::ZERO, |t| t + self.settings.wait)
     }
 
+    /// Whether a correction of tpc's own provisional change is owed, and nothing has
+    /// changed since.
+    fn is_correcting(&self) -> bool {
+        self.correcting == Some(self.topology.version())
+    }
+
     /// When a write may start: a correction of tpc's own provisional change is written
     /// at once, anything else when the wait ends.
     fn write_window_end(&self) -> Millis {
-        if self.correcting {
+        if self.is_correcting() {
             Millis::ZERO
         } else {
             self.window_end()
@@ -595,7 +608,7 @@ impl Core {
 
     /// When a reload may start: a correction is loaded as soon as it is on disk.
     fn reload_window_end(&self) -> Millis {
-        if self.correcting && !self.needs_write() {
+        if self.is_correcting() && !self.needs_write() {
             Millis::ZERO
         } else {
             self.window_end()
@@ -638,7 +651,7 @@ impl Core {
         {
             let id = self.next_id();
             self.reload_owed = false;
-            self.correcting = false;
+            self.correcting = None;
             self.last_reload_start = Some(now);
             self.reload = Some(id);
             self.effects.push_back(Effect::RunReload { id });

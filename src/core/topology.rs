@@ -37,6 +37,8 @@ pub struct Known {
     monitored_by: BTreeSet<SentinelId>,
     /// The sentinels disagree and tpc holds: said once per disagreement.
     pub disagreeing: bool,
+    /// `addr` rests on a pub/sub switch or a lone newer epoch, not yet on answers.
+    pub provisional: bool,
 }
 
 /// What a `-monitor` did.
@@ -59,6 +61,8 @@ pub enum Decision {
     Moved {
         /// Where it was.
         from: Addr,
+        /// It was there only provisionally: this corrects tpc's own belief.
+        corrects: bool,
     },
     /// The master moved (or stays) to a lone higher epoch, believed for now; ask the
     /// sentinels again at `until`.
@@ -69,7 +73,7 @@ pub enum Decision {
         until: Millis,
     },
     /// The majority overruled the sentinels reporting `outlier` (they are distrusted
-    /// for this master until they agree again).
+    /// for this master until they agree again); a move corrects tpc's own belief.
     Overruled {
         /// Where it was, if it moved.
         from: Option<Addr>,
@@ -167,6 +171,7 @@ impl Topology {
                     top: None,
                     monitored_by: BTreeSet::new(),
                     disagreeing: false,
+                    provisional: false,
                 })
             }
         };
@@ -177,6 +182,7 @@ impl Topology {
             addr: addr.clone(),
             epoch,
             at,
+            implied: false,
             distrusted: false,
         });
         added
@@ -221,16 +227,29 @@ impl Topology {
         if agreed {
             k.disagreeing = false;
         }
+        let was_provisional = k.provisional;
+        // Only an answer confirms an address; a switch's word alone does not.
+        let answered =
+            |k: &Known, addr: &Addr| k.reports.iter().any(|r| r.addr == *addr && !r.implied);
         match judgement {
             Judgement::Keep => Decision::Unchanged,
-            Judgement::Believe(addr) => match moved(k, addr) {
-                Some(from) => Decision::Moved { from },
-                None => Decision::Unchanged,
-            },
-            Judgement::Provisional { addr, until } => Decision::Provisional {
-                from: moved(k, addr),
-                until,
-            },
+            Judgement::Believe(addr) => {
+                k.provisional = !answered(k, &addr);
+                match moved(k, addr) {
+                    Some(from) => Decision::Moved {
+                        from,
+                        corrects: was_provisional && !k.provisional,
+                    },
+                    None => Decision::Unchanged,
+                }
+            }
+            Judgement::Provisional { addr, until } => {
+                k.provisional = true;
+                Decision::Provisional {
+                    from: moved(k, addr),
+                    until,
+                }
+            }
             Judgement::Overruled {
                 addr,
                 outlier,
@@ -244,6 +263,7 @@ impl Topology {
                     }
                 }
                 k.top = None;
+                k.provisional = !answered(k, &addr);
                 Decision::Overruled {
                     from: moved(k, addr),
                     outlier,
@@ -286,6 +306,7 @@ impl Topology {
             addr: new.clone(),
             epoch: Some(epoch),
             at,
+            implied: true,
             distrusted: false,
         });
         Switched::Recorded
@@ -411,7 +432,10 @@ mod tests {
         t.report("m", S1, &a(1), Some(5), Millis(2));
         assert_eq!(
             t.judge("m", GRACE, Millis(2)),
-            Decision::Moved { from: a(2) }
+            Decision::Moved {
+                from: a(2),
+                corrects: true
+            }
         );
         // An epoch at the end of the range is just a number.
         t.report("m", S2, &a(3), Some(u64::MAX), Millis(3));

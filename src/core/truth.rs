@@ -35,6 +35,8 @@ pub struct Report {
     pub epoch: Option<u64>,
     /// When the answer arrived.
     pub at: Millis,
+    /// Implied by a pub/sub switch (its epoch too), not said in an answer.
+    pub implied: bool,
     /// This sentinel was overruled as an outlier for this master and has not agreed
     /// with the others since: its answers get no provisional belief.
     pub distrusted: bool,
@@ -172,6 +174,7 @@ mod tests {
             addr: a(port),
             epoch,
             at: Millis(at),
+            implied: false,
             distrusted: false,
         }
     }
