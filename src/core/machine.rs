@@ -18,6 +18,9 @@ use crate::core::time::Millis;
 use crate::core::topology::{Decision, MasterInfo, Switched, Topology, Withdrawn};
 use crate::core::truth::SentinelId;
 
+/// The shortest time between two rounds of confirming queries (with a zero grace).
+const MIN_ROUND: Millis = Millis(100);
+
 /// A config write the shell is performing.
 #[derive(Debug, Clone)]
 struct PendingWrite {
@@ -70,6 +73,8 @@ pub struct Core {
     /// Masters believed provisionally (a lone higher epoch, or a pub/sub switch), and
     /// when to ask the sentinels again and judge their fresh answers.
     confirm: BTreeMap<String, Millis>,
+    /// When the sentinels were last asked to confirm (a round).
+    last_round: Option<Millis>,
     /// A provisional address that was written has been overturned: the correction (the
     /// topology at this version) is written and loaded without waiting for `wait`. Any
     /// later change waits as usual.
@@ -121,6 +126,7 @@ impl Core {
             odown: BTreeSet::new(),
             links: Links::default(),
             confirm: BTreeMap::new(),
+            last_round: None,
             correcting: None,
             next_id: 1,
             effects: VecDeque::new(),
@@ -392,9 +398,17 @@ impl Core {
         }
         // A set, not a scan per master: a deployment may have thousands of them.
         let reported: BTreeSet<&str> = masters.iter().map(|m| m.name.as_str()).collect();
-        for name in self.topology.names() {
-            if !reported.contains(name.as_str()) {
-                warn!("Sentinel {sentinel} does not report master {name}; keeping it");
+        let unreported: Vec<String> = self
+            .topology
+            .names()
+            .filter(|name| !reported.contains(name.as_str()))
+            .cloned()
+            .collect();
+        for name in unreported {
+            warn!("Sentinel {sentinel} does not report master {name}; keeping it");
+            // Its last word about the master still stands, as of this answer.
+            if self.topology.restate(&name, id, self.now) {
+                self.judge(&name);
             }
         }
     }
@@ -450,10 +464,14 @@ impl Core {
                         "Replacing master {name} {from} with {to}: one sentinel's newer epoch, believed until the others confirm it"
                     );
                 }
-                // Past the grace, the answers to the query made then will judge it.
-                if until > now {
-                    self.confirm.insert(name.to_string(), until);
-                }
+                // Ask at the end of the grace; past it, once a round (until a majority
+                // of fresh answers decides), whatever input comes first.
+                let due = match self.last_round {
+                    _ if until > now => until,
+                    Some(round) if round >= until => round + grace.max(MIN_ROUND),
+                    _ => now,
+                };
+                self.confirm.insert(name.to_string(), due);
             }
             Decision::Overruled {
                 from,
@@ -476,10 +494,14 @@ impl Core {
             }
             Decision::Disagreement => {
                 self.stats.disagreements += 1;
-                // Holding means keeping what is on disk when a sentinel reports it.
+                // At start nothing is decided yet: holding means keeping the file on disk.
+                // Later it means keeping what tpc believes (it may be a newer failover
+                // the file does not show yet).
                 let disk = self.on_disk_masters.get(name).cloned();
                 let held = match disk {
-                    Some(disk) if self.topology.hold_at(name, &disk) => disk,
+                    Some(disk) if !self.links.started() && self.topology.hold_at(name, &disk) => {
+                        disk
+                    }
                     _ => to.clone(),
                 };
                 warn!("Sentinels disagree about {name} and none has a majority or a newer epoch: keeping {held}");
@@ -504,6 +526,7 @@ impl Core {
             return;
         }
         self.effects.push_back(Effect::Query);
+        self.last_round = Some(now);
         for name in due {
             self.judge(&name);
         }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::addr::Addr;
 use crate::core::time::Millis;
-use crate::core::truth::{judge, top_of, Evidence, Judgement, Report, SentinelId, Top};
+use crate::core::truth::{judge, majority_of, top_of, Evidence, Judgement, Report, SentinelId};
 
 /// One master as a sentinel query reports it (`SENTINEL MASTERS`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,8 +30,9 @@ pub struct Known {
     /// The latest answer of each reachable sentinel that reported this master, sorted
     /// by sentinel.
     reports: Vec<Report>,
-    /// The highest-epoch candidate and since when it is reported.
-    top: Option<Top>,
+    /// Since when a majority of the words has named another address than the highest
+    /// epoch, without a break, and the sentinels of the highest word.
+    contested: Option<(Millis, Vec<SentinelId>)>,
     /// The sentinels that reported this master: it is dropped only when every one of
     /// them has said `-monitor`.
     monitored_by: BTreeSet<SentinelId>,
@@ -152,7 +153,7 @@ impl Topology {
 
     /// Records `sentinel`'s latest word about `name`: an answer to a query, or a
     /// `+monitor` without an epoch. A master first heard of is added at this address
-    /// (returns true); otherwise call [`Topology::judge`] next.
+    /// (returns true). Call [`Topology::judge`] next.
     pub fn report(
         &mut self,
         name: &str,
@@ -168,7 +169,7 @@ impl Topology {
                 self.masters.entry(name.to_string()).or_insert(Known {
                     addr: addr.clone(),
                     reports: Vec::new(),
-                    top: None,
+                    contested: None,
                     monitored_by: BTreeSet::new(),
                     disagreeing: false,
                     provisional: false,
@@ -188,31 +189,50 @@ impl Topology {
         added
     }
 
+    /// Notes that `sentinel` answered at `at` without `name`: its last word about it
+    /// stands as of then. Returns whether it had one.
+    pub fn restate(&mut self, name: &str, sentinel: SentinelId, at: Millis) -> bool {
+        let Some(k) = self.masters.get_mut(name) else {
+            return false;
+        };
+        match k.reports.iter_mut().find(|r| r.sentinel == sentinel) {
+            Some(r) => {
+                r.at = at;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Judges `name`'s evidence with [`judge`] and applies the decision.
     pub fn judge(&mut self, name: &str, grace: Millis, now: Millis) -> Decision {
         let Some(k) = self.masters.get_mut(name) else {
             return Decision::Unchanged;
         };
-        // Track since when the highest-epoch address is reported.
-        match top_of(&k.reports) {
-            Some((addr, epoch)) => {
-                if !k
-                    .top
-                    .as_ref()
-                    .is_some_and(|t| t.addr == addr && t.epoch == epoch)
-                {
-                    k.top = Some(Top {
-                        addr,
-                        epoch,
-                        since: now,
-                    });
-                }
+        // The grace runs from when a majority of the words first named another address
+        // than the highest epoch, through any change of address or epoch by the same
+        // sentinels or fewer (a liar switching again gains nothing); a sentinel joining
+        // the highest word starts it anew (an honest failover's leader, even to the
+        // address a liar named).
+        let backers: Vec<SentinelId> = match (top_of(&k.reports), majority_of(&k.reports)) {
+            (Some((top, _)), Some(most)) if top != *most => k
+                .reports
+                .iter()
+                .filter(|r| r.addr == top)
+                .map(|r| r.sentinel)
+                .collect(),
+            _ => Vec::new(),
+        };
+        k.contested = match k.contested.take() {
+            _ if backers.is_empty() => None,
+            Some((since, before)) if backers.iter().all(|s| before.contains(s)) => {
+                Some((since, backers))
             }
-            None => k.top = None,
-        }
+            _ => Some((now, backers)),
+        };
         let judgement = judge(Evidence {
             reports: &k.reports,
-            top: k.top.as_ref(),
+            contested_since: k.contested.as_ref().map(|(since, _)| *since),
             grace,
             now,
         });
@@ -228,6 +248,7 @@ impl Topology {
             k.disagreeing = false;
         }
         let was_provisional = k.provisional;
+
         // Only an answer confirms an address; a switch's word alone does not.
         let answered =
             |k: &Known, addr: &Addr| k.reports.iter().any(|r| r.addr == *addr && !r.implied);
@@ -262,7 +283,6 @@ impl Topology {
                         sentinels.push(r.sentinel);
                     }
                 }
-                k.top = None;
                 k.provisional = !answered(k, &addr);
                 Decision::Overruled {
                     from: moved(k, addr),
@@ -313,7 +333,7 @@ impl Topology {
     }
 
     /// Holds `name` at `addr` while its sentinels disagree, if some sentinel reports
-    /// `addr` (the address in the file on disk, so a disagreement changes nothing).
+    /// `addr`.
     pub fn hold_at(&mut self, name: &str, addr: &Addr) -> bool {
         match self.masters.get_mut(name) {
             Some(k) if k.addr != *addr && k.reports.iter().any(|r| r.addr == *addr) => {

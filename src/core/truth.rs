@@ -3,9 +3,11 @@
 //!
 //! - The config epoch orders answers: the address with the highest epoch is believed at
 //!   once, but only provisionally while a majority of the reachable sentinels report
-//!   another address. Once a grace has passed since that address first appeared, and a
-//!   majority still names another address in answers given after the grace, the
-//!   majority stands and the minority is an outlier.
+//!   another address. The grace runs from when that majority first stood against the
+//!   highest epoch, whichever address and epoch the same sentinels name since (a liar
+//!   that keeps switching gains nothing); once it has passed and a majority still names
+//!   another address in answers given after the grace, the majority stands and the
+//!   minority is an outlier.
 //! - Without an epoch to order them (two addresses at the top epoch; no epoch counts as
 //!   epoch 0), a majority decides; with no majority tpc holds what it has: a
 //!   disagreement.
@@ -42,24 +44,14 @@ pub struct Report {
     pub distrusted: bool,
 }
 
-/// The address with the highest epoch, and when it first appeared at that epoch.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Top {
-    /// The address.
-    pub addr: Addr,
-    /// Its epoch.
-    pub epoch: u64,
-    /// When some sentinel first reported this address at this epoch.
-    pub since: Millis,
-}
-
 /// Everything the rule looks at for one master.
 #[derive(Debug, Clone, Copy)]
 pub struct Evidence<'a> {
     /// The latest answer of every reachable sentinel that reported this master.
     pub reports: &'a [Report],
-    /// The highest-epoch candidate being confirmed, if any.
-    pub top: Option<&'a Top>,
+    /// Since when a majority of the reports has named another address than the highest
+    /// epoch without a break, if it does.
+    pub contested_since: Option<Millis>,
     /// How long a single sentinel's higher epoch is believed without a majority.
     pub grace: Millis,
     /// Now.
@@ -126,13 +118,18 @@ fn majority(reports: &[Report], counts: impl Fn(&Report) -> bool) -> Option<&Add
     })
 }
 
+/// The address named by more than half of `reports`, if any.
+pub fn majority_of(reports: &[Report]) -> Option<&Addr> {
+    majority(reports, |_| true)
+}
+
 /// The rule, for one master.
 pub fn judge(ev: Evidence) -> Judgement {
     let reports = ev.reports;
     if reports.is_empty() {
         return Judgement::Keep;
     }
-    let majority_any = majority(reports, |_| true);
+    let majority_any = majority_of(reports);
     let Some((top, epoch)) = top_of(reports) else {
         return match majority_any {
             Some(addr) => Judgement::Believe(addr.clone()),
@@ -144,11 +141,7 @@ pub fn judge(ev: Evidence) -> Judgement {
         Some(m) if *m == top => return Judgement::Believe(top),
         Some(_) => {}
     }
-    let since = ev
-        .top
-        .filter(|t| t.addr == top && t.epoch == epoch)
-        .map_or(ev.now, |t| t.since);
-    let until = since + ev.grace;
+    let until = ev.contested_since.unwrap_or(ev.now) + ev.grace;
     if ev.now < until {
         return Judgement::Provisional { addr: top, until };
     }
@@ -179,10 +172,10 @@ mod tests {
         }
     }
 
-    fn judge_at(now: u64, reports: &[Report], top: Option<&Top>) -> Judgement {
+    fn judge_at(now: u64, reports: &[Report], contested_since: Option<u64>) -> Judgement {
         judge(Evidence {
             reports,
-            top,
+            contested_since: contested_since.map(Millis),
             grace: Millis(5_000),
             now: Millis(now),
         })
@@ -212,14 +205,9 @@ mod tests {
                 until: Millis(5_000)
             }
         );
-        let top = Top {
-            addr: a(9),
-            epoch: u64::MAX,
-            since: Millis(0),
-        };
         // After the grace, answers from before it are not enough ...
         assert_eq!(
-            judge_at(6_000, &reports, Some(&top)),
+            judge_at(6_000, &reports, Some(0)),
             Judgement::Provisional {
                 addr: a(9),
                 until: Millis(5_000)
@@ -232,7 +220,7 @@ mod tests {
             r(2, 2, Some(7), 6_001),
         ];
         assert_eq!(
-            judge_at(6_001, &fresh, Some(&top)),
+            judge_at(6_001, &fresh, Some(0)),
             Judgement::Overruled {
                 addr: a(2),
                 outlier: a(9),
