@@ -606,6 +606,30 @@ fn a_config_overwritten_or_deleted_by_hand_is_repaired() {
     tpc.stop();
 }
 
+/// The very first reload fails (no mark of what nutcracker loaded exists yet) and tpc is
+/// stopped: the next start still owes it.
+#[test]
+fn a_first_reload_that_failed_is_owed_after_a_restart() {
+    let keep = tempfile::tempdir().unwrap();
+    let d = keep.path().to_path_buf();
+    let reload = flaky_reload(&d).display().to_string();
+    let out = d.join("nutcracker.yml").display().to_string();
+    std::fs::write(d.join("fail_left"), "1000").unwrap();
+    let s = FakeSentinel::start(vec![master("node-1", 7001, 1)]);
+    let args = ["-cmd", &reload, "-out", &out, "-wait", "0"];
+    let done = || std::fs::read_to_string(d.join("done")).unwrap_or_default();
+    let mut tpc = Tpc::start(tempfile::tempdir().unwrap(), &[s.port], &args);
+    tpc.wait_config(&server(7001, "node-1"), secs(10));
+    wait_until("a failed reload", secs(5), || done().contains("failed"));
+    tpc.stop();
+    std::fs::write(d.join("fail_left"), "0").unwrap();
+    let mut tpc = Tpc::start(tempfile::tempdir().unwrap(), &[s.port], &args);
+    wait_until("the owed reload at start", secs(10), || {
+        done().ends_with("ok\n")
+    });
+    tpc.stop();
+}
+
 #[test]
 fn a_failed_reload_is_retried_no_sooner_than_wait() {
     let dir = tempfile::tempdir().unwrap();

@@ -160,10 +160,13 @@ fn prepare(options: &Options) -> Result<Start, DaemonError> {
         ),
         _ => None,
     };
-    let reload_owed = options
-        .out
-        .as_deref()
-        .is_some_and(|out| loaded::reload_owed(out, on_disk.as_deref()));
+    let reload_owed = match &options.out {
+        Some(out) => loaded::reload_owed(out, on_disk.as_deref()).unwrap_or_else(|e| {
+            warn!("Cannot read or keep the mark of what nutcracker loaded beside {}: {e}; a reload owed when tpc stops is not remembered", out.display());
+            false
+        }),
+        None => false,
+    };
     if reload_owed {
         warn!("nutcracker has not loaded the config on disk (a reload was owed when tpc stopped): reloading it");
     }

@@ -40,15 +40,18 @@ pub fn remember(out: &Path, config: &[u8]) -> io::Result<()> {
 }
 
 /// Whether the config on disk is not the one nutcracker last loaded, by the mark a
-/// previous run left. No mark (a first start, or a file tpc never reloaded): nothing is
-/// known to be owed.
-pub fn reload_owed(out: &Path, on_disk: Option<&str>) -> bool {
-    let Ok(mark) = mark_path(out) else {
-        return false;
-    };
-    match (fs::read_to_string(mark), on_disk) {
-        (Ok(loaded), Some(text)) => loaded != fingerprint(text.as_bytes()),
-        _ => false,
+/// previous run left. Without a mark (a first start), what is on disk is taken as loaded
+/// and marked so, so that a reload owed from now on (the first one fails, or tpc is
+/// killed before it) survives a restart too.
+pub fn reload_owed(out: &Path, on_disk: Option<&str>) -> io::Result<bool> {
+    let on_disk = on_disk.unwrap_or_default().as_bytes();
+    match fs::read_to_string(mark_path(out)?) {
+        Ok(loaded) => Ok(loaded != fingerprint(on_disk)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            remember(out, on_disk)?;
+            Ok(false)
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -60,10 +63,14 @@ mod tests {
     fn a_reload_is_owed_only_when_the_file_differs_from_what_was_loaded() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("nutcracker.yml");
-        assert!(!reload_owed(&out, Some("a")), "no mark: nothing known");
+        assert!(
+            !reload_owed(&out, Some("a")).unwrap(),
+            "no mark: taken as loaded"
+        );
+        assert!(reload_owed(&out, Some("b")).unwrap(), "and marked so");
+        remember(&out, b"b").unwrap();
+        assert!(!reload_owed(&out, Some("b")).unwrap());
         remember(&out, b"a").unwrap();
-        assert!(!reload_owed(&out, Some("a")));
-        assert!(reload_owed(&out, Some("b")));
         assert_eq!(
             fs::read_to_string(dir.path().join(".nutcracker.yml.tpc-loaded")).unwrap(),
             fingerprint(b"a")
