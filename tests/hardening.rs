@@ -153,6 +153,70 @@ fn a_stale_sentinel_answering_first_at_start_does_not_touch_a_correct_file() {
     assert!(!tpc.log().contains("Config change"), "{}", tpc.log());
 }
 
+/// An outlier the majority overruled stays overruled when its link drops and comes back
+/// (its reconnect answer is no new evidence).
+#[test]
+fn an_overruled_outlier_stays_overruled_across_reconnects() {
+    let a = FakeSentinel::start(vec![master("node-1", 7001, 1)]);
+    let b = FakeSentinel::start(vec![master("node-1", 7001, 1)]);
+    let liar = FakeSentinel::start(vec![master("node-1", 7666, 50)]);
+    let tpc = Tpc::start(
+        tempfile::tempdir().unwrap(),
+        &[a.port, b.port, liar.port],
+        &["-confirm_grace_ms", "1000", "-reconcile_interval", "1"],
+    );
+    tpc.wait_log("but the majority reports", 1, secs(10));
+    tpc.wait_config(&server(7001, "node-1"), secs(5));
+    for _ in 0..3 {
+        let connections = liar.connections();
+        liar.drop_connections();
+        wait_until("the liar linked again", secs(5), || {
+            liar.connections() > connections && liar.subscribers() > 0
+        });
+        holds_for("the config on the majority's master", secs(2), || {
+            tpc.config().contains(&server(7001, "node-1"))
+        });
+    }
+    assert_eq!(
+        tpc.log_count("but the majority reports"),
+        1,
+        "{}",
+        tpc.log()
+    );
+}
+
+/// A sentinel that keeps announcing a switch its own answers contradict is followed at
+/// most once (then corrected); its repeats move nothing and reload nothing.
+#[test]
+fn a_switch_repeated_against_its_own_answers_is_not_followed_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let reload = flaky_reload(dir.path()).display().to_string();
+    let d = dir.path().to_path_buf();
+    let fakes: Vec<FakeSentinel> = (0..3)
+        .map(|_| FakeSentinel::start(vec![master("node-1", 7001, 1)]))
+        .collect();
+    let ports: Vec<u16> = fakes.iter().map(|f| f.port).collect();
+    let tpc = Tpc::start(dir, &ports, &["-cmd", &reload, "-wait", "0"]);
+    tpc.wait_config(&server(7001, "node-1"), secs(10));
+    fakes[2].wait_subscribers(1, secs(5));
+    wait_until("the first reload", secs(5), || run_times(&d).len() == 1);
+    for _ in 0..4 {
+        fakes[2].publish("+switch-master", "node-1 127.0.0.1 7001 127.0.0.1 7666");
+        thread::sleep(Duration::from_millis(700));
+    }
+    holds_for("the config on the answers' master", secs(1), || {
+        tpc.config().contains(&server(7001, "node-1"))
+    });
+    // The first time: followed, then corrected; the repeats: nothing.
+    assert!(run_times(&d).len() <= 3, "{} reloads", run_times(&d).len());
+    assert_eq!(
+        tpc.log_count("its own answer contradicted the same switch"),
+        1,
+        "{}",
+        tpc.log()
+    );
+}
+
 /// Two sentinels that disagree at the same epoch, asked again every second: one config,
 /// one reload, one warning; no write and reload on every reconcile.
 #[test]

@@ -379,6 +379,20 @@ impl Core {
                 );
                 self.effects.push_back(Effect::Query);
             }
+            Switched::Contradicted { first } => {
+                self.stats.switches_ignored += 1;
+                if first {
+                    warn!(
+                        "Not following switch of {name} to {new} from {sentinel}: its own answer contradicted the same switch before; asking the sentinels"
+                    );
+                    self.notify(format!(
+                        "Sentinel {sentinel} announces {name} moved to {new} again, though its own answers said otherwise: tpc does not follow it"
+                    ));
+                } else {
+                    debug!("Not following switch of {name} to {new} from {sentinel} again");
+                }
+                self.effects.push_back(Effect::Query);
+            }
             Switched::Unknown => {
                 self.stats.switches_ignored += 1;
                 warn!("Ignoring switch of unknown master {name}; asking the sentinels");

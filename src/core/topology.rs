@@ -10,6 +10,9 @@ use crate::core::addr::Addr;
 use crate::core::time::Millis;
 use crate::core::truth::{judge, majority_of, top_of, Evidence, Judgement, Report, SentinelId};
 
+/// How many contradicted switches are remembered per master.
+const MAX_CONTRADICTED: usize = 16;
+
 /// One master as a sentinel query reports it (`SENTINEL MASTERS`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MasterInfo {
@@ -38,6 +41,12 @@ pub struct Known {
     monitored_by: BTreeSet<SentinelId>,
     /// The sentinels disagree and tpc holds: said once per disagreement.
     pub disagreeing: bool,
+    /// Sentinels overruled as outliers for this master that have not agreed with tpc
+    /// since; kept while their link is down, so a reconnect does not clear them.
+    distrusted: BTreeSet<SentinelId>,
+    /// Switches (sentinel, new address) that the sentinel's own next answer contradicted,
+    /// and whether that was said: the same switch again from it is not followed.
+    contradicted: Vec<(SentinelId, Addr, bool)>,
     /// `addr` rests on a pub/sub switch or a lone newer epoch, not yet on answers.
     pub provisional: bool,
 }
@@ -98,6 +107,12 @@ pub enum Switched {
     Unknown,
     /// The master is known at neither address of the switch.
     Mismatch(Addr),
+    /// The same switch from the same sentinel was contradicted by its own next answer
+    /// before: not followed (`first`: the first time it comes again).
+    Contradicted {
+        /// Whether this is the first repeat.
+        first: bool,
+    },
 }
 
 /// The masters tpc knows, by name (sorted, so output is deterministic).
@@ -172,6 +187,8 @@ impl Topology {
                     contested: None,
                     monitored_by: BTreeSet::new(),
                     disagreeing: false,
+                    distrusted: BTreeSet::new(),
+                    contradicted: Vec::new(),
                     provisional: false,
                 })
             }
@@ -283,6 +300,7 @@ impl Topology {
                         sentinels.push(r.sentinel);
                     }
                 }
+                k.distrusted.extend(sentinels.iter().copied());
                 k.provisional = !answered(k, &addr);
                 Decision::Overruled {
                     from: moved(k, addr),
@@ -318,6 +336,15 @@ impl Topology {
         };
         if k.addr != *old && k.addr != *new {
             return Switched::Mismatch(k.addr.clone());
+        }
+        if let Some(c) = k
+            .contradicted
+            .iter_mut()
+            .find(|(s, a, _)| *s == by && a == new)
+        {
+            return Switched::Contradicted {
+                first: !std::mem::replace(&mut c.2, true),
+            };
         }
         let own = k.reports.iter().find(|r| r.sentinel == by);
         let epoch = own.and_then(|r| r.epoch).unwrap_or(0).saturating_add(1);
@@ -379,18 +406,32 @@ impl Topology {
 
 impl Known {
     /// Keeps `report` as its sentinel's latest word. Distrust lasts until the sentinel
-    /// agrees with what tpc believes.
+    /// agrees with what tpc believes. An answer that contradicts the sentinel's own
+    /// switch just before marks that switch; an answer naming its address clears it.
     fn put(&mut self, report: Report) {
-        match self
-            .reports
-            .binary_search_by_key(&report.sentinel, |r| r.sentinel)
-        {
+        let s = report.sentinel;
+        if report.addr == self.addr {
+            self.distrusted.remove(&s);
+        }
+        if !report.implied {
+            self.contradicted
+                .retain(|(by, addr, _)| !(*by == s && *addr == report.addr));
+        }
+        let report = Report {
+            distrusted: self.distrusted.contains(&s),
+            ..report
+        };
+        match self.reports.binary_search_by_key(&s, |r| r.sentinel) {
             Ok(i) => {
-                let distrusted = self.reports[i].distrusted && report.addr != self.addr;
-                self.reports[i] = Report {
-                    distrusted,
-                    ..report
-                };
+                let before = &self.reports[i];
+                if before.implied && !report.implied && before.addr != report.addr {
+                    // The latest few are enough against a sentinel repeating a switch.
+                    if self.contradicted.len() >= MAX_CONTRADICTED {
+                        self.contradicted.remove(0);
+                    }
+                    self.contradicted.push((s, before.addr.clone(), false));
+                }
+                self.reports[i] = report;
             }
             Err(i) => self.reports.insert(i, report),
         }
@@ -399,9 +440,7 @@ impl Known {
     /// Whether `sentinel` was overruled as an outlier for this master and has not
     /// agreed since.
     pub fn is_distrusted(&self, sentinel: SentinelId) -> bool {
-        self.reports
-            .iter()
-            .any(|r| r.sentinel == sentinel && r.distrusted)
+        self.distrusted.contains(&sentinel)
     }
 
     /// The sentinels whose latest answer is this master's current address.
@@ -516,6 +555,51 @@ mod tests {
         // ... until it agrees again.
         t.report("m", S3, &a(1), Some(5), Millis(7_000));
         assert!(!t.get("m").unwrap().is_distrusted(S3));
+    }
+
+    #[test]
+    fn distrust_outlives_a_lost_link() {
+        let mut t = Topology::default();
+        for s in [S1, S2, S3] {
+            t.report("m", s, &a(1), Some(5), Millis(0));
+        }
+        t.report("m", S3, &a(9), Some(50), Millis(10));
+        t.judge("m", GRACE, Millis(10));
+        for s in [S1, S2, S3] {
+            let (addr, epoch) = if s == S3 { (a(9), 50) } else { (a(1), 5) };
+            t.report("m", s, &addr, Some(epoch), Millis(5_010));
+        }
+        assert!(matches!(
+            t.judge("m", GRACE, Millis(5_010)),
+            Decision::Overruled { .. }
+        ));
+        t.forget_answers(S3);
+        t.report("m", S3, &a(9), Some(50), Millis(6_000));
+        assert_eq!(t.judge("m", GRACE, Millis(6_000)), Decision::Unchanged);
+        assert_eq!(t.get("m").unwrap().addr, a(1));
+    }
+
+    #[test]
+    fn a_switch_its_own_sentinels_answer_contradicted_is_not_followed_again() {
+        let mut t = Topology::default();
+        for s in [S1, S2, S3] {
+            t.report("m", s, &a(1), Some(5), Millis(0));
+        }
+        assert_eq!(
+            t.switch("m", S3, &a(1), &a(9), Millis(1)),
+            Switched::Recorded
+        );
+        t.report("m", S3, &a(1), Some(5), Millis(2));
+        let again = |t: &mut Topology| t.switch("m", S3, &a(1), &a(9), Millis(3));
+        assert_eq!(again(&mut t), Switched::Contradicted { first: true });
+        assert_eq!(again(&mut t), Switched::Contradicted { first: false });
+        // Another sentinel's switch, and S3's once its answers show it, are followed.
+        assert_eq!(
+            t.switch("m", S2, &a(1), &a(9), Millis(4)),
+            Switched::Recorded
+        );
+        t.report("m", S3, &a(9), Some(6), Millis(5));
+        assert_eq!(again(&mut t), Switched::Recorded);
     }
 
     #[test]
