@@ -407,6 +407,12 @@ struct Model {
     /// Per master, each sentinel's word.
     words: Vec<[Option<Word>; SENTINELS]>,
     flips: Vec<Option<Flip>>,
+    /// Per master and sentinel, the address of its switch that is still its last word.
+    switched: Vec<[Option<usize>; SENTINELS]>,
+    /// (sentinel, master, address) of switches the sentinel's own next answer
+    /// contradicted: the same switch from it again is no word (DESIGN.md §4 as tpc
+    /// keeps it), until an answer of its names that address.
+    contradicted: Vec<(usize, usize, usize)>,
 }
 
 impl Model {
@@ -541,6 +547,8 @@ impl Sim {
                 shaken: vec![Millis::ZERO; masters],
                 words: vec![[None; SENTINELS]; masters],
                 flips: vec![None; masters],
+                switched: vec![[None; SENTINELS]; masters],
+                contradicted: Vec::new(),
             },
             plan,
             queue: BTreeMap::new(),
@@ -641,6 +649,7 @@ impl Sim {
             Ok(())
         } else {
             for m in 0..self.masters() {
+                self.model.switched[m][s] = None;
                 if self.model.words[m][s].take().is_some() {
                     self.model.shaken[m] = self.now;
                 }
@@ -670,7 +679,7 @@ impl Sim {
             let Some(view) = self.view(s, m).filter(|_| mask & (1 << m) == 0) else {
                 continue;
             };
-            self.word(s, m, view);
+            self.answered(s, m, view);
             masters.push(MasterInfo {
                 name: name(m),
                 addr: addr(m, view.addr),
@@ -689,6 +698,16 @@ impl Sim {
         self.model.put(s, m, view, self.now, self.inputs + 1);
     }
 
+    /// `s`'s answer names `view` for `m`: a switch of its that it contradicts is marked,
+    /// one whose address it names is cleared.
+    fn answered(&mut self, s: usize, m: usize, view: View) {
+        if let Some(a) = self.model.switched[m][s].take().filter(|a| *a != view.addr) {
+            self.model.contradicted.push((s, m, a));
+        }
+        self.model.contradicted.retain(|c| *c != (s, m, view.addr));
+        self.word(s, m, view);
+    }
+
     /// Sentinel `s` publishes a switch of `m` from `old` to `new`, if its link is up.
     fn publish(&mut self, s: usize, m: usize, old: usize, new: usize) -> Result<(), TestCaseError> {
         if !self.world.up[s] || old == new {
@@ -701,9 +720,13 @@ impl Sim {
             .core_addr(m)
             .is_some_and(|known| known == from || known == to)
         {
-            let previous = self.model.words[m][s].and_then(|w| w.view.epoch);
-            let epoch = Some(previous.unwrap_or(0).saturating_add(1));
-            self.word(s, m, View { addr: new, epoch });
+            let repeated = self.model.contradicted.contains(&(s, m, new));
+            if !repeated {
+                let previous = self.model.words[m][s].and_then(|w| w.view.epoch);
+                let epoch = Some(previous.unwrap_or(0).saturating_add(1));
+                self.word(s, m, View { addr: new, epoch });
+                self.model.switched[m][s] = Some(new);
+            }
         }
         self.feed(Input::Message {
             at: self.now,
