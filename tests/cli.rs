@@ -303,3 +303,24 @@ fn a_closed_stdout_is_a_clean_end_not_a_panic() {
         assert!(!e.contains("panicked"), "{args:?}: {e}");
     }
 }
+
+/// A FIFO (or any non-file) as `-out` is an error at once, not a hang on reading it.
+#[test]
+fn a_fifo_as_out_is_an_error_not_a_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("nutcracker.yml");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let started = std::time::Instant::now();
+    let o = tpc_in(
+        dir.path(),
+        &["-sentinels", "127.0.0.1:1", "-out", fifo.to_str().unwrap()],
+    );
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(e.contains("not a regular file"), "{e}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+}

@@ -217,6 +217,27 @@ fn a_switch_repeated_against_its_own_answers_is_not_followed_again() {
     );
 }
 
+/// Text from a sentinel cannot forge a log line nor make a huge one: control characters
+/// are escaped and long payloads cut short.
+#[test]
+fn sentinel_text_cannot_forge_or_flood_log_lines() {
+    let s = FakeSentinel::start(vec![master("node-1", 7001, 1)]);
+    let tpc = Tpc::start(tempfile::tempdir().unwrap(), &[s.port], &[]);
+    tpc.wait_config(&server(7001, "node-1"), secs(10));
+    s.wait_subscribers(1, secs(5));
+    s.publish("+x\nFORGED ERROR Writing to outfile", "y\nFORGED too");
+    s.publish(
+        "+switch-master",
+        &format!("node-1 {}", "z".repeat(1_000_000)),
+    );
+    s.publish("+sdown", &format!("slave {}", "w".repeat(1_000_000)));
+    tpc.wait_log("Ignoring malformed '+sdown'", 1, secs(5));
+    let log = tpc.log();
+    assert!(!log.lines().any(|l| l.starts_with("FORGED")), "{log}");
+    assert!(log.contains("+x\\nFORGED"), "{log}");
+    assert!(log.len() < 100_000, "the log grew to {} bytes", log.len());
+}
+
 /// Two sentinels that disagree at the same epoch, asked again every second: one config,
 /// one reload, one warning; no write and reload on every reconcile.
 #[test]

@@ -1,5 +1,6 @@
 //! Addresses of Redis instances as Sentinel reports them: a host and a port.
 
+use crate::core::shown::shown;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -20,11 +21,14 @@ impl fmt::Display for AddrError {
         match self {
             AddrError::BadHost(h) => write!(
                 f,
-                "host {h:?} is not a hostname or IP address (letters, digits, '.', '-', '_', ':' for IPv6)"
+                "host \"{}\" is not a hostname or IP address (letters, digits, '.', '-', '_', ':' for IPv6)",
+                shown(h)
             ),
-            AddrError::BadPort(p) => write!(f, "port {p:?} is not a number from 1 to 65535"),
+            AddrError::BadPort(p) => {
+                write!(f, "port \"{}\" is not a number from 1 to 65535", shown(p))
+            }
             AddrError::NotHostPort(s) => {
-                write!(f, "{s:?} is not host:port (e.g. 10.0.0.1:6379 or :6379)")
+                write!(f, "\"{}\" is not host:port (e.g. 10.0.0.1:6379 or :6379)", shown(s))
             }
         }
     }

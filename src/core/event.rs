@@ -1,6 +1,7 @@
 //! Sentinel pub/sub messages: the channel names the event, the payload holds
 //! space-separated words. Parsing is a pure function of channel and payload.
 
+use crate::core::shown::shown;
 use std::fmt;
 
 use crate::core::addr::{is_valid_host, parse_port, Addr, AddrError};
@@ -43,8 +44,8 @@ impl fmt::Display for ParseError {
             ParseError::Addr(e) => e.fmt(f),
             ParseError::BadName(n) => write!(
                 f,
-                "master name {:?} cannot be a nutcracker server name (use 1 to {MAX_NAME_LEN} letters, digits, '.', '-' or '_')",
-                n
+                "master name \"{}\" cannot be a nutcracker server name (use 1 to {MAX_NAME_LEN} letters, digits, '.', '-' or '_')",
+                shown(n)
             ),
         }
     }
@@ -175,12 +176,12 @@ impl Instance<'_> {
 
 impl fmt::Display for Instance<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} {}", self.kind, self.name, self.addr)?;
+        write!(f, "{} {} {}", shown(self.kind), shown(self.name), self.addr)?;
         if let Some((name, addr)) = &self.master {
-            write!(f, " @ {name} {addr}")?;
+            write!(f, " @ {} {addr}", shown(name))?;
         }
         if !self.extra.is_empty() {
-            write!(f, " {}", self.extra)?;
+            write!(f, " {}", shown(self.extra))?;
         }
         Ok(())
     }

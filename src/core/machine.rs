@@ -13,6 +13,7 @@ use crate::core::input::{Input, Outcome};
 use crate::core::links::{Links, Reach};
 use crate::core::render::{servers_of, Renderer};
 use crate::core::settings::CoreSettings;
+use crate::core::shown::shown;
 use crate::core::stats::Stats;
 use crate::core::time::Millis;
 use crate::core::topology::{Decision, MasterInfo, Switched, Topology, Withdrawn};
@@ -242,7 +243,8 @@ impl Core {
             Ok(event) => event,
             Err(e) => {
                 self.stats.malformed += 1;
-                warn!("Ignoring malformed '{channel}' from {sentinel}: {e} (payload {payload:?})");
+                let (channel, payload) = (shown(channel), shown(payload));
+                warn!("Ignoring malformed '{channel}' from {sentinel}: {e} (payload {payload})");
                 return;
             }
         };
@@ -300,7 +302,9 @@ impl Core {
             SentinelEvent::About { instance } => {
                 info!("'{channel}' from {sentinel}: {instance}")
             }
-            SentinelEvent::Other => info!("'{channel}' from {sentinel}: {payload}"),
+            SentinelEvent::Other => {
+                info!("'{}' from {sentinel}: {}", shown(channel), shown(payload))
+            }
         }
     }
 

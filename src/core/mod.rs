@@ -15,6 +15,7 @@ pub mod links;
 pub mod machine;
 pub mod render;
 pub mod settings;
+pub mod shown;
 pub mod snapshot;
 pub mod stats;
 pub mod time;

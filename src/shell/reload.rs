@@ -8,6 +8,7 @@ use std::time::Duration;
 use tracing::{info, warn};
 
 use super::child::{self, Output, RunError};
+use crate::core::shown::shown;
 
 /// Lines of each output stream quoted in an error.
 const QUOTED_LINES: usize = 3;
@@ -57,7 +58,7 @@ pub async fn run_until(
 fn log(output: &Output) {
     for (stream, kept) in [("stdout", &output.stdout), ("stderr", &output.stderr)] {
         for line in kept.lines() {
-            info!("Command {stream}: {line}");
+            info!("Command {stream}: {}", shown(&line));
         }
     }
 }

@@ -19,6 +19,8 @@ use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::Path;
 
+use tracing::warn;
+
 pub use backup::backup_path;
 pub use nutcracker::find_nutcracker;
 pub use ownership::NEW_FILE_MODE;
@@ -29,8 +31,16 @@ use ownership::Ownership;
 use target::{folder, resolve};
 use temp::Temp;
 
-/// Reads the config file as it is now, if there is one.
+/// Reads the config file as it is now, if there is one. Anything but a regular file (a
+/// folder, a FIFO that would block, a device) is an error.
 pub fn read_existing(path: &Path) -> io::Result<Option<String>> {
+    if let Ok(meta) = fs::metadata(path) {
+        if !meta.is_file() {
+            return Err(io::Error::other(
+                "it is not a regular file: -out must name a file (or a symlink to one)",
+            ));
+        }
+    }
     match fs::read_to_string(path) {
         Ok(text) => Ok(Some(text)),
         // No file yet, or its folder is missing or not a folder: writes will say so and
@@ -82,8 +92,11 @@ pub fn write_atomically(path: &Path, text: &str, nutcracker: Option<&Path>) -> R
     if let Some(nutcracker) = nutcracker {
         nutcracker::check(nutcracker, temp.path())?;
     }
+    // The .bak is a convenience: failing to keep it never holds a failover back.
     if live.is_some() {
-        backup::keep_backup(&target).map_err(|e| format!("cannot keep {shown} as .bak: {e}"))?;
+        if let Err(e) = backup::keep_backup(&target) {
+            warn!("Cannot keep {shown} as .bak ({e}); writing the new config without it");
+        }
     }
     temp.rename_to(&target)
         .map_err(|e| format!("cannot replace {shown}: {e}"))?;

@@ -310,3 +310,29 @@ fn same_file_sees_through_symlinks_and_missing_files() {
     assert!(!same_file(&d.join("a.yml"), &d.join("new.log")));
     assert!(!same_file(&d.join("new.log"), &d.join("other.log")));
 }
+
+#[test]
+fn a_folder_where_the_bak_goes_does_not_block_the_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nutcracker.yml");
+    write_atomically(&path, "one", None).unwrap();
+    fs::create_dir(backup_path(&path)).unwrap();
+    write_atomically(&path, "two", None).unwrap();
+    assert_eq!(read_existing(&path).unwrap().as_deref(), Some("two"));
+    assert!(backup_path(&path).is_dir());
+}
+
+#[test]
+fn anything_but_a_regular_file_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo.yml");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let e = read_existing(&fifo).unwrap_err().to_string();
+    assert!(e.contains("not a regular file"), "{e}");
+    let e = read_existing(dir.path()).unwrap_err().to_string();
+    assert!(e.contains("not a regular file"), "{e}");
+}
