@@ -863,6 +863,29 @@ fn auths(s: &FakeSentinel) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// tpc's own environment (the sentinel password among it) is not passed on to the
+/// reload command.
+#[test]
+fn the_reload_command_does_not_inherit_tpcs_secrets() {
+    let s = FakeSentinel::start(vec![master("node-1", 7001, 1)]);
+    s.require_password("default", PASSWORD);
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join("env.txt");
+    let cmd = format!("sh -c 'env > {}'", env.display());
+    let tpc = Tpc::start_env(
+        dir,
+        &[s.port],
+        &["-cmd", &cmd],
+        &[("TPC_SENTINEL_PASSWORD", PASSWORD)],
+    );
+    wait_until("the reload command ran", secs(10), || env.exists());
+    thread::sleep(Duration::from_millis(100));
+    let seen = std::fs::read_to_string(&env).unwrap();
+    assert!(seen.contains("PATH="), "{seen}");
+    assert!(!seen.contains(PASSWORD), "the password reached the command");
+    drop(tpc);
+}
+
 #[test]
 fn secrets_stay_out_of_logs_and_ps() {
     // From the environment, for the default user.

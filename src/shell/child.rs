@@ -120,6 +120,10 @@ pub fn describe(status: &ExitStatus) -> String {
     }
 }
 
+/// The prefix of tpc's own environment variables (e.g. `TPC_SENTINEL_PASSWORD`), which
+/// the commands tpc runs do not inherit.
+pub const OWN_ENV_PREFIX: &str = "TPC_";
+
 /// Runs `program args...` for at most `timeout`, or until `stop` completes; either
 /// ends it with every process it started.
 pub async fn run<A: AsRef<OsStr>>(
@@ -137,7 +141,14 @@ pub async fn run<A: AsRef<OsStr>>(
     let (err_reader, err_writer) = io::pipe().map_err(start_error)?;
     // The Command, holding our copies of the pipes' write ends, is dropped right after
     // the spawn: the command's processes then hold the only ones.
-    let mut child = Command::new(program)
+    let mut command = Command::new(program);
+    // tpc's own settings from the environment (secrets among them) are not passed on.
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with(OWN_ENV_PREFIX) {
+            command.env_remove(&key);
+        }
+    }
+    let mut child = command
         .args(args)
         .stdin(Stdio::null())
         .stdout(out_writer)
