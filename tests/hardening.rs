@@ -537,12 +537,12 @@ fn an_unwritable_output_directory_is_retried() {
         fix: Box<dyn FnOnce()>,
     }
     let s = FakeSentinel::start(vec![master("node-1", 7001, 1)]);
-    let start = |dir: tempfile::TempDir, out: &Path| {
+    let start_with = |sentinel: &FakeSentinel, dir: tempfile::TempDir, out: &Path| {
         let slack = Slack::start();
         let out = out.display().to_string();
         let tpc = Tpc::start(
             dir,
-            &[s.port],
+            &[sentinel.port],
             &[
                 "-out",
                 &out,
@@ -554,14 +554,22 @@ fn an_unwritable_output_directory_is_retried() {
         );
         (tpc, slack)
     };
+    let start = |dir, out: &Path| start_with(&s, dir, out);
     let mut cases = Vec::new();
 
-    // The folder does not exist yet.
+    // The folder is gone after tpc started (a volume unmounted): tpc checks at start
+    // that it exists. The sentinel names the master only once the folder is gone.
     let dir = tempfile::tempdir().unwrap();
     let folder = dir.path().join("etc/nutcracker");
-    let (tpc, slack) = start(dir, &folder.join("nutcracker.yml"));
+    std::fs::create_dir_all(&folder).unwrap();
+    let late = FakeSentinel::start(vec![]);
+    let (tpc, slack) = start_with(&late, dir, &folder.join("nutcracker.yml"));
+    tpc.wait_log("monitors 0 master(s)", 1, secs(10));
+    std::fs::remove_dir_all(&folder).unwrap();
+    late.set_masters(vec![master("node-1", 7001, 1)]);
+    late.drop_connections();
     cases.push(Case {
-        name: "missing folder",
+        name: "folder gone",
         tpc,
         slack,
         fix: Box::new(move || std::fs::create_dir_all(&folder).unwrap()),
