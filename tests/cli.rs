@@ -4,12 +4,23 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
+/// Runs tpc and returns what it printed; a tpc still running after 20 s (it took flags
+/// it should have refused, and started) is killed.
 fn tpc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tpc"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tpc"))
         .args(args)
-        .output()
-        .expect("tpc runs")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("tpc runs");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    child.wait_with_output().unwrap()
 }
 
 fn stderr(o: &Output) -> String {
@@ -323,4 +334,248 @@ fn a_fifo_as_out_is_an_error_not_a_hang() {
     assert_eq!(o.status.code(), Some(1), "{e}");
     assert!(e.contains("not a regular file"), "{e}");
     assert!(started.elapsed() < std::time::Duration::from_secs(4));
+}
+
+/// Runs the real `nutcracker -t` on `text`: the independent judge of what nutcracker
+/// refuses.
+fn nutcracker_accepts(text: &str) -> bool {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model.yml");
+    std::fs::write(&path, text).unwrap();
+    Command::new("nutcracker")
+        .args(["-t", "-c"])
+        .arg(&path)
+        .output()
+        .expect("nutcracker must be installed (run scripts/test.sh)")
+        .status
+        .success()
+}
+
+/// A config built without tpc: the pool nutcracker's docs show, one server, and `key`
+/// set to `value`.
+fn model_config(key: &str, value: serde_yaml::Value) -> String {
+    let mut pool: serde_yaml::Mapping = serde_yaml::from_str(
+        "listen: 0.0.0.0:9000\nhash: fnv1a_64\ndistribution: ketama\ntimeout: 400\n\
+         redis: true\nservers:\n- 10.0.0.1:6379:1 node-1\n",
+    )
+    .unwrap();
+    pool.insert(key.into(), value);
+    let mut file = serde_yaml::Mapping::new();
+    file.insert("redis".into(), pool.into());
+    serde_yaml::to_string(&file).unwrap()
+}
+
+/// Runs tpc's dry run with `flags` and returns its exit status, stderr and the config it
+/// wrote.
+fn dry_run(flags: &[&str]) -> (Option<i32>, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let masters = dir.path().join("masters.txt");
+    std::fs::write(&masters, "node-1 10.0.0.1:6379\n").unwrap();
+    let out = dir.path().join("nutcracker.yml");
+    let mut args = vec![
+        "-masters",
+        masters.to_str().unwrap(),
+        "-out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(flags);
+    let o = tpc(&args);
+    let config = std::fs::read_to_string(&out).unwrap_or_default();
+    (o.status.code(), stderr(&o), config)
+}
+
+#[test]
+fn tpc_refuses_at_start_exactly_what_nutcracker_refuses() {
+    use serde_yaml::Value;
+    let s = |v: &str| Value::from(v);
+    let n = |v: i64| Value::from(v);
+    let listen = |ip: &str| Value::from(format!("{ip}:9000"));
+    assert!(nutcracker_accepts(&model_config("hash", s("fnv1a_64"))));
+    // (flag, value, what nutcracker reads for it)
+    let refused: Vec<(&str, &str, &str, Value)> = vec![
+        ("-hash_tag", "éé", "hash_tag", s("éé")),
+        ("-has_tag", "abc", "hash_tag", s("abc")),
+        ("-ip", "1.2.3.4.5", "listen", listen("1.2.3.4.5")),
+        ("-ip", "256.1.1.1", "listen", listen("256.1.1.1")),
+        (
+            "-ip",
+            "no-such-host.invalid",
+            "listen",
+            listen("no-such-host.invalid"),
+        ),
+        ("-ip", "[::1]", "listen", listen("[::1]")),
+        ("-port", "0", "listen", s("0.0.0.0:0")),
+        ("-port", "65536", "listen", s("0.0.0.0:65536")),
+        ("-hash", "sha1", "hash", s("sha1")),
+        (
+            "-distribution",
+            "consistent",
+            "distribution",
+            s("consistent"),
+        ),
+        ("-timeout", "-2", "timeout", n(-2)),
+        ("-timeout", "2147483648", "timeout", n(2147483648)),
+        ("-backlog", "-1", "backlog", n(-1)),
+        ("-backlog", "2147483648", "backlog", n(2147483648)),
+        ("-redis_db", "-1", "redis_db", n(-1)),
+        ("-redis_db", "2147483648", "redis_db", n(2147483648)),
+        (
+            "-client_connections",
+            "2147483648",
+            "client_connections",
+            n(2147483648),
+        ),
+        ("-server_connections", "0", "server_connections", n(0)),
+        (
+            "-server_connections",
+            "2147483648",
+            "server_connections",
+            n(2147483648),
+        ),
+        (
+            "-server_retry_timeout",
+            "2147483648",
+            "server_retry_timeout",
+            n(2147483648),
+        ),
+        ("-server_failure_limit", "-2", "server_failure_limit", n(-2)),
+        (
+            "-server_failure_limit",
+            "2147483648",
+            "server_failure_limit",
+            n(2147483648),
+        ),
+    ];
+    for (flag, value, key, read) in refused {
+        let model = model_config(key, read);
+        assert!(
+            !nutcracker_accepts(&model),
+            "nutcracker accepts {flag} {value}:\n{model}"
+        );
+        let (status, e, _) = dry_run(&[flag, value]);
+        assert_eq!(status, Some(2), "tpc accepts {flag} {value}: {e}");
+        assert_eq!(e.lines().count(), 1, "{e}");
+        assert!(e.contains(flag) && e.contains("must be"), "{e}");
+    }
+    let mut accepted: Vec<[&str; 2]> = vec![
+        ["-hash_tag", "é"],
+        ["-hash_tag", "{}"],
+        ["-ip", "localhost"],
+        ["-ip", "::1"],
+        ["-ip", "127.0.0.1"],
+        ["-port", "1"],
+        ["-port", "65535"],
+        ["-timeout", "0"],
+        ["-timeout", "2147483647"],
+        ["-backlog", "0"],
+        ["-backlog", "2147483647"],
+        ["-redis_db", "2147483647"],
+        ["-client_connections", "0"],
+        ["-client_connections", "2147483647"],
+        ["-server_connections", "1"],
+        ["-server_connections", "2147483647"],
+        ["-server_retry_timeout", "0"],
+        ["-server_retry_timeout", "2147483647"],
+        ["-server_failure_limit", "0"],
+        ["-server_failure_limit", "2147483647"],
+    ];
+    for hash in tpc::core::settings::HASHES {
+        accepted.push(["-hash", hash]);
+    }
+    for distribution in tpc::core::settings::DISTRIBUTIONS {
+        accepted.push(["-distribution", distribution]);
+    }
+    for flags in accepted {
+        let (status, e, config) = dry_run(&flags);
+        assert_eq!(status, Some(0), "tpc refuses {flags:?}: {e}");
+        assert!(
+            nutcracker_accepts(&config),
+            "nutcracker refuses {flags:?}:\n{config}"
+        );
+    }
+}
+
+#[test]
+fn every_path_is_checked_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing");
+    let in_missing = missing.join("file");
+    let plain = dir.path().join("plain");
+    std::fs::write(&plain, "").unwrap();
+    let (in_missing, plain) = (in_missing.to_str().unwrap(), plain.to_str().unwrap());
+    for (args, names) in [
+        (vec!["-out", in_missing], missing.to_str().unwrap()),
+        (vec!["-log", in_missing], missing.to_str().unwrap()),
+        (vec!["-record", in_missing], missing.to_str().unwrap()),
+        (
+            vec!["-sentinel_tls", "-sentinel_ca", in_missing],
+            in_missing,
+        ),
+        (vec!["-nutcracker", plain], plain),
+        (vec!["-nutcracker", in_missing], in_missing),
+    ] {
+        let mut all = vec!["-sentinels", ":26379"];
+        all.extend(&args);
+        let o = tpc(&all);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {e}");
+        assert_eq!(e.lines().count(), 1, "{e}");
+        assert!(e.contains(args[args.len() - 2]) && e.contains(names), "{e}");
+    }
+}
+
+#[test]
+fn secrets_come_from_a_flag_a_file_or_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("auth");
+    std::fs::write(&file, "from-file-pw\n").unwrap();
+    let file = file.to_str().unwrap();
+    let auth = |config: &str| {
+        let yaml: serde_yaml::Value = serde_yaml::from_str(config).unwrap();
+        yaml["redis"]["redis_auth"].as_str().map(str::to_string)
+    };
+    let (status, e, config) = dry_run(&["-redis_auth_file", file]);
+    assert_eq!(status, Some(0), "{e}");
+    assert_eq!(auth(&config).as_deref(), Some("from-file-pw"));
+    assert!(!e.contains("from-file-pw"), "{e}");
+
+    let with_env = |flags: &[&str]| {
+        let dir = tempfile::tempdir().unwrap();
+        let masters = dir.path().join("masters.txt");
+        std::fs::write(&masters, "node-1 10.0.0.1:6379\n").unwrap();
+        let mut args = vec!["-masters", masters.to_str().unwrap()];
+        args.extend(flags);
+        Command::new(env!("CARGO_BIN_EXE_tpc"))
+            .args(&args)
+            .env("TPC_REDIS_AUTH", "from-env-pw")
+            .output()
+            .unwrap()
+    };
+    let o = with_env(&[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        auth(&String::from_utf8_lossy(&o.stdout)).as_deref(),
+        Some("from-env-pw")
+    );
+    // A flag or a file wins over the environment.
+    let o = with_env(&["-redis_auth_file", file]);
+    assert_eq!(
+        auth(&String::from_utf8_lossy(&o.stdout)).as_deref(),
+        Some("from-file-pw")
+    );
+
+    for (args, says) in [
+        (
+            vec!["-redis_auth", "x", "-redis_auth_file", file],
+            "-redis_auth_file",
+        ),
+        (vec!["-token", "x", "-token_file", file], "-token_file"),
+        (vec!["-token_file", "/no/such/token"], "/no/such/token"),
+        (vec!["-redis_auth_file", "/dev/null"], "empty"),
+    ] {
+        let (status, e, _) = dry_run(&args);
+        assert_eq!(status, Some(2), "{args:?}: {e}");
+        assert!(e.contains(says), "{e}");
+        assert!(!e.contains("from-file-pw"), "{e}");
+    }
 }

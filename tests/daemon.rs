@@ -330,3 +330,118 @@ fn in_stdout_mode_a_reader_that_goes_away_ends_tpc_cleanly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(tpc.log().contains("stdout is closed"), "{}", tpc.log());
 }
+
+#[test]
+fn sentinel_text_reaches_slack_escaped() {
+    let sentinel = FakeSentinel::start(vec![master("node-1", 7001, 1)]);
+    let slack = Slack::start();
+    let mut tpc = start(
+        sentinel.port,
+        &["-token", SECRET_TOKEN, "-slack_url", &slack.url],
+    );
+    wait_config(&tpc, "127.0.0.1:7001:1 node-1");
+    sentinel.wait_subscribers(1, Duration::from_secs(5));
+    sentinel.publish(
+        "+odown",
+        "master <!channel> 127.0.0.1 7001 <http://evil|x> & <@U123>",
+    );
+    slack.wait_for("+odown", Duration::from_secs(5));
+    let texts = slack.texts();
+    let text = texts.iter().find(|t| t.contains("+odown")).unwrap();
+    assert_eq!(
+        text,
+        "+odown: master &lt;!channel&gt; 127.0.0.1:7001 &lt;http://evil|x&gt; &amp; &lt;@U123&gt; is objectively down"
+    );
+    assert!(tpc.terminate().success());
+}
+
+#[test]
+fn the_same_sentinel_twice_is_followed_once() {
+    let sentinel = FakeSentinel::start(vec![master("node-1", 7001, 1)]);
+    let mut tpc = start(
+        sentinel.port,
+        &["-sentinels", &format!(":{0},127.0.0.1:{0}", sentinel.port)],
+    );
+    wait_config(&tpc, "127.0.0.1:7001:1 node-1");
+    sentinel.wait_subscribers(1, Duration::from_secs(5));
+    thread::sleep(Duration::from_millis(500));
+    assert_eq!(sentinel.subscribers(), 1);
+    assert!(tpc.terminate().success());
+    let log = tpc.log();
+    assert!(log.contains("WARN") && log.contains("twice"), "{log}");
+}
+
+/// Secrets YAML must quote (`: `, `#`, `'`), so that no replacement of their text can
+/// find them in a config.
+const FILE_AUTH: &str = "s3cr#t: it's";
+const FILE_TOKEN: &str = "xoxb-t0ken#: it's";
+const ENV_PASSWORD: &str = "sentinel-pw'#: x";
+
+#[test]
+fn secrets_from_files_or_the_environment_stay_out_of_recordings_logs_and_ps() {
+    let sentinel = FakeSentinel::start(vec![master("node-1", 7001, 1)]);
+    sentinel.require_password("default", ENV_PASSWORD);
+    let slack = Slack::start();
+    let shared = tempfile::tempdir().unwrap();
+    let file = |name: &str, text: &str| {
+        let path = shared.path().join(name);
+        std::fs::write(&path, format!("{text}\n")).unwrap();
+        path.display().to_string()
+    };
+    let (auth_file, token_file) = (file("auth", FILE_AUTH), file("token", FILE_TOKEN));
+    let out = shared.path().join("nutcracker.yml").display().to_string();
+    let record = shared.path().join("rec.jsonl").display().to_string();
+    let args = [
+        "-redis_auth_file",
+        &auth_file,
+        "-token_file",
+        &token_file,
+        "-slack_url",
+        &slack.url,
+        "-out",
+        &out,
+        "-record",
+        &record,
+    ];
+    let env = [
+        ("TPC_SENTINEL_PASSWORD", ENV_PASSWORD),
+        ("RUST_LOG", "trace"),
+    ];
+    let mut logs = Vec::new();
+    // The second run finds the config, with the secret in it, on disk.
+    for run in 1..=2 {
+        let mut tpc = Tpc::start_env(tempfile::tempdir().unwrap(), &[sentinel.port], &args, &env);
+        wait_config(&tpc, "127.0.0.1:7001:1 node-1");
+        sentinel.wait_subscribers(1, Duration::from_secs(5));
+        tpc.wait_log("monitors 1 master(s)", 1, Duration::from_secs(5));
+        let config: serde_yaml::Value = serde_yaml::from_str(&tpc.config()).unwrap();
+        assert_eq!(config["redis"]["redis_auth"].as_str(), Some(FILE_AUTH));
+        sentinel.publish("+odown", &format!("master node-{run} 127.0.0.1 7001"));
+        slack.wait_for(&format!("node-{run}"), Duration::from_secs(5));
+        let cmdline = std::fs::read(format!("/proc/{}/cmdline", tpc.pid())).unwrap();
+        logs.push(("argv", String::from_utf8_lossy(&cmdline).into_owned()));
+        assert!(tpc.terminate().success());
+        logs.push(("log", tpc.log()));
+    }
+    assert!(slack
+        .authorizations()
+        .iter()
+        .all(|a| *a == format!("Bearer {FILE_TOKEN}")));
+    assert!(
+        logs.iter().any(|(_, l)| l.contains("TRACE")),
+        "not at trace level"
+    );
+    logs.push(("recording", std::fs::read_to_string(&record).unwrap()));
+    logs.push((
+        "older recording",
+        std::fs::read_to_string(format!("{record}.1")).unwrap(),
+    ));
+    for (what, text) in logs {
+        for fragment in ["s3cr", "t0ken", "sentinel-pw"] {
+            assert!(
+                !text.contains(fragment),
+                "{fragment} in the {what}:\n{text}"
+            );
+        }
+    }
+}

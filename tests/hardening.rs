@@ -715,6 +715,45 @@ fn a_first_reload_that_failed_is_owed_after_a_restart() {
     tpc.stop();
 }
 
+/// The file read back on reconcile goes into the recording without the secret, and the
+/// recording replays to the same repair.
+#[test]
+fn a_drift_repair_is_recorded_without_the_secret_and_replays() {
+    let secret = "s3cr#t: it's-9d1";
+    let s = FakeSentinel::start(vec![master("node-1", 7001, 1)]);
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("rec.jsonl");
+    let rec_arg = rec.display().to_string();
+    let mut tpc = Tpc::start(
+        dir,
+        &[s.port],
+        &[
+            "-reconcile_interval",
+            "1",
+            "-redis_auth",
+            secret,
+            "-record",
+            &rec_arg,
+        ],
+    );
+    tpc.wait_config(&server(7001, "node-1"), secs(10));
+    let good = tpc.config();
+    std::fs::write(&tpc.out, "redis:\n  listen: 0.0.0.0:1\n").unwrap();
+    wait_until("the file repaired", secs(5), || tpc.config() == good);
+    tpc.stop();
+    let recording = std::fs::read_to_string(&rec).unwrap();
+    assert!(recording.contains("config_read"), "{recording}");
+    assert!(!recording.contains("s3cr"), "{recording}");
+    let replay = Command::new(env!("CARGO_BIN_EXE_tpc"))
+        .args(["replay", &rec_arg])
+        .output()
+        .unwrap();
+    let timeline = String::from_utf8_lossy(&replay.stdout);
+    let errors = String::from_utf8_lossy(&replay.stderr);
+    assert!(replay.status.success(), "{timeline}{errors}");
+    assert_eq!(timeline.matches("write config").count(), 2, "{timeline}");
+}
+
 #[test]
 fn a_failed_reload_is_retried_no_sooner_than_wait() {
     let dir = tempfile::tempdir().unwrap();
@@ -770,12 +809,12 @@ fn an_unwritable_output_directory_is_retried() {
         fix: Box<dyn FnOnce()>,
     }
     let s = FakeSentinel::start(vec![master("node-1", 7001, 1)]);
-    let start = |dir: tempfile::TempDir, out: &Path| {
+    let start_with = |sentinel: &FakeSentinel, dir: tempfile::TempDir, out: &Path| {
         let slack = Slack::start();
         let out = out.display().to_string();
         let tpc = Tpc::start(
             dir,
-            &[s.port],
+            &[sentinel.port],
             &[
                 "-out",
                 &out,
@@ -787,14 +826,22 @@ fn an_unwritable_output_directory_is_retried() {
         );
         (tpc, slack)
     };
+    let start = |dir, out: &Path| start_with(&s, dir, out);
     let mut cases = Vec::new();
 
-    // The folder does not exist yet.
+    // The folder is gone after tpc started (a volume unmounted): tpc checks at start
+    // that it exists. The sentinel names the master only once the folder is gone.
     let dir = tempfile::tempdir().unwrap();
     let folder = dir.path().join("etc/nutcracker");
-    let (tpc, slack) = start(dir, &folder.join("nutcracker.yml"));
+    std::fs::create_dir_all(&folder).unwrap();
+    let late = FakeSentinel::start(vec![]);
+    let (tpc, slack) = start_with(&late, dir, &folder.join("nutcracker.yml"));
+    tpc.wait_log("monitors 0 master(s)", 1, secs(10));
+    std::fs::remove_dir_all(&folder).unwrap();
+    late.set_masters(vec![master("node-1", 7001, 1)]);
+    late.drop_connections();
     cases.push(Case {
-        name: "missing folder",
+        name: "folder gone",
         tpc,
         slack,
         fix: Box::new(move || std::fs::create_dir_all(&folder).unwrap()),

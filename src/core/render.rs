@@ -82,7 +82,7 @@ pub fn pool_yaml(pool: &PoolSettings, masters: &BTreeMap<String, Addr>) -> PoolY
         backlog: pool.backlog,
         preconnect: pool.preconnect,
         redis: true,
-        redis_auth: unless_empty(&pool.redis_auth),
+        redis_auth: unless_empty(pool.redis_auth.expose()),
         redis_db: pool.redis_db,
         client_connections: pool.client_connections,
         server_connections: pool.server_connections,
@@ -100,9 +100,16 @@ pub fn pool_yaml(pool: &PoolSettings, masters: &BTreeMap<String, Addr>) -> PoolY
 /// quotes whatever needs quoting); each config then only appends the server lines,
 /// which are plain YAML words (names and hosts are checked before they get here), in
 /// the block style serde_yaml itself writes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Renderer {
+    /// The pool's keys, `redis_auth` included: never printed.
     head: String,
+}
+
+impl std::fmt::Debug for Renderer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Renderer").finish_non_exhaustive()
+    }
 }
 
 impl Renderer {
@@ -197,7 +204,7 @@ mod tests {
             pool_name in "\\PC{1,10}",
             auth in "\\PC{0,10}",
         ) {
-            let pool = PoolSettings { name: pool_name, redis_auth: auth, ..PoolSettings::default() };
+            let pool = PoolSettings { name: pool_name, redis_auth: auth.into(), ..PoolSettings::default() };
             let m: BTreeMap<String, Addr> = names
                 .into_iter()
                 .map(|n| (n, Addr { host: host.clone(), port }))

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::core::secret::Secret;
 use crate::core::time::Millis;
 
 /// Hash functions twemproxy 0.5.0 accepts for `hash`.
@@ -48,8 +49,10 @@ pub struct PoolSettings {
     pub timeout: i64,
     /// TCP listen backlog.
     pub backlog: i64,
-    /// Password nutcracker sends to every Redis server; empty for none. A secret.
-    pub redis_auth: String,
+    /// Password nutcracker sends to every Redis server; empty for none. Never
+    /// serialized, so a recording's header holds no trace of it.
+    #[serde(skip_serializing)]
+    pub redis_auth: Secret,
     /// Database number nutcracker selects on every Redis server.
     pub redis_db: i64,
     /// Maximum client connections (ignored by nutcracker 0.5.0, kept for compatibility).
@@ -78,7 +81,7 @@ impl Default for PoolSettings {
             distribution: "ketama".into(),
             timeout: 400,
             backlog: 512,
-            redis_auth: String::new(),
+            redis_auth: Secret::default(),
             redis_db: 0,
             client_connections: 16384,
             server_connections: 1,

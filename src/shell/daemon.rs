@@ -174,17 +174,16 @@ fn prepare(options: &Options) -> Result<Start, DaemonError> {
         reload_owed,
         ..Header::for_daemon(&options.core, on_disk.as_deref())
     };
-    let recorder = match &options.record {
-        Some(path) => {
-            Some(
-                Recorder::create(path, &header).map_err(|error| DaemonError::Record {
+    let recorder =
+        match &options.record {
+            Some(path) => Some(Recorder::create(path, &header, &options.core).map_err(
+                |error| DaemonError::Record {
                     path: path.display().to_string(),
                     error,
-                })?,
-            )
-        }
-        None => None,
-    };
+                },
+            )?),
+            None => None,
+        };
     if let Some(out) = &options.out {
         info!(
             "Following {} sentinel(s); {} stays as it is until one answers",

@@ -83,6 +83,9 @@ fn run_daemon(options: Options) -> ExitCode {
         err_line(&format!("tpc: cannot open log file: {e}"));
         return ExitCode::FAILURE;
     }
+    for warning in &options.warnings {
+        tracing::warn!("{warning}");
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

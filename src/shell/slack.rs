@@ -1,5 +1,6 @@
 //! Slack notifications through the Web API's `chat.postMessage`, sent from a task of
-//! their own so that posting never delays failover handling.
+//! their own so that posting never delays failover handling. Text is escaped as Slack
+//! asks, since much of it comes from sentinels.
 
 use std::time::Duration;
 
@@ -73,21 +74,37 @@ async fn post_all(options: SlackOptions, mut rx: mpsc::Receiver<String>) {
     }
 }
 
+/// Escapes `text` as Slack asks (`&`, `<` and `>`), so that text from a sentinel cannot
+/// mention `<!channel>`, link `<http://...|...>` or mention a user.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 async fn post(
     client: &reqwest::Client,
     url: &str,
     o: &SlackOptions,
     text: &str,
 ) -> Result<(), String> {
+    let text = escape(text);
     let body = PostMessage {
         channel: &o.channel,
-        text,
+        text: &text,
         username: &o.username,
         icon_emoji: &o.icon_emoji,
     };
     let response = client
         .post(url)
-        .bearer_auth(&o.token)
+        .bearer_auth(o.token.expose())
         .json(&body)
         .send()
         .await
@@ -184,6 +201,25 @@ mod tests {
         assert_eq!(json["text"], "+switch-master: node-1 moved");
         assert_eq!(json["username"], "tpc");
         assert!(json.get("icon_emoji").is_none());
+    }
+
+    #[tokio::test]
+    async fn sentinel_text_is_escaped_as_slack_asks() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(one_request(listener, r#"{"ok":true}"#));
+        let url = format!("{}/chat.postMessage", options(port).api_url);
+        let text = "+odown: master <!channel> 10.0.0.1:1 <http://evil|x> & &amp;";
+        post(&reqwest::Client::new(), &url, &options(port), text)
+            .await
+            .unwrap();
+        let request = server.await.unwrap();
+        let body = request.split_once("\r\n\r\n").unwrap().1;
+        let json: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(
+            json["text"],
+            "+odown: master &lt;!channel&gt; 10.0.0.1:1 &lt;http://evil|x&gt; &amp; &amp;amp;"
+        );
     }
 
     #[tokio::test]

@@ -1,5 +1,6 @@
 //! A Slack Web API stand-in for tests: an HTTP listener on a loopback port that answers
-//! `{"ok":true}` to every request and keeps the request bodies.
+//! `{"ok":true}` to every request and keeps the request bodies and `Authorization`
+//! headers.
 
 #![allow(dead_code)]
 
@@ -9,11 +10,13 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// A Slack Web API stand-in: answers `{"ok":true}` and keeps the request bodies.
+/// A Slack Web API stand-in: answers `{"ok":true}` and keeps the request bodies and
+/// `Authorization` headers.
 pub struct Slack {
     /// The Web API base URL to give tpc as -slack_url.
     pub url: String,
     bodies: Arc<Mutex<Vec<String>>>,
+    authorizations: Arc<Mutex<Vec<String>>>,
 }
 
 impl Slack {
@@ -22,7 +25,8 @@ impl Slack {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let bodies = Arc::new(Mutex::new(Vec::new()));
-        let seen = bodies.clone();
+        let authorizations = Arc::new(Mutex::new(Vec::new()));
+        let (seen, seen_auth) = (bodies.clone(), authorizations.clone());
         thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { return };
@@ -35,6 +39,10 @@ impl Slack {
                     }
                     if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
                         len = v.trim().parse().unwrap_or(0);
+                    }
+                    if line.to_ascii_lowercase().starts_with("authorization:") {
+                        let value = line["authorization:".len()..].trim();
+                        seen_auth.lock().unwrap().push(value.to_string());
                     }
                 }
                 let mut body = vec![0; len];
@@ -53,6 +61,7 @@ impl Slack {
         Slack {
             url: format!("http://127.0.0.1:{port}/api"),
             bodies,
+            authorizations,
         }
     }
 
@@ -67,6 +76,11 @@ impl Slack {
                 v["text"].as_str().unwrap_or_default().to_string()
             })
             .collect()
+    }
+
+    /// The `Authorization` header of every request so far.
+    pub fn authorizations(&self) -> Vec<String> {
+        self.authorizations.lock().unwrap().clone()
     }
 
     /// How many posts so far contain `needle`.

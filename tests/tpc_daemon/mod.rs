@@ -93,6 +93,8 @@ impl Tpc {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_tpc"));
         cmd.args(&args)
             .env_remove("TPC_SENTINEL_PASSWORD")
+            .env_remove("TPC_REDIS_AUTH")
+            .env_remove("TPC_SLACK_TOKEN")
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         for (k, v) in env {

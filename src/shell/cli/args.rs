@@ -81,6 +81,10 @@ pub const FLAGS: &[FlagSpec] = &[
         kind: Kind::Value,
     },
     FlagSpec {
+        name: "redis_auth_file",
+        kind: Kind::Value,
+    },
+    FlagSpec {
         name: "redis_db",
         kind: Kind::Value,
     },
@@ -110,6 +114,10 @@ pub const FLAGS: &[FlagSpec] = &[
     },
     FlagSpec {
         name: "token",
+        kind: Kind::Value,
+    },
+    FlagSpec {
+        name: "token_file",
         kind: Kind::Value,
     },
     FlagSpec {
@@ -259,9 +267,13 @@ pub struct RawArgs {
     /// twemproxy: TCP backlog argument (default 512)
     #[argh(option, default = "512")]
     pub backlog: i64,
-    /// twemproxy: authenticate to the redis server on connect
+    /// twemproxy: authenticate to the redis server on connect (visible in ps: prefer
+    /// -redis_auth_file or the TPC_REDIS_AUTH environment variable)
     #[argh(option, default = "String::new()")]
     pub redis_auth: String,
+    /// twemproxy: file holding the redis_auth password
+    #[argh(option)]
+    pub redis_auth_file: Option<String>,
     /// twemproxy: the DB number to use on the redis pool servers (default 0)
     #[argh(option, default = "0")]
     pub redis_db: i64,
@@ -288,9 +300,13 @@ pub struct RawArgs {
     /// (default 3)
     #[argh(option, default = "3")]
     pub server_failure_limit: i64,
-    /// slack: API token used for notifications
+    /// slack: API token used for notifications (visible in ps: prefer -token_file or
+    /// the TPC_SLACK_TOKEN environment variable)
     #[argh(option, default = "String::new()")]
     pub token: String,
+    /// slack: file holding the API token
+    #[argh(option)]
+    pub token_file: Option<String>,
     /// slack: channel for notifications (default "#incidents")
     #[argh(option, default = "String::from(\"#incidents\")")]
     pub channel: String,
@@ -300,7 +316,7 @@ pub struct RawArgs {
     /// slack: icon emoji for notifications
     #[argh(option, default = "String::new()")]
     pub icon_emoji: String,
-    /// slack: Web API base URL (default "https://slack.com/api")
+    /// slack: Web API base URL, http or https (default "https://slack.com/api")
     // The doc is the help text, where a bare URL reads best.
     #[allow(rustdoc::bare_urls)]
     #[argh(option, default = "String::from(\"https://slack.com/api\")")]

@@ -1,8 +1,12 @@
 //! The command line: the original tpc's Go-style flags, rewritten ([`goflags`]), parsed
-//! by argh ([`args`]) and checked into [`Options`] ([`validate`]).
+//! by argh ([`args`]) and checked into [`Options`] ([`validate`], with [`sentinels`] and
+//! [`secrets`]); a run also checks its paths and listen address first ([`checks`]).
 
 pub mod args;
+pub mod checks;
 pub mod goflags;
+pub mod secrets;
+pub mod sentinels;
 pub mod validate;
 
 use std::ffi::OsString;
@@ -108,6 +112,7 @@ pub fn parse(args: &[String]) -> Result<Command, CliError> {
     if options.sentinels.is_empty() && options.dry_run_masters.is_none() {
         return Err(usage(UsageError::NoSentinels));
     }
+    checks::check(&options).map_err(usage)?;
     Ok(Command::Run(Box::new(options)))
 }
 
@@ -200,8 +205,9 @@ pub fn help() -> String {
     for spec in FLAGS.iter().filter(|s| s.kind == Kind::Bool) {
         text = text.replace(&format!(" <{}>", spec.name), "");
     }
-    text.replace("  twemproxy: ", "  Twemproxy: ")
-        .replace("  slack: ", "  Slack: ")
+    // One space before: a long flag name leaves only one.
+    text.replace(" twemproxy: ", " Twemproxy: ")
+        .replace(" slack: ", " Slack: ")
         .replace("--help, help", "-h, -help  ")
 }
 

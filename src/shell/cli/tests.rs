@@ -73,7 +73,7 @@ fn every_flag_in_go_spellings() {
         ),
         (1024, 2, 10, 2)
     );
-    assert_eq!(p.redis_auth, "pw");
+    assert_eq!(p.redis_auth.expose(), "pw");
     assert!(p.preconnect && !p.auto_eject_hosts);
     let slack = o.slack.unwrap();
     assert_eq!(
@@ -106,7 +106,7 @@ fn bad_values_say_what_is_allowed() {
     assert!(err("-sentinels :1 -port 0").contains("-port: must be from 1 to 65535"));
     assert!(err("-sentinels :1 -hash sha1").contains("must be one of one_at_a_time"));
     assert!(err("-sentinels :1 -distribution x").contains("ketama, modula, random"));
-    assert!(err("-sentinels :1 -has_tag abc").contains("exactly two characters"));
+    assert!(err("-sentinels :1 -has_tag abc").contains("-has_tag: must be exactly two bytes"));
     assert!(err("-sentinels :1 -wait -1").contains("-wait: must be 0 or more"));
     assert!(err("-sentinels :1 -timeout -2").contains("or -1 to leave it out"));
     assert!(err("-sentinels :1 -cmd 'a \"b'").contains("invalid -cmd"));
@@ -217,4 +217,110 @@ fn a_non_utf8_argument_is_named_by_its_position_only() {
         utf8_args([OsString::from("-wait"), OsString::from("5")]),
         Ok(vec!["-wait".to_string(), "5".to_string()])
     );
+}
+
+#[test]
+fn a_hash_tag_is_two_bytes_as_nutcracker_counts() {
+    let e = err("-sentinels :1 -hash_tag éé");
+    assert!(e.contains("-hash_tag") && e.contains("two bytes"), "{e}");
+    // One character of two bytes is what nutcracker takes.
+    let o = run("-sentinels :1 -hash_tag é").unwrap();
+    assert_eq!(o.core.pool.hash_tag, "é");
+}
+
+#[test]
+fn numbers_nutcracker_reads_are_at_most_32_bits() {
+    for flag in [
+        "timeout",
+        "backlog",
+        "redis_db",
+        "client_connections",
+        "server_connections",
+        "server_retry_timeout",
+        "server_failure_limit",
+    ] {
+        let e = err(&format!("-sentinels :1 -{flag} 2147483648"));
+        assert!(
+            e.contains(&format!("-{flag}")) && e.contains("2147483647"),
+            "{e}"
+        );
+        assert!(
+            run(&format!("-sentinels :1 -{flag} 2147483647")).is_ok(),
+            "{flag}"
+        );
+    }
+}
+
+#[test]
+fn the_same_sentinel_twice_is_followed_once_with_a_warning() {
+    let o =
+        run("-sentinels :8000,127.0.0.1:8000,10.0.0.1:1,[::1]:8000,::1:8000,10.0.0.1:1").unwrap();
+    let listed: Vec<String> = o.sentinels.iter().map(|a| a.to_string()).collect();
+    assert_eq!(listed, ["127.0.0.1:8000", "10.0.0.1:1", "::1:8000"]);
+    let warnings = o.warnings.join("\n");
+    assert_eq!(o.warnings.len(), 3, "{warnings}");
+    assert!(
+        warnings.contains("\"127.0.0.1:8000\"") && warnings.contains("\":8000\""),
+        "{warnings}"
+    );
+    assert!(run("-sentinels :8000,:8001").unwrap().warnings.is_empty());
+}
+
+#[test]
+fn the_slack_url_is_http_or_https() {
+    for url in [
+        "ftp://slack.example/api",
+        "slack.com/api",
+        "https://",
+        "file:///tmp/x",
+    ] {
+        let e = err(&format!("-sentinels :1 -slack_url {url}"));
+        assert!(e.contains("-slack_url") && e.contains("http"), "{e}");
+    }
+    let o = run("-sentinels :1 -token t -slack_url http://127.0.0.1:1/api/").unwrap();
+    assert_eq!(o.slack.unwrap().api_url, "http://127.0.0.1:1/api");
+}
+
+#[test]
+fn secrets_hide_in_debug_output() {
+    let o = run(
+        "-sentinels :1 -redis_auth s3cr3t-auth -token xoxb-s3cr3t -sentinel_password s3cr3t-pw",
+    )
+    .unwrap();
+    let text = format!("{o:?}");
+    assert!(!text.contains("s3cr3t"), "{text}");
+    let core = crate::core::Core::new(o.core.clone(), None);
+    assert!(!format!("{core:?}").contains("s3cr3t"));
+}
+
+#[test]
+fn paths_are_checked_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let e = err(&format!("-sentinels :1 -out {d}/no/such/nutcracker.yml"));
+    assert!(
+        e.contains("-out") && e.contains(&format!("{d}/no/such")),
+        "{e}"
+    );
+    let e = err(&format!("-sentinels :1 -out {d}"));
+    assert!(e.contains("-out") && e.contains("folder"), "{e}");
+    let e = err(&format!("-sentinels :1 -log {d}/no/tpc.log"));
+    assert!(e.contains("-log") && e.contains(&format!("{d}/no")), "{e}");
+    let e = err(&format!("-sentinels :1 -record {d}/no/rec.jsonl"));
+    assert!(e.contains("-record"), "{e}");
+    let e = err(&format!(
+        "-sentinels :1 -sentinel_tls -sentinel_ca {d}/ca.pem"
+    ));
+    assert!(
+        e.contains("-sentinel_ca") && e.contains(&format!("{d}/ca.pem")),
+        "{e}"
+    );
+    let plain = dir.path().join("not-executable");
+    std::fs::write(&plain, "").unwrap();
+    let e = err(&format!("-sentinels :1 -nutcracker {}", plain.display()));
+    assert!(e.contains("-nutcracker") && e.contains("executable"), "{e}");
+    assert!(run(&format!(
+        "-sentinels :1 -out {d}/nutcracker.yml -log {d}/tpc.log"
+    ))
+    .is_ok());
 }

@@ -8,8 +8,11 @@ use std::time::Duration;
 use crate::core::addr::{is_valid_host, Addr};
 use crate::core::settings::{CoreSettings, PoolSettings, DISTRIBUTIONS, HASHES};
 use crate::core::time::Millis;
+use crate::core::Secret;
 
 use super::args::RawArgs;
+use super::secrets::{SecretFlag, REDIS_AUTH, SENTINEL_PASSWORD, SLACK_TOKEN};
+use super::sentinels;
 use crate::shell::config_file::same_file;
 use crate::shell::sentinel::SentinelAuth;
 
@@ -43,8 +46,13 @@ pub enum UsageError {
         /// The allowed values.
         allowed: &'static [&'static str],
     },
-    /// A hash tag that is not exactly two characters.
-    BadHashTag(String),
+    /// A hash tag that is not exactly two bytes (nutcracker counts bytes).
+    BadHashTag {
+        /// The flag, `has_tag` or `hash_tag`.
+        flag: &'static str,
+        /// The value given.
+        value: String,
+    },
     /// `-has_tag` and `-hash_tag` both given, with different values.
     TwoHashTags,
     /// A listen address or pool name that nutcracker cannot take.
@@ -78,6 +86,20 @@ pub enum UsageError {
     },
     /// `-record` names a folder.
     RecordIsFolder(String),
+    /// A secret given both as its flag and as a file.
+    TwoSources(SecretFlag),
+    /// A path that cannot serve: a missing folder, an unreadable file, a binary that
+    /// cannot run.
+    BadPath {
+        /// The flag.
+        flag: &'static str,
+        /// The path given.
+        path: String,
+        /// What is wrong with it.
+        problem: String,
+        /// What would be right.
+        want: &'static str,
+    },
 }
 
 impl fmt::Display for UsageError {
@@ -104,9 +126,10 @@ impl fmt::Display for UsageError {
                 "invalid value {value:?} for -{flag}: must be one of {}",
                 allowed.join(", ")
             ),
-            UsageError::BadHashTag(v) => write!(
+            UsageError::BadHashTag { flag, value } => write!(
                 f,
-                "invalid value {v:?} for -has_tag: must be exactly two characters, e.g. '{{}}' or '$$'"
+                "invalid value {value:?} for -{flag}: must be exactly two bytes, as nutcracker counts them, e.g. '{{}}' or '$$' ({} bytes given)",
+                value.len()
             ),
             UsageError::TwoHashTags => write!(
                 f,
@@ -133,6 +156,17 @@ impl fmt::Display for UsageError {
                 "-record {path} is a folder: give a file, e.g. {}/tpc.jsonl",
                 path.trim_end_matches('/')
             ),
+            UsageError::TwoSources(s) => write!(
+                f,
+                "give -{} or -{}, not both (or neither, to read the {} from {})",
+                s.flag, s.file_flag, s.what, s.env
+            ),
+            UsageError::BadPath {
+                flag,
+                path,
+                problem,
+                want,
+            } => write!(f, "invalid -{flag} {path}: {problem}; {want}"),
         }
     }
 }
@@ -140,10 +174,10 @@ impl fmt::Display for UsageError {
 impl std::error::Error for UsageError {}
 
 /// Slack Web API settings; present only when a token is given.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SlackOptions {
-    /// API token. A secret: never logged (see the `Debug` impl).
-    pub token: String,
+    /// API token.
+    pub token: Secret,
     /// Channel to post to.
     pub channel: String,
     /// Username to post as; empty for the app's own.
@@ -152,18 +186,6 @@ pub struct SlackOptions {
     pub icon_emoji: String,
     /// Web API base URL, without the method name.
     pub api_url: String,
-}
-
-impl fmt::Debug for SlackOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SlackOptions")
-            .field("token", &"<redacted>")
-            .field("channel", &self.channel)
-            .field("username", &self.username)
-            .field("icon_emoji", &self.icon_emoji)
-            .field("api_url", &self.api_url)
-            .finish()
-    }
 }
 
 /// Everything tpc runs with, checked.
@@ -197,37 +219,33 @@ pub struct Options {
     pub validate: bool,
     /// The nutcracker binary for checks; none to find it on PATH.
     pub nutcracker: Option<PathBuf>,
+    /// What the command line asks that tpc does anyway, to log once logging is set up
+    /// (a sentinel named twice).
+    pub warnings: Vec<String>,
 }
 
-/// Environment variable that may hold the sentinels' password.
-pub const PASSWORD_ENV: &str = "TPC_SENTINEL_PASSWORD";
+/// Reads `secret` from its flag's `value`, its file flag's `file`, or the environment.
+fn secret(
+    secret: SecretFlag,
+    value: Option<&str>,
+    file: &Option<String>,
+) -> Result<Secret, UsageError> {
+    secret.read(value, file.as_deref(), |name| std::env::var(name).ok())
+}
 
 fn sentinel_auth(raw: &RawArgs) -> Result<SentinelAuth, UsageError> {
-    let from_file = match &raw.sentinel_password_file {
-        None => None,
-        Some(path) => Some(
-            std::fs::read_to_string(path)
-                .map_err(|e| UsageError::BadFile {
-                    flag: "sentinel_password_file",
-                    path: path.clone(),
-                    why: e.to_string(),
-                })?
-                .trim_end_matches(['\r', '\n'])
-                .to_string(),
-        ),
-    };
-    let password = raw
-        .sentinel_password
-        .clone()
-        .or(from_file)
-        .or_else(|| std::env::var(PASSWORD_ENV).ok())
-        .filter(|p| !p.is_empty());
+    let password = secret(
+        SENTINEL_PASSWORD,
+        raw.sentinel_password.as_deref(),
+        &raw.sentinel_password_file,
+    )?;
     if raw.sentinel_ca.is_some() && !raw.sentinel_tls {
         return Err(UsageError::CaWithoutTls);
     }
     Ok(SentinelAuth {
         username: raw.sentinel_username.clone().filter(|u| !u.is_empty()),
-        password,
+        // The sentinel links take the password as text.
+        password: (!password.is_empty()).then(|| password.expose().to_string()),
         tls: raw.sentinel_tls,
         ca_file: raw.sentinel_ca.as_deref().and_then(path),
     })
@@ -271,36 +289,28 @@ fn path(text: &str) -> Option<PathBuf> {
     (!text.is_empty()).then(|| PathBuf::from(text))
 }
 
-/// Parses `-sentinels`: comma-separated host:port, ":port" meaning localhost.
-pub fn parse_sentinels(csv: &str) -> Result<Vec<Addr>, UsageError> {
-    csv.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|entry| {
-            Addr::parse(entry).map_err(|e| UsageError::BadSentinel {
-                entry: entry.to_string(),
-                why: e.to_string(),
-            })
-        })
-        .collect()
-}
-
+/// nutcracker reads a hash tag of exactly two bytes.
 fn hash_tag(raw: &RawArgs) -> Result<String, UsageError> {
-    let tag = match (&raw.has_tag, &raw.hash_tag) {
+    let (flag, tag) = match (&raw.has_tag, &raw.hash_tag) {
         (Some(a), Some(b)) if a != b => return Err(UsageError::TwoHashTags),
-        (Some(t), _) | (None, Some(t)) => t.clone(),
-        (None, None) => String::new(),
+        (Some(t), _) => ("has_tag", t.clone()),
+        (None, Some(t)) => ("hash_tag", t.clone()),
+        (None, None) => return Ok(String::new()),
     };
-    if tag.is_empty() || tag.chars().count() == 2 {
+    if tag.is_empty() || tag.len() == 2 {
         Ok(tag)
     } else {
-        Err(UsageError::BadHashTag(tag))
+        Err(UsageError::BadHashTag { flag, value: tag })
     }
 }
 
+/// The largest number nutcracker reads (its `nc_atoi` makes an `int`; a larger one
+/// overflows into a refusal or a different number).
+const NUT_MAX: i64 = i32::MAX as i64;
+
 fn pool(raw: &RawArgs) -> Result<PoolSettings, UsageError> {
-    const NON_NEG: &str = "0 or more";
-    const OR_MINUS_ONE: &str = "0 or more, or -1 to leave it out";
+    const NON_NEG: &str = "from 0 to 2147483647";
+    const OR_MINUS_ONE: &str = "from 0 to 2147483647, or -1 to leave it out";
     if raw.name.is_empty() || raw.name.contains(|c: char| c.is_whitespace() || c == ':') {
         return Err(UsageError::BadText {
             flag: "name",
@@ -322,23 +332,23 @@ fn pool(raw: &RawArgs) -> Result<PoolSettings, UsageError> {
         hash: one_of("hash", &raw.hash, HASHES)?,
         hash_tag: hash_tag(raw)?,
         distribution: one_of("distribution", &raw.distribution, DISTRIBUTIONS)?,
-        timeout: range("timeout", raw.timeout, -1, i64::MAX, OR_MINUS_ONE)?,
-        backlog: range("backlog", raw.backlog, 0, i64::MAX, NON_NEG)?,
-        redis_auth: raw.redis_auth.clone(),
-        redis_db: range("redis_db", raw.redis_db, 0, i64::MAX, NON_NEG)?,
+        timeout: range("timeout", raw.timeout, -1, NUT_MAX, OR_MINUS_ONE)?,
+        backlog: range("backlog", raw.backlog, 0, NUT_MAX, NON_NEG)?,
+        redis_auth: secret(REDIS_AUTH, Some(&raw.redis_auth), &raw.redis_auth_file)?,
+        redis_db: range("redis_db", raw.redis_db, 0, NUT_MAX, NON_NEG)?,
         client_connections: range(
             "client_connections",
             raw.client_connections,
             0,
-            i64::MAX,
+            NUT_MAX,
             NON_NEG,
         )?,
         server_connections: range(
             "server_connections",
             raw.server_connections,
             1,
-            i64::MAX,
-            "1 or more",
+            NUT_MAX,
+            "from 1 to 2147483647",
         )?,
         preconnect: raw.preconnect,
         auto_eject_hosts: raw.auto_eject_hosts,
@@ -346,14 +356,14 @@ fn pool(raw: &RawArgs) -> Result<PoolSettings, UsageError> {
             "server_retry_timeout",
             raw.server_retry_timeout,
             -1,
-            i64::MAX,
+            NUT_MAX,
             OR_MINUS_ONE,
         )?,
         server_failure_limit: range(
             "server_failure_limit",
             raw.server_failure_limit,
             -1,
-            i64::MAX,
+            NUT_MAX,
             OR_MINUS_ONE,
         )?,
     })
@@ -384,9 +394,36 @@ fn record(
     Ok(Some(path))
 }
 
+/// `-slack_url`: an http or https URL with a host.
+fn slack_url(raw: &RawArgs) -> Result<String, UsageError> {
+    let url = raw.slack_url.trim_end_matches('/');
+    match reqwest::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
+            Ok(url.to_string())
+        }
+        _ => Err(UsageError::BadText {
+            flag: "slack_url",
+            value: raw.slack_url.clone(),
+            allowed: "an http:// or https:// URL, e.g. https://slack.com/api",
+        }),
+    }
+}
+
+fn slack(raw: &RawArgs) -> Result<Option<SlackOptions>, UsageError> {
+    let api_url = slack_url(raw)?;
+    let token = secret(SLACK_TOKEN, Some(&raw.token), &raw.token_file)?;
+    Ok((!token.is_empty()).then(|| SlackOptions {
+        token,
+        channel: raw.channel.clone(),
+        username: raw.username.clone(),
+        icon_emoji: raw.icon_emoji.clone(),
+        api_url,
+    }))
+}
+
 /// Checks every flag and builds the options tpc runs with.
 pub fn validate(raw: &RawArgs) -> Result<Options, UsageError> {
-    let sentinels = parse_sentinels(&raw.sentinels)?;
+    let sentinels = sentinels::parse(&raw.sentinels)?;
     let dry_run_masters = raw.masters.as_deref().and_then(path);
     let wait = range(
         "wait",
@@ -431,13 +468,7 @@ pub fn validate(raw: &RawArgs) -> Result<Options, UsageError> {
         "from 1 to 86400 seconds",
     )?;
     let cmd = shell_words::split(&raw.cmd).map_err(|e| UsageError::BadCommand(e.to_string()))?;
-    let slack = (!raw.token.is_empty()).then(|| SlackOptions {
-        token: raw.token.clone(),
-        channel: raw.channel.clone(),
-        username: raw.username.clone(),
-        icon_emoji: raw.icon_emoji.clone(),
-        api_url: raw.slack_url.trim_end_matches('/').to_string(),
-    });
+    let slack = slack(raw)?;
     let (out, log) = (path(&raw.out), path(&raw.log));
     let record = record(
         raw.record.as_deref().and_then(path),
@@ -452,9 +483,9 @@ pub fn validate(raw: &RawArgs) -> Result<Options, UsageError> {
             reconcile: Millis::from_secs(reconcile as u64),
             confirm_grace: Millis(confirm_grace as u64),
             start_grace: Millis(start_grace as u64),
-            sentinels: sentinels.len(),
+            sentinels: sentinels.addrs.len(),
         },
-        sentinels,
+        sentinels: sentinels.addrs,
         out,
         cmd_line: raw.cmd.clone(),
         cmd,
@@ -467,6 +498,7 @@ pub fn validate(raw: &RawArgs) -> Result<Options, UsageError> {
         sentinel_timeout: Duration::from_secs(sentinel_timeout as u64),
         validate: raw.validate,
         nutcracker: raw.nutcracker.as_deref().and_then(path),
+        warnings: sentinels.warnings,
     })
 }
 
@@ -489,7 +521,7 @@ pub fn apply_overrides(base: &mut CoreSettings, flags: &CoreSettings, given: &[S
             "distribution" => b.distribution = f.distribution.clone(),
             "timeout" => b.timeout = f.timeout,
             "backlog" => b.backlog = f.backlog,
-            "redis_auth" => b.redis_auth = f.redis_auth.clone(),
+            "redis_auth" | "redis_auth_file" => b.redis_auth = f.redis_auth.clone(),
             "redis_db" => b.redis_db = f.redis_db,
             "client_connections" => b.client_connections = f.client_connections,
             "server_connections" => b.server_connections = f.server_connections,

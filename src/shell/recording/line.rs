@@ -62,6 +62,8 @@ struct FlatInput<'a> {
     reason: Option<Text<'a>>,
     id: Option<EffectId>,
     outcome: Option<Outcome>,
+    #[serde(borrow)]
+    text: Option<Text<'a>>,
 }
 
 fn need<T>(value: Option<T>, kind: &str, field: &str) -> Result<T, String> {
@@ -106,6 +108,11 @@ fn parse_with_serde(line: &str) -> Result<Input<'_>, String> {
             reason: need_text(f.reason, kind, "reason")?,
         },
         "tick" => Input::Tick { at },
+        "config_read" => Input::ConfigRead {
+            at,
+            id: need(f.id, kind, "id")?,
+            text: f.text.map(|t| t.0),
+        },
         "done" => Input::Done {
             at,
             id: need(f.id, kind, "id")?,
@@ -113,7 +120,7 @@ fn parse_with_serde(line: &str) -> Result<Input<'_>, String> {
         },
         other => {
             return Err(format!(
-                "unknown input type {other:?} (expected message, snapshot, link_up, link_down, tick or done)"
+                "unknown input type {other:?} (expected message, snapshot, link_up, link_down, tick, config_read or done)"
             ))
         }
     })
@@ -189,6 +196,27 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn every_kind_of_input_reads_back_as_written() {
+        use crate::core::EffectId;
+        for input in [
+            Input::ConfigRead {
+                at: Millis(3),
+                id: EffectId(9),
+                text: Some("redis:\n  servers: []\n".into()),
+            },
+            Input::ConfigRead {
+                at: Millis(4),
+                id: EffectId(10),
+                text: None,
+            },
+            Input::Tick { at: Millis(5) },
+        ] {
+            let line = input_line(&input);
+            assert_eq!(read(line.trim_end()), Ok(input), "{line}");
+        }
     }
 
     #[test]

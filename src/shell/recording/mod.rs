@@ -9,7 +9,8 @@ use std::io::BufRead;
 use serde::{Deserialize, Serialize};
 
 use crate::core::driver::Outcomes;
-use crate::core::{CoreSettings, Input};
+use crate::core::render::{servers_of, Renderer};
+use crate::core::{CoreSettings, Input, Secret};
 
 mod line;
 
@@ -18,8 +19,9 @@ pub use line::{input_line, parse_input};
 /// The format version written in every header.
 pub const VERSION: u32 = 1;
 
-/// Stands in for a secret (redis_auth) in a recording.
-pub const REDACTED: &str = "REDACTED";
+/// The first line of a config recorded from a file that was not tpc's own rendering.
+pub const NOT_A_RENDERING: &str =
+    "# The config on disk was not tpc's rendering; the recording keeps only its servers.";
 
 /// The first line of a recording.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,20 +44,15 @@ pub struct Header {
 }
 
 impl Header {
-    /// A header for a daemon's recording, with the redis_auth secret replaced by
-    /// [`REDACTED`] in the settings and in the config on disk.
+    /// A header for a daemon's recording. It holds no secret: the settings' `redis_auth`
+    /// is never serialized, and of the config found on disk, which may hold
+    /// `redis_auth` in any YAML spelling, only what the core decides from is kept (see
+    /// [`on_disk_without_secrets`]).
     pub fn for_daemon(settings: &CoreSettings, on_disk: Option<&str>) -> Header {
-        let secret = settings.pool.redis_auth.clone();
-        let mut settings = settings.clone();
-        let mut on_disk = on_disk.map(str::to_string);
-        if !secret.is_empty() {
-            settings.pool.redis_auth = REDACTED.to_string();
-            on_disk = on_disk.map(|t| t.replace(&secret, REDACTED));
-        }
         Header {
             tpc_recording: VERSION,
-            settings,
-            on_disk,
+            settings: settings.clone(),
+            on_disk: on_disk.map(|text| on_disk_without_secrets(settings, text)),
             reload_owed: false,
             outcomes: Outcomes::Recorded,
         }
@@ -66,6 +63,24 @@ impl Header {
         let mut line = serde_json::to_string(self).expect("a header always serializes");
         line.push('\n');
         line
+    }
+}
+
+/// What a recording keeps of the config found on disk: not its text, but what the core
+/// decides from: the servers in it, and whether it is exactly tpc's rendering of them.
+/// The servers are rendered with the settings as the header records them (without
+/// `redis_auth`); a file that was not tpc's rendering gets [`NOT_A_RENDERING`] as its
+/// first line, so that on replay it is no rendering either.
+fn on_disk_without_secrets(settings: &CoreSettings, text: &str) -> String {
+    let masters = servers_of(text, &settings.pool.name);
+    let was_rendering = text == Renderer::new(&settings.pool).render(&masters);
+    let mut recorded = settings.pool.clone();
+    recorded.redis_auth = Secret::default();
+    let rendering = Renderer::new(&recorded).render(&masters);
+    if was_rendering {
+        rendering
+    } else {
+        format!("{NOT_A_RENDERING}\n{rendering}")
     }
 }
 
@@ -290,13 +305,20 @@ fn not_utf8(line_no: usize, e: std::str::Utf8Error) -> RecordingError {
 #[derive(Debug)]
 pub struct Recorder {
     file: std::io::BufWriter<std::fs::File>,
+    /// The settings the daemon runs with (its secret among them), to keep the secret
+    /// out of the config texts it reads.
+    settings: CoreSettings,
 }
 
 impl Recorder {
     /// Starts a recording at `path` with `header`. A non-empty file already there is
     /// kept as `path.1` (replacing an older `.1`), so a restart never loses the
     /// recording of the incident that led to it.
-    pub fn create(path: &std::path::Path, header: &Header) -> std::io::Result<Recorder> {
+    pub fn create(
+        path: &std::path::Path,
+        header: &Header,
+        settings: &CoreSettings,
+    ) -> std::io::Result<Recorder> {
         use std::io::Write;
         if std::fs::metadata(path).is_ok_and(|m| m.len() > 0) {
             let mut kept = path.as_os_str().to_owned();
@@ -310,6 +332,7 @@ impl Recorder {
             .open(path)?;
         let mut recorder = Recorder {
             file: std::io::BufWriter::new(file),
+            settings: settings.clone(),
         };
         recorder.file.write_all(header.to_line().as_bytes())?;
         recorder.file.flush()?;
@@ -317,9 +340,23 @@ impl Recorder {
     }
 
     /// Appends one input and flushes it.
+    /// The config file read back on reconcile is recorded as the header's is (see
+    /// [`on_disk_without_secrets`]): what the core decides from, and no secret.
     pub fn record(&mut self, input: &Input<'_>) -> std::io::Result<()> {
         use std::io::Write;
-        self.file.write_all(input_line(input).as_bytes())?;
+        let line = match input {
+            Input::ConfigRead {
+                at,
+                id,
+                text: Some(text),
+            } => input_line(&Input::ConfigRead {
+                at: *at,
+                id: *id,
+                text: Some(on_disk_without_secrets(&self.settings, text).into()),
+            }),
+            _ => input_line(input),
+        };
+        self.file.write_all(line.as_bytes())?;
         self.file.flush()
     }
 }
@@ -457,10 +494,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("rec.jsonl");
         let header = Header::for_daemon(&CoreSettings::default(), None);
-        let mut r = Recorder::create(&path, &header).unwrap();
+        let mut r = Recorder::create(&path, &header, &CoreSettings::default()).unwrap();
         r.record(&tick(1)).unwrap();
         let first = std::fs::read_to_string(&path).unwrap();
-        Recorder::create(&path, &header).unwrap();
+        Recorder::create(&path, &header, &CoreSettings::default()).unwrap();
         assert_eq!(
             std::fs::read_to_string(dir.path().join("rec.jsonl.1")).unwrap(),
             first
@@ -470,12 +507,42 @@ mod tests {
     }
 
     #[test]
-    fn the_secret_is_redacted() {
+    fn a_secret_yaml_must_quote_stays_out_of_the_header() {
+        use crate::core::render::{render, servers_of};
+        use crate::core::Addr;
+        let mut settings = CoreSettings::default();
+        settings.pool.redis_auth = "s3cr#t: it's".into();
+        let masters: std::collections::BTreeMap<String, Addr> =
+            [("node-1".to_string(), Addr::parse("10.0.0.1:6379").unwrap())].into();
+        let rendered = render(&settings.pool, &masters);
+        let by_hand = format!("# kept by hand\n{rendered}");
+        for on_disk in [rendered, by_hand] {
+            let line = Header::for_daemon(&settings, Some(&on_disk)).to_line();
+            assert!(!line.contains("s3cr"), "{line}");
+            // Replay decides as the daemon did: the same servers on disk, and the file
+            // is tpc's own rendering exactly when it was.
+            let (header, _, _) = read_all(&line).unwrap();
+            let replayed = header.on_disk.unwrap();
+            let name = &header.settings.pool.name;
+            assert_eq!(servers_of(&replayed, name), masters);
+            assert_eq!(
+                replayed == render(&header.settings.pool, &masters),
+                on_disk == render(&settings.pool, &masters),
+                "{replayed}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_secret_is_left_out() {
         let mut settings = CoreSettings::default();
         settings.pool.redis_auth = "hunter2".into();
         let h = Header::for_daemon(&settings, Some("  redis_auth: hunter2\n"));
         let line = h.to_line();
-        assert!(!line.contains("hunter2"));
-        assert!(line.contains(REDACTED));
+        assert!(
+            !line.contains("hunter2") && !line.contains("redis_auth"),
+            "{line}"
+        );
+        assert!(line.contains(NOT_A_RENDERING));
     }
 }
