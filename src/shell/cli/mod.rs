@@ -108,11 +108,13 @@ pub fn parse(args: &[String]) -> Result<Command, CliError> {
     if raw.version {
         return Ok(Command::Version);
     }
-    let options = validate::validate(&raw).map_err(usage)?;
+    let mut options = validate::validate(&raw).map_err(usage)?;
     if options.sentinels.is_empty() && options.dry_run_masters.is_none() {
         return Err(usage(UsageError::NoSentinels));
     }
     checks::check(&options).map_err(usage)?;
+    sentinels::merge_resolved(&mut options.sentinels, &mut options.warnings);
+    options.core.sentinels = options.sentinels.len();
     Ok(Command::Run(Box::new(options)))
 }
 

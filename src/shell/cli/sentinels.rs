@@ -1,9 +1,11 @@
 //! `-sentinels`: comma-separated `host:port`, `:port` meaning localhost. A sentinel named
 //! twice (`:26379` and `127.0.0.1:26379`, `[::1]:26379` and `::1:26379`, or the same
 //! hostname in other letter cases) is followed once, with a warning: two links to one
-//! sentinel would count its answers twice.
+//! sentinel would count its answers twice. When tpc runs, names that resolve to the same
+//! address (`localhost:26379` and `127.0.0.1:26379`) are merged too
+//! ([`merge_resolved`]).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 
 use crate::core::Addr;
 
@@ -55,6 +57,32 @@ pub fn parse(csv: &str) -> Result<Sentinels, UsageError> {
     Ok(sentinels)
 }
 
+/// Merges the sentinels whose names resolve to a common address and port into the one
+/// named first, with a warning for each. A name that does not resolve now is kept: its
+/// link will say why it cannot connect.
+pub fn merge_resolved(addrs: &mut Vec<Addr>, warnings: &mut Vec<String>) {
+    let resolve = |a: &Addr| -> Vec<SocketAddr> {
+        (a.host.as_str(), a.port)
+            .to_socket_addrs()
+            .map(|found| found.collect())
+            .unwrap_or_default()
+    };
+    let mut kept: Vec<(Addr, Vec<SocketAddr>)> = Vec::new();
+    for addr in addrs.drain(..) {
+        let resolved = resolve(&addr);
+        match kept
+            .iter()
+            .find(|(_, known)| known.iter().any(|k| resolved.contains(k)))
+        {
+            Some((first, _)) => warnings.push(format!(
+                "-sentinels names {first} and {addr}, which resolve to the same address; following it once as {first}"
+            )),
+            None => kept.push((addr, resolved)),
+        }
+    }
+    addrs.extend(kept.into_iter().map(|(a, _)| a));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,6 +98,25 @@ mod tests {
             s.warnings[0],
             "-sentinels names 127.0.0.1:1 twice (\":1\" and \"127.0.0.1:1\"); following it once"
         );
+    }
+
+    #[test]
+    fn names_that_resolve_to_one_address_are_merged() {
+        let mut addrs = vec![
+            Addr::parse("127.0.0.1:7").unwrap(),
+            Addr::parse("localhost:7").unwrap(),
+            Addr::parse("127.0.0.1:8").unwrap(),
+            Addr::parse("no-such-host.invalid:7").unwrap(),
+        ];
+        let mut warnings = Vec::new();
+        merge_resolved(&mut addrs, &mut warnings);
+        let left: Vec<String> = addrs.iter().map(Addr::to_string).collect();
+        assert_eq!(
+            left,
+            ["127.0.0.1:7", "127.0.0.1:8", "no-such-host.invalid:7"]
+        );
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("localhost:7"), "{warnings:?}");
     }
 
     #[test]
