@@ -130,6 +130,55 @@ fn a_flood_from_one_sentinel_does_not_hold_up_a_real_failover() {
     rig.expect_running();
 }
 
+/// Issue 8, item 3: restarted beside a stale sentinel that still reports the dead master
+/// (and answers first: it is a fake on this machine, the real ones take longer), tpc
+/// leaves the correct file on disk untouched: no write, no restart of nutcracker.
+#[test]
+fn a_restart_beside_a_stale_sentinel_leaves_a_correct_file_untouched() {
+    let _serial = serial();
+    let mut rig = Rig::start(&["node-1"], &[], &[]);
+    rig.expect_followed("the first config", None);
+    let (old, _) = rig.cluster.failover("node-1");
+    rig.expect_followed("the failover", Some("node-1"));
+    rig.tpc.terminate();
+    let inode =
+        |p: &std::path::Path| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(p).unwrap());
+    let (text, ino) = (
+        std::fs::read_to_string(&rig.conf).unwrap(),
+        inode(&rig.conf),
+    );
+
+    let stale = FakeSentinel::start(vec![master("node-1", port_of(&old), 0)]);
+    let sentinels = format!("{},{}", addr(&stale), rig.cluster.sentinels_csv());
+    let (conf, cmd, port) = (
+        rig.conf.display().to_string(),
+        rig.nut.command(),
+        rig.nut.listen_port().to_string(),
+    );
+    let args = [
+        "-sentinels",
+        &sentinels,
+        "-out",
+        &conf,
+        "-cmd",
+        &cmd,
+        "-wait",
+        "1",
+        "-ip",
+        "127.0.0.1",
+        "-port",
+        &port,
+    ];
+    rig.tpc = Tpc::spawn_in(rig.cluster.dir(), &args);
+    rig.wait_linked_to_all();
+    stale.wait_subscribers(1, secs(10));
+    hold_for(secs(3), "the correct file untouched", || {
+        inode(&rig.conf) == ino && std::fs::read_to_string(&rig.conf).unwrap() == text
+    });
+    expect_reloads(&rig.nut, rig.reloads);
+    rig.expect_running();
+}
+
 /// The most memory process `pid` ever had resident (`VmHWM`), in KiB.
 fn peak_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
