@@ -1,10 +1,10 @@
 //! Writing the config file so it is never torn nor broken, and stays what the operator
-//! made it. Through any symlinks to the final target ([`target`]), a temp file in the
-//! target's folder ([`temp`]: mode 0600 while it is written, as it may hold
-//! `redis_auth`) gets the text, the live file's owner, group and mode ([`ownership`]),
-//! an fsync and `nutcracker -t` ([`nutcracker`]); the live file is kept as
-//! `<file>.bak` ([`backup`]), the temp file renamed over it and the folder fsynced.
-//! Temp files a killed tpc left are removed at start ([`stale`]). What nutcracker last
+//! made it. Through any symlinks to the final target (`target`), a temp file in the
+//! target's folder (`temp`: mode 0600 while it is written, as it may hold
+//! `redis_auth`) gets the text, the live file's owner, group and mode (`ownership`),
+//! an fsync and `nutcracker -t` (`nutcracker`); the live file is kept as
+//! `<file>.bak` (`backup`), the temp file renamed over it and the folder fsynced.
+//! Temp files a killed tpc left are removed at start (`stale`). What nutcracker last
 //! loaded is remembered beside the file ([`loaded`]).
 
 mod backup;

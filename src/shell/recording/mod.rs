@@ -47,7 +47,7 @@ impl Header {
     /// A header for a daemon's recording. It holds no secret: the settings' `redis_auth`
     /// is never serialized, and of the config found on disk, which may hold
     /// `redis_auth` in any YAML spelling, only what the core decides from is kept (see
-    /// [`on_disk_without_secrets`]).
+    /// `on_disk_without_secrets`).
     pub fn for_daemon(settings: &CoreSettings, on_disk: Option<&str>) -> Header {
         Header {
             tpc_recording: VERSION,
@@ -341,7 +341,7 @@ impl Recorder {
 
     /// Appends one input and flushes it.
     /// The config file read back on reconcile is recorded as the header's is (see
-    /// [`on_disk_without_secrets`]): what the core decides from, and no secret.
+    /// `on_disk_without_secrets`): what the core decides from, and no secret.
     pub fn record(&mut self, input: &Input<'_>) -> std::io::Result<()> {
         use std::io::Write;
         let line = match input {
