@@ -2,8 +2,10 @@
 //! sentinel messages, snapshots, time steps and effect outcomes (some failing).
 
 mod proptest_config;
+mod written;
 
 use std::collections::{BTreeMap, BTreeSet};
+use written::servers;
 
 use proptest::prelude::*;
 
@@ -272,15 +274,6 @@ impl Sim {
         self.trace.final_on_disk = self.core.on_disk().map(str::to_string);
         self.trace
     }
-}
-
-/// The servers of a written config, by name.
-fn servers(text: &str) -> BTreeMap<String, String> {
-    text.lines()
-        .filter_map(|l| l.trim().strip_prefix("- "))
-        .filter_map(|l| l.split_once(' '))
-        .map(|(a, n)| (n.to_string(), a.to_string()))
-        .collect()
 }
 
 /// How long after the last input the last reload may start, when no effect fails.

@@ -58,8 +58,10 @@
 //! `an_input_at_the_end_of_the_grace_keeps_the_confirmation` checks the other order.
 
 mod proptest_config;
+mod written;
 
 use std::collections::BTreeMap;
+use written::servers;
 
 use proptest::prelude::*;
 
@@ -130,15 +132,6 @@ fn addr(m: usize, i: usize) -> Addr {
 fn line(m: usize, i: usize) -> String {
     let a = addr(m, i);
     format!("- {}:{}:1 {}", a.host, a.port, name(m))
-}
-
-/// The address of each master in a written config.
-fn servers(text: &str) -> BTreeMap<String, String> {
-    text.lines()
-        .filter_map(|l| l.trim().strip_prefix("- "))
-        .filter_map(|l| l.split_once(' '))
-        .map(|(a, n)| (n.to_string(), a.to_string()))
-        .collect()
 }
 
 /// What a sentinel says about a master: an address and maybe an epoch.
