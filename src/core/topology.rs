@@ -260,12 +260,10 @@ impl Topology {
             self.version += 1;
             Some(std::mem::replace(&mut k.addr, to))
         };
-        let agreed = !matches!(judgement, Judgement::Disagree);
-        if agreed {
+        if !matches!(judgement, Judgement::Disagree) {
             k.disagreeing = false;
         }
         let was_provisional = k.provisional;
-
         // Only an answer confirms an address; a switch's word alone does not.
         let answered =
             |k: &Known, addr: &Addr| k.reports.iter().any(|r| r.addr == *addr && !r.implied);
