@@ -579,3 +579,71 @@ fn secrets_come_from_a_flag_a_file_or_the_environment() {
         assert!(!e.contains("from-file-pw"), "{e}");
     }
 }
+
+#[test]
+fn v_prints_the_version_and_replay_h_its_own_help() {
+    let o = tpc(&["-v"]);
+    assert_eq!(o.status.code(), Some(0));
+    let version = format!("tpc {}\n", env!("CARGO_PKG_VERSION"));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), version);
+    let o = tpc(&["replay", "-h"]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.starts_with("Usage: tpc replay FILE"), "{text}");
+    let o = tpc(&["-sentinel", ":1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("did you mean -sentinels?"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn backup_saves_each_written_config_and_a_failed_one_never_blocks_the_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let masters = dir.path().join("masters.txt");
+    std::fs::write(&masters, "node-1 10.0.0.1:6379\n").unwrap();
+    let out = dir.path().join("nutcracker.yml");
+    let backups = dir.path().join("backups");
+    std::fs::create_dir(&backups).unwrap();
+    let m = masters.to_str().unwrap();
+    let o = tpc(&[
+        "-masters",
+        m,
+        "-out",
+        out.to_str().unwrap(),
+        "-backup",
+        backups.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let saved: Vec<_> = std::fs::read_dir(&backups)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(saved.len(), 1, "{saved:?}");
+    let name = saved[0].file_name().unwrap().to_str().unwrap().to_string();
+    assert!(name.starts_with("backup-") && name.len() == 21, "{name}");
+    assert_eq!(
+        std::fs::read(&saved[0]).unwrap(),
+        std::fs::read(&out).unwrap()
+    );
+    // A backup folder that cannot be written: the config is written all the same.
+    std::fs::set_permissions(&backups, std::fs::Permissions::from_mode(0o500)).unwrap();
+    let other = dir.path().join("other.yml");
+    let o = tpc(&[
+        "-masters",
+        m,
+        "-out",
+        other.to_str().unwrap(),
+        "-backup",
+        backups.to_str().unwrap(),
+    ]);
+    std::fs::set_permissions(&backups, std::fs::Permissions::from_mode(0o700)).unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(other.exists());
+    if !stderr(&o).contains("backup failed") {
+        // Root writes anyway; then the backup is there.
+        assert!(stderr(&o).contains("backup saved"), "{}", stderr(&o));
+    }
+}

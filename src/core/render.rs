@@ -1,12 +1,14 @@
-//! Rendering the nutcracker config: one pool, the original tpc's keys in its order, and
+//! Rendering the nutcracker config: one pool, the original tpc's keys in its order (or
+//! the released binaries', under `-compat`), and
 //! the servers sorted by master name as `ip:port:1 name`. A pure function.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use serde_yaml::{Mapping, Value};
 
 use crate::core::addr::Addr;
-use crate::core::settings::PoolSettings;
+use crate::core::settings::{KeyOrder, PoolSettings};
 
 /// The YAML shape of one pool, in the order keys are written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,6 +98,38 @@ pub fn pool_yaml(pool: &PoolSettings, masters: &BTreeMap<String, Addr>) -> PoolY
     }
 }
 
+/// The released binaries' key order (DESIGN.md §2).
+const RELEASED_ORDER: &[&str] = &[
+    "listen",
+    "hash",
+    "hash_tag",
+    "redis_auth",
+    "distribution",
+    "redis",
+    "preconnect",
+    "auto_eject_hosts",
+    "server_retry_timeout",
+    "server_failure_limit",
+    "timeout",
+    "backlog",
+    "redis_db",
+    "client_connections",
+    "server_connections",
+    "servers",
+];
+
+/// The keys of a mapping `value` in `order` (keys not in it are dropped).
+fn in_order(value: Value, order: &[&str]) -> Value {
+    let Value::Mapping(map) = value else {
+        return value;
+    };
+    let ordered: Mapping = order
+        .iter()
+        .filter_map(|key| map.get(*key).map(|v| (Value::from(*key), v.clone())))
+        .collect();
+    Value::Mapping(ordered)
+}
+
 /// Renders configs for one pool. The pool's keys are rendered once, by serde_yaml (which
 /// quotes whatever needs quoting); each config then only appends the server lines,
 /// which are plain YAML words (names and hosts are checked before they get here), in
@@ -115,11 +149,21 @@ impl std::fmt::Debug for Renderer {
 impl Renderer {
     /// A renderer for `pool`.
     pub fn new(pool: &PoolSettings) -> Renderer {
-        let mut file = ConfigYaml::new();
-        file.insert(pool.name.clone(), pool_yaml(pool, &BTreeMap::new()));
+        let yaml = pool_yaml(pool, &BTreeMap::new());
         // Serializing plain strings, integers and booleans into a map cannot fail.
-        let head = serde_yaml::to_string(&file)
-            .expect("a config of strings and numbers always serializes");
+        let head = match pool.key_order {
+            KeyOrder::Readme => {
+                let mut file = ConfigYaml::new();
+                file.insert(pool.name.clone(), yaml);
+                serde_yaml::to_string(&file)
+            }
+            KeyOrder::Released => serde_yaml::to_value(&yaml).and_then(|value| {
+                let mut file = Mapping::new();
+                file.insert(pool.name.clone().into(), in_order(value, RELEASED_ORDER));
+                serde_yaml::to_string(&file)
+            }),
+        }
+        .expect("a config of strings and numbers always serializes");
         Renderer { head }
     }
 
@@ -241,6 +285,7 @@ mod tests {
             auto_eject_hosts: false,
             server_retry_timeout: -1,
             server_failure_limit: -1,
+            key_order: KeyOrder::Readme,
         };
         let m = masters(&[("a", "::1", 7000)]);
         let text = render(&pool, &m);

@@ -26,6 +26,17 @@ pub const HASHES: &[&str] = &[
 /// Key distributions twemproxy 0.5.0 accepts for `distribution`.
 pub const DISTRIBUTIONS: &[&str] = &["ketama", "modula", "random"];
 
+/// The order of the pool's keys in the file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyOrder {
+    /// The original's README's (and tpc's) order.
+    #[default]
+    Readme,
+    /// The released binaries' (0.1.5 to 0.1.8) order (DESIGN.md §2).
+    Released,
+}
+
 /// One nutcracker pool, exactly the keys the original tpc wrote.
 ///
 /// A value of `-1` for `timeout`, `server_retry_timeout` or `server_failure_limit` omits
@@ -67,6 +78,8 @@ pub struct PoolSettings {
     pub server_retry_timeout: i64,
     /// Consecutive failures before ejection; -1 omits it.
     pub server_failure_limit: i64,
+    /// The order of the keys in the file.
+    pub key_order: KeyOrder,
 }
 
 impl Default for PoolSettings {
@@ -89,6 +102,7 @@ impl Default for PoolSettings {
             auto_eject_hosts: true,
             server_retry_timeout: 30000,
             server_failure_limit: 3,
+            key_order: KeyOrder::Readme,
         }
     }
 }

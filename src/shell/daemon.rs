@@ -17,6 +17,7 @@ use crate::core::{Core, Input};
 use super::child::GRACE;
 use super::cli::{Options, DEFAULT_CMD};
 use super::clock::Clock;
+use super::config_file::archive::Archive;
 use super::config_file::{find_nutcracker, loaded, read_existing, remove_stale, Stale};
 use super::effects::Performer;
 use super::recording::{Header, Recorder};
@@ -238,6 +239,10 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
     let performer = Performer {
         out: options.out.clone(),
         nutcracker,
+        archive: options
+            .backup
+            .clone()
+            .map(|dir| Archive::new(dir, options.backup_keep)),
         cmd: options.cmd.clone(),
         cmd_line: options.cmd_line.clone(),
         cmd_timeout: options.cmd_timeout,

@@ -4,10 +4,12 @@
 
 use std::fmt;
 use std::path::Path;
+use std::time::SystemTime;
 
 use crate::core::{Core, Effect, Input, Millis, Outcome};
 
 use super::cli::Options;
+use super::config_file::archive::Archive;
 use super::config_file::{read_existing, remove_stale, write_atomically};
 use super::masters_file;
 use super::stdio::{self, StdoutError};
@@ -72,6 +74,13 @@ pub fn run(options: &Options, file: &Path) -> Result<Vec<String>, DryRunError> {
                     Some(out) => {
                         write_atomically(out, &text, None).map_err(DryRunError::Write)?;
                         log.push(format!("wrote {}", out.display()));
+                        if let Some(dir) = &options.backup {
+                            let archive = Archive::new(dir.clone(), options.backup_keep);
+                            log.push(match archive.save(&text, SystemTime::now()) {
+                                Ok(saved) => format!("backup saved: {}", saved.display()),
+                                Err(e) => format!("backup failed: {e}"),
+                            });
+                        }
                     }
                     None => match stdio::out(&text) {
                         // The reader went away (`| head -1`): it wanted no more.

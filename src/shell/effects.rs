@@ -11,6 +11,7 @@ use tracing::{info, warn};
 
 use crate::core::{Effect, EffectId};
 
+use super::config_file::archive::Archive;
 use super::config_file::{loaded, read_existing, write_atomically};
 use super::reload;
 use super::reply::{self, Reply};
@@ -30,6 +31,8 @@ pub struct Performer {
     /// nutcracker binary that checks each config before it replaces the live one;
     /// none to skip the check.
     pub nutcracker: Option<PathBuf>,
+    /// Where each written config is also saved (`-backup`).
+    pub archive: Option<Archive>,
     /// Reload command, split.
     pub cmd: Vec<String>,
     /// Reload command as written, for logs.
@@ -63,9 +66,20 @@ impl Performer {
                 match self.out.clone() {
                     Some(path) => {
                         let check = self.nutcracker.clone();
+                        let archive = self.archive.clone();
                         reply::spawn_blocking(reply, move || {
                             info!("Writing to outfile: {}", path.display());
-                            write_atomically(&path, &text, check.as_deref())
+                            write_atomically(&path, &text, check.as_deref())?;
+                            // A backup is a convenience: its failure never fails the write.
+                            if let Some(archive) = archive {
+                                match archive.save(&text, std::time::SystemTime::now()) {
+                                    Ok(saved) => info!("Backup saved: {}", saved.display()),
+                                    Err(e) => {
+                                        warn!("Backup failed ({} so far): {e}", archive.failures())
+                                    }
+                                }
+                            }
+                            Ok(())
                         });
                     }
                     None => {

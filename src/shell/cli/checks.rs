@@ -30,6 +30,16 @@ pub fn check(options: &Options) -> Result<(), UsageError> {
             "create it, or give a file in an existing folder",
         )?;
     }
+    if let Some(backup) = &options.backup {
+        if !backup.is_dir() {
+            return Err(bad(
+                "backup",
+                backup,
+                "is not a folder".into(),
+                "give an existing folder for the backups",
+            ));
+        }
+    }
     if let Some(masters) = &options.dry_run_masters {
         readable(
             "masters",

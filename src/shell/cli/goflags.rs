@@ -1,50 +1,45 @@
-//! The original tpc's Go-style command lines, rewritten into the form argh parses.
+//! The original tpc's Go-style command lines, read with the flag table
+//! ([`super::flags::FLAGS`]).
 //!
 //! Go's `flag` package takes `-flag value`, `-flag=value`, `--flag value` and
 //! `--flag=value`; booleans are set by `-flag` alone and switched off only as
-//! `-flag=false`. argh takes `--flag value` with dashes in names. This module maps one
-//! to the other so old command lines keep working unchanged.
+//! `-flag=false`. Dashes inside a name read as underscores (`--master-pattern`).
 
 use std::fmt;
 
-/// How a flag takes its value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// Takes the next argument (or the text after `=`).
-    Value,
-    /// A Go boolean: alone means true, `=false` switches it off.
-    Bool,
-    /// No value at all (`-version`).
-    Switch,
-}
+use super::args::RawArgs;
+use super::compat;
+use super::flags::{defaults, lookup, Flag, Kind, FLAGS};
 
-/// A flag tpc accepts: its spelling in the original (underscores) and how it takes a
-/// value.
-#[derive(Debug, Clone, Copy)]
-pub struct FlagSpec {
-    /// Name as written after the dash(es), e.g. `master_pattern`.
-    pub name: &'static str,
-    /// How it takes a value.
-    pub kind: Kind,
-}
-
-/// Why a command line could not be rewritten.
+/// Why a command line could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GoFlagError {
-    /// A flag tpc does not know.
-    Unknown(String),
+    /// A flag tpc does not know, and the known flag it most likely means.
+    Unknown(String, Option<&'static str>),
     /// A flag that needs a value came last.
     MissingValue(String),
     /// A word that is not a flag where flags were expected.
     Unexpected(String),
     /// A switch was given a value.
     ValueForSwitch(String),
+    /// A value the flag cannot take.
+    BadValue {
+        /// The flag.
+        flag: &'static str,
+        /// The value given.
+        value: String,
+        /// What is expected.
+        why: String,
+    },
 }
 
 impl fmt::Display for GoFlagError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            GoFlagError::Unknown(flag) => {
+            GoFlagError::Unknown(flag, Some(near)) => {
+                write!(f, "flag provided but not defined: -{flag} (did you mean -{near}?)")
+            }
+            GoFlagError::Unknown(flag, None) => {
                 write!(f, "flag provided but not defined: -{flag} (run tpc -h to list the flags)")
             }
             GoFlagError::MissingValue(flag) => write!(f, "flag needs an argument: -{flag}"),
@@ -53,25 +48,26 @@ impl fmt::Display for GoFlagError {
                 "unexpected argument {word:?}: tpc takes only flags (did you forget the '-' or quote a value with spaces?)"
             ),
             GoFlagError::ValueForSwitch(flag) => write!(f, "flag -{flag} takes no value"),
+            GoFlagError::BadValue { flag, value, why } => {
+                write!(f, "invalid value {value:?} for -{flag}: {why}")
+            }
         }
     }
 }
 
-/// What a command line asks for before any parsing.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a command line asks for.
+#[derive(Debug, Clone)]
 pub enum Request {
     /// Print help.
     Help,
-    /// Arguments rewritten for argh.
-    Args(Vec<String>),
+    /// The flags given, in order, each with its value (none for a switch).
+    Flags(Vec<(&'static Flag, Option<String>)>),
 }
 
-/// Rewrites Go-style `args` (without the program name) for argh: every flag becomes
-/// `--dashed-name`, values follow as separate arguments, and booleans always carry
-/// their value. `-h`, `-help` and `--help` anywhere ask for help.
-pub fn rewrite(args: &[String], flags: &[FlagSpec]) -> Result<Request, GoFlagError> {
-    // (argh flag, value); a flag given twice keeps its last value, as in Go.
-    let mut parsed: Vec<(String, Option<String>)> = Vec::with_capacity(args.len());
+/// Reads Go-style `args` (without the program name). `-h`, `-help` and `--help`
+/// anywhere ask for help.
+pub fn scan(args: &[String]) -> Result<Request, GoFlagError> {
+    let mut given = Vec::with_capacity(args.len());
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
         let Some(body) = arg.strip_prefix("--").or_else(|| arg.strip_prefix('-')) else {
@@ -88,29 +84,78 @@ pub fn rewrite(args: &[String], flags: &[FlagSpec]) -> Result<Request, GoFlagErr
             return Ok(Request::Help);
         }
         let name = name.replace('-', "_");
-        let spec = flags
-            .iter()
-            .find(|f| f.name == name)
-            .ok_or_else(|| GoFlagError::Unknown(name.clone()))?;
-        let value = match (spec.kind, inline) {
+        let Some(flag) = FLAGS.iter().find(|f| f.is_named(&name)) else {
+            let near = nearest(&name);
+            return Err(GoFlagError::Unknown(name, near));
+        };
+        let value = match (flag.kind, inline) {
             (Kind::Switch, None) => None,
             (Kind::Switch, Some(_)) => return Err(GoFlagError::ValueForSwitch(name)),
             (Kind::Bool, v) => Some(v.unwrap_or("true").to_string()),
-            (Kind::Value, Some(v)) => Some(v.to_string()),
-            (Kind::Value, None) => match iter.next() {
+            (Kind::Value(_), Some(v)) => Some(v.to_string()),
+            (Kind::Value(_), None) => match iter.next() {
                 Some(v) => Some(v.clone()),
                 None => return Err(GoFlagError::MissingValue(name)),
             },
         };
-        let flag = format!("--{}", spec.name.replace('_', "-"));
-        parsed.retain(|(f, _)| *f != flag);
-        parsed.push((flag, value));
+        given.push((flag, value));
     }
-    let out = parsed
-        .into_iter()
-        .flat_map(|(flag, value)| std::iter::once(flag).chain(value))
-        .collect();
-    Ok(Request::Args(out))
+    Ok(Request::Flags(given))
+}
+
+/// The raw arguments for the flags `given`: the defaults (of the `-compat` release, if
+/// given), then each flag in order, so the last of a repeated flag wins, as in Go.
+pub fn raw_args(given: &[(&'static Flag, Option<String>)]) -> Result<RawArgs, GoFlagError> {
+    let bad = |flag: &'static Flag, value: &str, why: String| GoFlagError::BadValue {
+        flag: flag.name,
+        value: value.to_string(),
+        why,
+    };
+    let release = given
+        .iter()
+        .rev()
+        .find(|(f, _)| f.name == "compat")
+        .and_then(|(f, v)| v.as_deref().map(|v| (f, v)))
+        .map(|(f, v)| compat::release(v).map_err(|why| bad(f, v, why)))
+        .transpose()?;
+    let mut raw = defaults(release);
+    for (flag, value) in given {
+        let value = value.as_deref().unwrap_or("");
+        (flag.set)(&mut raw, value).map_err(|why| bad(flag, value, why))?;
+    }
+    Ok(raw)
+}
+
+/// The known flag `name` most likely misspells: the closest within two edits, fewer
+/// than half its letters.
+fn nearest(name: &str) -> Option<&'static str> {
+    FLAGS
+        .iter()
+        .flat_map(|f| std::iter::once(f.name).chain(f.aliases.iter().copied()))
+        .filter(|known| known.len() > 1)
+        .map(|known| (edits(name, known), known))
+        .filter(|(d, _)| *d <= 2 && *d < name.len() / 2)
+        .min_by_key(|(d, _)| *d)
+        .and_then(|(_, known)| lookup(known))
+        .map(|f| f.name)
+}
+
+/// Levenshtein distance.
+fn edits(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let here = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(here + 1);
+            prev = here;
+        }
+    }
+    row[b.len()]
 }
 
 /// Parses a Go boolean: `1 t T TRUE true True` or `0 f F FALSE false False`.
@@ -128,87 +173,74 @@ pub fn parse_go_bool(text: &str) -> Result<bool, String> {
 mod tests {
     use super::*;
 
-    const FLAGS: &[FlagSpec] = &[
-        FlagSpec {
-            name: "sentinels",
-            kind: Kind::Value,
-        },
-        FlagSpec {
-            name: "master_pattern",
-            kind: Kind::Value,
-        },
-        FlagSpec {
-            name: "timeout",
-            kind: Kind::Value,
-        },
-        FlagSpec {
-            name: "preconnect",
-            kind: Kind::Bool,
-        },
-        FlagSpec {
-            name: "auto_eject_hosts",
-            kind: Kind::Bool,
-        },
-        FlagSpec {
-            name: "version",
-            kind: Kind::Switch,
-        },
-    ];
-
-    fn rw(args: &[&str]) -> Result<Request, GoFlagError> {
+    fn rw(args: &[&str]) -> Result<Vec<(&'static str, Option<String>)>, GoFlagError> {
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        rewrite(&args, FLAGS)
+        match scan(&args)? {
+            Request::Flags(given) => Ok(given.into_iter().map(|(f, v)| (f.name, v)).collect()),
+            Request::Help => Ok(vec![("-h", None)]),
+        }
     }
 
-    fn ok(args: &[&str]) -> Vec<String> {
-        match rw(args) {
-            Ok(Request::Args(a)) => a,
-            other => panic!("{other:?}"),
-        }
+    fn ok(args: &[&str]) -> Vec<(&'static str, Option<String>)> {
+        rw(args).unwrap()
+    }
+
+    fn one(name: &'static str, value: &str) -> Vec<(&'static str, Option<String>)> {
+        vec![(name, Some(value.to_string()))]
     }
 
     #[test]
     fn every_go_spelling_of_a_value() {
-        let want = vec!["--sentinels".to_string(), ":8000".to_string()];
+        let want = one("sentinels", ":8000");
         assert_eq!(ok(&["-sentinels", ":8000"]), want);
         assert_eq!(ok(&["-sentinels=:8000"]), want);
         assert_eq!(ok(&["--sentinels", ":8000"]), want);
         assert_eq!(ok(&["--sentinels=:8000"]), want);
-        assert_eq!(ok(&["-master_pattern", "x"]), ["--master-pattern", "x"]);
-        assert_eq!(ok(&["--master-pattern=x"]), ["--master-pattern", "x"]);
+        assert_eq!(ok(&["-master_pattern", "x"]), one("master_pattern", "x"));
+        assert_eq!(ok(&["--master-pattern=x"]), one("master_pattern", "x"));
     }
 
     #[test]
     fn negative_values_are_values() {
-        assert_eq!(ok(&["-timeout", "-1"]), ["--timeout", "-1"]);
-        assert_eq!(ok(&["-timeout=-1"]), ["--timeout", "-1"]);
+        assert_eq!(ok(&["-timeout", "-1"]), one("timeout", "-1"));
+        assert_eq!(ok(&["-timeout=-1"]), one("timeout", "-1"));
     }
 
     #[test]
-    fn go_booleans() {
-        assert_eq!(ok(&["-preconnect"]), ["--preconnect", "true"]);
+    fn go_booleans_and_switches() {
+        assert_eq!(ok(&["-preconnect"]), one("preconnect", "true"));
         assert_eq!(
             ok(&["-auto_eject_hosts=false"]),
-            ["--auto-eject-hosts", "false"]
+            one("auto_eject_hosts", "false")
         );
-        assert_eq!(ok(&["-version"]), ["--version"]);
+        assert_eq!(ok(&["-version"]), vec![("version", None)]);
+        assert_eq!(ok(&["-v"]), vec![("version", None)]);
     }
 
     #[test]
     fn the_last_of_a_repeated_flag_wins() {
-        assert_eq!(
-            ok(&["-timeout", "1", "-preconnect", "-timeout=2"]),
-            ["--preconnect", "true", "--timeout", "2"]
-        );
+        let args: Vec<String> = ["-timeout", "1", "-preconnect", "-timeout=2"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let Ok(Request::Flags(given)) = scan(&args) else {
+            panic!()
+        };
+        let raw = raw_args(&given).unwrap();
+        assert_eq!((raw.timeout, raw.preconnect), (2, true));
     }
 
     #[test]
     fn help_and_errors() {
-        assert_eq!(rw(&["-sentinels", ":1", "-h"]), Ok(Request::Help));
-        assert_eq!(rw(&["-help"]), Ok(Request::Help));
+        assert_eq!(ok(&["-sentinels", ":1", "-h"]), vec![("-h", None)]);
+        assert_eq!(ok(&["-help"]), vec![("-h", None)]);
         assert_eq!(
             rw(&["-nope", "1"]),
-            Err(GoFlagError::Unknown("nope".into()))
+            Err(GoFlagError::Unknown("nope".into(), None))
+        );
+        assert_eq!(
+            rw(&["-sentinel", ":1"]),
+            Err(GoFlagError::Unknown("sentinel".into(), Some("sentinels")))
         );
         assert_eq!(
             rw(&["-sentinels"]),
@@ -221,5 +253,13 @@ mod tests {
         );
         assert_eq!(parse_go_bool("F"), Ok(false));
         assert!(parse_go_bool("yes").unwrap_err().contains("-flag=false"));
+    }
+
+    #[test]
+    fn edits_counts_insertions_deletions_and_changes() {
+        assert_eq!(edits("sentinel", "sentinels"), 1);
+        assert_eq!(edits("wiat", "wait"), 2);
+        assert_eq!(edits("", "abc"), 3);
+        assert_eq!(edits("same", "same"), 0);
     }
 }

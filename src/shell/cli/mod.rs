@@ -1,10 +1,16 @@
-//! The command line: the original tpc's Go-style flags, rewritten ([`goflags`]), parsed
-//! by argh ([`args`]) and checked into [`Options`] ([`validate`], with [`sentinels`] and
-//! [`secrets`]); a run also checks its paths and listen address first ([`checks`]).
+//! The command line: every flag is written once, in the flag table ([`flags`]); the
+//! original tpc's Go-style flags are read with it ([`goflags`]) into raw arguments
+//! ([`args`]), argh parsing the typed values, then checked into [`Options`]
+//! ([`validate`], with [`sentinels`] and [`secrets`]); a run also checks its paths and
+//! listen address first ([`checks`]). Help and the README's flag table come from the same
+//! table ([`help`]); `-compat` takes a released version's defaults ([`compat`]).
 
 pub mod args;
 pub mod checks;
+pub mod compat;
+pub mod flags;
 pub mod goflags;
+pub mod help;
 pub mod secrets;
 pub mod sentinels;
 pub mod validate;
@@ -12,14 +18,13 @@ pub mod validate;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use argh::FromArgs;
-
 use crate::core::CoreSettings;
 
+pub use help::help;
 pub use validate::{apply_overrides, Options, SlackOptions, UsageError};
 
-use args::{RawArgs, FLAGS};
-use goflags::{rewrite, Kind, Request};
+use args::RawArgs;
+use goflags::{raw_args, scan, Request};
 
 /// The original tpc's reload command, kept as the default for compatibility although
 /// stock nutcracker ignores SIGUSR1.
@@ -122,24 +127,16 @@ fn usage(e: UsageError) -> CliError {
     CliError(e.to_string())
 }
 
-/// Rewrites and parses Go-style flags; `None` when help was asked for. Also returns the
-/// names of the flags given.
+/// Reads Go-style flags; `None` when help was asked for. Also returns the names of the
+/// flags given.
 fn parse_raw(args: &[String]) -> Result<Option<(RawArgs, Vec<String>)>, CliError> {
-    let argv = match rewrite(args, FLAGS).map_err(|e| CliError(e.to_string()))? {
+    let given = match scan(args).map_err(|e| CliError(e.to_string()))? {
         Request::Help => return Ok(None),
-        Request::Args(argv) => argv,
+        Request::Flags(given) => given,
     };
-    let given = argv
-        .iter()
-        .filter_map(|a| a.strip_prefix("--"))
-        .map(|name| name.replace('-', "_"))
-        .collect();
-    let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
-    let raw = RawArgs::from_args(&["tpc"], &refs).map_err(|exit| {
-        let first = exit.output.lines().next().unwrap_or("invalid arguments");
-        CliError(format!("{}; run tpc -h for help", go_spelling(first)))
-    })?;
-    Ok(Some((raw, given)))
+    let raw = raw_args(&given).map_err(|e| CliError(e.to_string()))?;
+    let names = given.iter().map(|(f, _)| f.name.to_string()).collect();
+    Ok(Some((raw, names)))
 }
 
 /// `tpc replay FILE [flags]`, `tpc replay [flags] FILE` or `tpc replay -sentinel_log
@@ -147,7 +144,7 @@ fn parse_raw(args: &[String]) -> Result<Option<(RawArgs, Vec<String>)>, CliError
 fn parse_replay(args: &[String]) -> Result<Command, CliError> {
     let (file, flags) = replay_file(args);
     let Some((raw, given)) = parse_raw(flags)? else {
-        return Ok(Command::Help(help()));
+        return Ok(Command::Help(help::replay_help()));
     };
     let source = match (file, raw.sentinel_log.as_deref()) {
         (Some(f), None) => Source::Recording(f),
@@ -190,42 +187,11 @@ fn replay_file(args: &[String]) -> (Option<PathBuf>, &[String]) {
         [first, flags @ ..] if is_file(first) => (Some(PathBuf::from(first)), flags),
         [flags @ .., end, last] if end == "--" => (Some(PathBuf::from(last)), flags),
         // Last, it is the word the flags leave over: without it they read, with it not.
-        [flags @ .., last]
-            if is_file(last) && rewrite(args, FLAGS).is_err() && rewrite(flags, FLAGS).is_ok() =>
-        {
+        [flags @ .., last] if is_file(last) && scan(args).is_err() && scan(flags).is_ok() => {
             (Some(PathBuf::from(last)), flags)
         }
         _ => (None, args),
     }
-}
-
-/// argh's help, with the flags spelt as the original's (`-master_pattern`) and the
-/// descriptions' group prefixes capitalized as in the original's help.
-pub fn help() -> String {
-    let exit = RawArgs::from_args(&["tpc"], &["--help"]).expect_err("--help always exits early");
-    let mut text = go_spelling(&exit.output);
-    for spec in FLAGS.iter().filter(|s| s.kind == Kind::Bool) {
-        text = text.replace(&format!(" <{}>", spec.name), "");
-    }
-    // One space before: a long flag name leaves only one.
-    text.replace(" twemproxy: ", " Twemproxy: ")
-        .replace(" slack: ", " Slack: ")
-        .replace("--help, help", "-h, -help  ")
-}
-
-/// Rewrites argh's `--dashed-name` spellings as the original's `-underscored_name`.
-fn go_spelling(text: &str) -> String {
-    let mut text = text.to_string();
-    // Longest first, so `--hash-tag` is not caught by `--hash`.
-    let mut specs: Vec<_> = FLAGS.iter().collect();
-    specs.sort_by_key(|s| std::cmp::Reverse(s.name.len()));
-    for spec in specs {
-        let dashed = spec.name.replace('_', "-");
-        text = text
-            .replace(&format!("--{dashed}"), &format!("-{}", spec.name))
-            .replace(&format!("<{dashed}>"), &format!("<{}>", spec.name));
-    }
-    text
 }
 
 #[cfg(test)]

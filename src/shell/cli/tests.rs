@@ -324,3 +324,168 @@ fn paths_are_checked_at_start() {
     ))
     .is_ok());
 }
+
+/// The core settings replay reads from `flags` (after `tpc replay rec.jsonl`).
+fn replay_core(flags: &[&str]) -> (CoreSettings, Vec<String>) {
+    let mut args = vec!["replay".to_string()];
+    if !flags.iter().any(|f| f.starts_with("-sentinel_log")) {
+        args.push("rec.jsonl".to_string());
+    }
+    args.extend(flags.iter().map(|s| s.to_string()));
+    match parse(&args) {
+        Ok(Command::Replay(o)) => (o.flags, o.given),
+        other => panic!("{flags:?}: {other:?}"),
+    }
+}
+
+#[test]
+fn every_flag_of_the_table_overrides_a_recording_or_leaves_the_core_alone() {
+    use flags::{Kind, Replay, FLAGS};
+    // -sentinel_ca needs -sentinel_tls, which changes nothing in the core.
+    let (defaults, _) = replay_core(&["-sentinel_tls"]);
+    for flag in FLAGS.iter().filter(|f| f.kind != Kind::Switch) {
+        let given = format!("-{}={}", flag.name, flag.example);
+        let (core, names) = replay_core(&["-sentinel_tls", &given]);
+        match flag.replay {
+            Replay::Override(_) => {
+                assert_ne!(core, defaults, "-{}'s example changes nothing", flag.name);
+                let mut recording = defaults.clone();
+                apply_overrides(&mut recording, &core, &names);
+                assert_eq!(recording, core, "-{} does not override", flag.name);
+            }
+            Replay::Input | Replay::Daemon => assert_eq!(
+                core, defaults,
+                "-{} changes the core but replay ignores it",
+                flag.name
+            ),
+        }
+    }
+}
+
+#[test]
+fn every_default_and_example_in_the_table_parses() {
+    for flag in flags::FLAGS {
+        for value in [flag.default, flag.example] {
+            if !value.is_empty() {
+                let mut raw = RawArgs::default();
+                assert_eq!(
+                    (flag.set)(&mut raw, value),
+                    Ok(()),
+                    "-{} {value}",
+                    flag.name
+                );
+            }
+        }
+    }
+    for release in compat::RELEASES {
+        for (name, value) in release.defaults {
+            let flag = flags::lookup(name).unwrap();
+            assert_eq!((flag.set)(&mut RawArgs::default(), value), Ok(()), "{name}");
+        }
+    }
+}
+
+#[test]
+fn defaults_are_the_readmes() {
+    let o = run("-sentinels :1").unwrap();
+    assert_eq!(o.cmd_line, "killall -USR1 nutcracker");
+    assert_eq!(o.core.wait.as_u64(), 60_000);
+    assert_eq!(o.core.pool, crate::core::PoolSettings::default());
+    assert_eq!(o.metrics, None);
+    assert_eq!((o.backup, o.backup_keep), (None, 0));
+}
+
+#[test]
+fn compat_takes_the_released_defaults_and_key_order() {
+    use crate::core::settings::KeyOrder;
+    for version in ["0.1.5", "0.1.6", "0.1.7", "0.1.8"] {
+        let o = run(&format!("-sentinels :1 -compat {version}")).unwrap();
+        let p = &o.core.pool;
+        assert!(o.cmd.is_empty() && o.core.wait.as_u64() == 0, "{version}");
+        assert_eq!(
+            (p.timeout, p.backlog, p.client_connections),
+            (-1, 1024, 4096)
+        );
+        assert!(p.preconnect && !p.auto_eject_hosts);
+        assert_eq!((p.server_retry_timeout, p.server_failure_limit), (-1, -1));
+        assert_eq!(p.key_order, KeyOrder::Released);
+        assert_eq!(o.metrics.unwrap().0.port, 9298);
+    }
+    // Flags given still win, before or after -compat.
+    let o = run("-backlog 7 -sentinels :1 -compat 0.1.8 -wait 3").unwrap();
+    assert_eq!((o.core.pool.backlog, o.core.wait.as_u64()), (7, 3000));
+    let e = err("-sentinels :1 -compat 0.2.0");
+    assert!(
+        e.contains("-compat") && e.contains("0.1.5, 0.1.6, 0.1.7, 0.1.8"),
+        "{e}"
+    );
+}
+
+#[test]
+fn misspelt_flags_and_units_say_what_is_meant() {
+    let e = err("-sentinel :1");
+    assert!(e.contains("did you mean -sentinels?"), "{e}");
+    let e = err("-sentinels :1 -master_patern x");
+    assert!(e.contains("did you mean -master_pattern?"), "{e}");
+    let e = err("-sentinels :1 -wait 5s");
+    assert!(
+        e.contains("-wait") && e.contains("seconds") && e.contains("(5, not 5s)"),
+        "{e}"
+    );
+    let e = err("-sentinels :1 -start_grace_ms 1s");
+    assert!(e.contains("milliseconds"), "{e}");
+}
+
+#[test]
+fn new_flags_are_checked() {
+    let o = run("-sentinels :1 -listen_address 127.0.0.1:9100 -telemetry_path /m").unwrap();
+    let (addr, path) = o.metrics.unwrap();
+    assert_eq!(
+        (addr.to_string(), path.as_str()),
+        ("127.0.0.1:9100".into(), "/m")
+    );
+    assert!(err("-sentinels :1 -listen_address 9298").contains("-listen_address"));
+    assert!(err("-sentinels :1 -listen_address :0").contains("-listen_address"));
+    assert!(err("-sentinels :1 -telemetry_path metrics").contains("-telemetry_path"));
+    assert!(err("-sentinels :1 -backup_keep -1").contains("-backup_keep"));
+    let o = run("-sentinels :1 -backup /tmp -backup_keep 3").unwrap();
+    assert_eq!((o.backup, o.backup_keep), (Some(PathBuf::from("/tmp")), 3));
+    assert!(err("-sentinels :1 -backup /no/such/dir").contains("-backup"));
+    assert_eq!(parse(&["-v".to_string()]), Ok(Command::Version));
+}
+
+#[test]
+fn help_lists_subcommands_wraps_at_80_and_replay_has_its_own() {
+    let help = |line: &str| match parse(&shell_words::split(line).unwrap()) {
+        Ok(Command::Help(text)) => text,
+        other => panic!("{line}: {other:?}"),
+    };
+    let main = help("-h");
+    let replay = help("replay -h");
+    for text in [&main, &replay] {
+        for line in text.lines() {
+            assert!(line.chars().count() <= 80, "{line}");
+        }
+        assert!(text.contains("Exit status: 0"), "{text}");
+    }
+    assert!(main.contains("Subcommands:\n  replay\n"), "{main}");
+    assert!(replay.starts_with("Usage: tpc replay FILE"), "{replay}");
+    assert!(
+        replay.contains("-wait") && !replay.contains("-out "),
+        "{replay}"
+    );
+    crate::testing::snapshots().bind(|| {
+        insta::assert_snapshot!("help", main);
+        insta::assert_snapshot!("replay_help", replay);
+    });
+}
+
+#[test]
+fn the_readme_flag_table_is_the_flag_tables() {
+    let readme = include_str!("../../../README.md");
+    let want = help::readme_table();
+    assert!(
+        readme.contains(&want),
+        "README.md's flag table differs from the flag table; replace it with:\n{want}"
+    );
+}

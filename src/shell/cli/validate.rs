@@ -6,11 +6,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::core::addr::{is_valid_host, Addr};
-use crate::core::settings::{CoreSettings, PoolSettings, DISTRIBUTIONS, HASHES};
+use crate::core::settings::{CoreSettings, KeyOrder, PoolSettings, DISTRIBUTIONS, HASHES};
 use crate::core::time::Millis;
 use crate::core::Secret;
 
 use super::args::RawArgs;
+use super::flags::{lookup, Replay};
 use super::secrets::{SecretFlag, REDIS_AUTH, SENTINEL_PASSWORD, SLACK_TOKEN};
 use super::sentinels;
 use crate::shell::config_file::same_file;
@@ -219,6 +220,12 @@ pub struct Options {
     pub validate: bool,
     /// The nutcracker binary for checks; none to find it on PATH.
     pub nutcracker: Option<PathBuf>,
+    /// Folder to save a copy of every written config in.
+    pub backup: Option<PathBuf>,
+    /// How many backups to keep; 0 keeps all.
+    pub backup_keep: usize,
+    /// Where Prometheus metrics are to be served, when given: the address and the path.
+    pub metrics: Option<(Addr, String)>,
     /// What the command line asks that tpc does anyway, to log once logging is set up
     /// (a sentinel named twice).
     pub warnings: Vec<String>,
@@ -366,6 +373,11 @@ fn pool(raw: &RawArgs) -> Result<PoolSettings, UsageError> {
             NUT_MAX,
             OR_MINUS_ONE,
         )?,
+        key_order: if raw.compat.is_some() {
+            KeyOrder::Released
+        } else {
+            KeyOrder::Readme
+        },
     })
 }
 
@@ -498,38 +510,59 @@ pub fn validate(raw: &RawArgs) -> Result<Options, UsageError> {
         sentinel_timeout: Duration::from_secs(sentinel_timeout as u64),
         validate: raw.validate,
         nutcracker: raw.nutcracker.as_deref().and_then(path),
+        backup: path(&raw.backup),
+        backup_keep: range(
+            "backup_keep",
+            raw.backup_keep,
+            0,
+            NUT_MAX,
+            "0 (keep all) or more",
+        )? as usize,
+        metrics: metrics(raw)?,
         warnings: sentinels.warnings,
     })
 }
 
+/// `-listen_address` (host:port, ":9298" meaning every address) and `-telemetry_path`.
+fn metrics(raw: &RawArgs) -> Result<Option<(Addr, String)>, UsageError> {
+    if !raw.telemetry_path.starts_with('/') {
+        return Err(UsageError::BadText {
+            flag: "telemetry_path",
+            value: raw.telemetry_path.clone(),
+            allowed: "a path starting with /, e.g. /metrics",
+        });
+    }
+    if raw.listen_address.is_empty() {
+        return Ok(None);
+    }
+    let bad = || UsageError::BadText {
+        flag: "listen_address",
+        value: raw.listen_address.clone(),
+        allowed: "host:port, e.g. :9298 or 127.0.0.1:9298",
+    };
+    let (host, port) = raw.listen_address.rsplit_once(':').ok_or_else(bad)?;
+    let port: u16 = port.parse().ok().filter(|p| *p > 0).ok_or_else(bad)?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let host = if host.is_empty() { "0.0.0.0" } else { host };
+    if !is_valid_host(host) {
+        return Err(bad());
+    }
+    Ok(Some((
+        Addr {
+            host: host.to_string(),
+            port,
+        },
+        raw.telemetry_path.clone(),
+    )))
+}
+
 /// Copies into `base` the settings whose flags were `given` on the command line, taking
-/// their values from `flags` (used by replay: flags override a recording's header).
+/// their values from `flags` (used by replay: flags override a recording's header). Each
+/// flag's override is its row's in the flag table.
 pub fn apply_overrides(base: &mut CoreSettings, flags: &CoreSettings, given: &[String]) {
-    let (b, f) = (&mut base.pool, &flags.pool);
     for name in given {
-        match name.as_str() {
-            "wait" => base.wait = flags.wait,
-            "reconcile_interval" => base.reconcile = flags.reconcile,
-            "start_grace_ms" => base.start_grace = flags.start_grace,
-            "confirm_grace_ms" => base.confirm_grace = flags.confirm_grace,
-            "master_pattern" => base.master_pattern = flags.master_pattern.clone(),
-            "name" => b.name = f.name.clone(),
-            "ip" => b.ip = f.ip.clone(),
-            "port" => b.port = f.port,
-            "hash" => b.hash = f.hash.clone(),
-            "has_tag" | "hash_tag" => b.hash_tag = f.hash_tag.clone(),
-            "distribution" => b.distribution = f.distribution.clone(),
-            "timeout" => b.timeout = f.timeout,
-            "backlog" => b.backlog = f.backlog,
-            "redis_auth" | "redis_auth_file" => b.redis_auth = f.redis_auth.clone(),
-            "redis_db" => b.redis_db = f.redis_db,
-            "client_connections" => b.client_connections = f.client_connections,
-            "server_connections" => b.server_connections = f.server_connections,
-            "preconnect" => b.preconnect = f.preconnect,
-            "auto_eject_hosts" => b.auto_eject_hosts = f.auto_eject_hosts,
-            "server_retry_timeout" => b.server_retry_timeout = f.server_retry_timeout,
-            "server_failure_limit" => b.server_failure_limit = f.server_failure_limit,
-            _ => {}
+        if let Some(Replay::Override(apply)) = lookup(name).map(|f| f.replay) {
+            apply(base, flags);
         }
     }
 }

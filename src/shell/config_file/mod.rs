@@ -7,6 +7,7 @@
 //! Temp files a killed tpc left are removed at start (`stale`). What nutcracker last
 //! loaded is remembered beside the file ([`loaded`]).
 
+pub mod archive;
 mod backup;
 pub mod loaded;
 mod nutcracker;

@@ -1,0 +1,154 @@
+//! `-backup DIR`: every config written is also saved as `DIR/backup-YYYYMMDDhhmmss`
+//! (UTC), as the original's 0.1.7+ releases did; `-backup_keep N` removes the oldest
+//! beyond N. A backup that fails is logged and counted, and never blocks the live write.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+const PREFIX: &str = "backup-";
+
+/// Where and how many backups are kept, and how many failed.
+#[derive(Debug, Clone)]
+pub struct Archive {
+    dir: PathBuf,
+    keep: usize,
+    failures: Arc<AtomicU64>,
+}
+
+impl Archive {
+    /// Backups in `dir`, keeping the newest `keep` (0: all).
+    pub fn new(dir: PathBuf, keep: usize) -> Archive {
+        Archive {
+            dir,
+            keep,
+            failures: Arc::default(),
+        }
+    }
+
+    /// How many backups failed so far (the released `tpc_backup_error_total`).
+    pub fn failures(&self) -> u64 {
+        self.failures.load(Ordering::Relaxed)
+    }
+
+    /// Saves `text` as written at `now`, then prunes; a failure is counted and returned.
+    pub fn save(&self, text: &str, now: SystemTime) -> Result<PathBuf, String> {
+        self.try_save(text, now).inspect_err(|_| {
+            self.failures.fetch_add(1, Ordering::Relaxed);
+        })
+    }
+
+    fn try_save(&self, text: &str, now: SystemTime) -> Result<PathBuf, String> {
+        let name = format!("{PREFIX}{}", stamp(now));
+        let path = self.dir.join(&name);
+        let temp = self.dir.join(format!(".{name}.tmp"));
+        fs::write(&temp, text)
+            .and_then(|()| fs::rename(&temp, &path))
+            .map_err(|e| {
+                let _ = fs::remove_file(&temp);
+                format!("cannot save the backup {}: {e}", path.display())
+            })?;
+        if self.keep > 0 {
+            prune(&self.dir, self.keep)
+                .map_err(|e| format!("cannot remove old backups in {}: {e}", self.dir.display()))?;
+        }
+        Ok(path)
+    }
+}
+
+/// Removes the oldest backups in `dir` beyond `keep`; their names sort by time.
+fn prune(dir: &Path, keep: usize) -> std::io::Result<()> {
+    let mut names: Vec<String> = fs::read_dir(dir)?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| {
+            n.strip_prefix(PREFIX)
+                .is_some_and(|s| s.len() == 14 && s.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .collect();
+    names.sort();
+    let extra = names.len().saturating_sub(keep);
+    for name in &names[..extra] {
+        fs::remove_file(dir.join(name))?;
+    }
+    Ok(())
+}
+
+/// `YYYYMMDDhhmmss` in UTC. No date crate is in the build, so the civil date comes from
+/// the days since 1970 by Howard Hinnant's `civil_from_days`.
+pub fn stamp(now: SystemTime) -> String {
+    let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    format!(
+        "{y:04}{m:02}{d:02}{:02}{:02}{:02}",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+/// Year, month, day of the day `z` days after 1970-01-01.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn at(secs: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    #[test]
+    fn stamps_are_utc_civil_times() {
+        // Checked against `date -u -d @SECS +%Y%m%d%H%M%S`.
+        assert_eq!(stamp(at(0)), "19700101000000");
+        assert_eq!(stamp(at(951_782_400)), "20000229000000");
+        assert_eq!(stamp(at(1_798_761_599)), "20261231235959");
+        assert_eq!(stamp(at(4_107_542_400)), "21000301000000");
+    }
+
+    #[test]
+    fn saves_each_config_and_keeps_the_newest() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("other"), "x").unwrap();
+        let archive = Archive::new(dir.path().to_path_buf(), 2);
+        for (i, secs) in [100, 200, 300].into_iter().enumerate() {
+            archive.save(&format!("config {i}"), at(secs)).unwrap();
+        }
+        let mut names: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["backup-19700101000320", "backup-19700101000500", "other"]
+        );
+        let newest = fs::read_to_string(dir.path().join("backup-19700101000500")).unwrap();
+        assert_eq!(newest, "config 2");
+        assert_eq!(archive.failures(), 0);
+    }
+
+    #[test]
+    fn a_failed_backup_is_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = Archive::new(dir.path().join("gone"), 0);
+        let e = archive.save("x", at(0)).unwrap_err();
+        assert!(e.contains("gone"), "{e}");
+        assert_eq!(archive.failures(), 1);
+    }
+}
