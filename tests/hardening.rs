@@ -754,6 +754,48 @@ fn a_drift_repair_is_recorded_without_the_secret_and_replays() {
     assert_eq!(timeline.matches("write config").count(), 2, "{timeline}");
 }
 
+/// `-backup DIR` (as the released 0.1.7+): every config the daemon writes is also saved
+/// as DIR/backup-YYYYMMDDhhmmss; a backup that fails is logged and the write goes on.
+#[test]
+fn the_daemon_saves_each_written_config_and_a_failed_backup_blocks_nothing() {
+    let s = FakeSentinel::start(vec![master("node-1", 7001, 1)]);
+    let keep = tempfile::tempdir().unwrap();
+    let backups = keep.path().join("backups");
+    std::fs::create_dir(&backups).unwrap();
+    let backups_arg = backups.display().to_string();
+    let tpc = Tpc::start(
+        tempfile::tempdir().unwrap(),
+        &[s.port],
+        &["-backup", &backups_arg],
+    );
+    tpc.wait_config(&server(7001, "node-1"), secs(10));
+    s.wait_subscribers(1, secs(5));
+    let saved = || -> Vec<String> {
+        let mut names: Vec<PathBuf> = std::fs::read_dir(&backups)
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        names.sort();
+        names
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect()
+    };
+    wait_until("the first backup", secs(5), || saved().len() == 1);
+    // Backups are named to the second: the next write comes a second later.
+    thread::sleep(Duration::from_millis(1100));
+    s.fail_over("node-1", 7001, 7002);
+    tpc.wait_config(&server(7002, "node-1"), secs(5));
+    wait_until("the second backup", secs(5), || saved().len() == 2);
+    let both = saved();
+    assert!(both[0].contains(&server(7001, "node-1")), "{both:?}");
+    assert_eq!(both[1], tpc.config());
+    // The folder goes away: the next failover is written all the same, and said.
+    std::fs::remove_dir_all(&backups).unwrap();
+    s.fail_over("node-1", 7002, 7003);
+    tpc.wait_config(&server(7003, "node-1"), secs(5));
+    tpc.wait_log("Backup failed", 1, secs(5));
+}
+
 #[test]
 fn a_failed_reload_is_retried_no_sooner_than_wait() {
     let dir = tempfile::tempdir().unwrap();
