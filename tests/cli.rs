@@ -647,3 +647,60 @@ fn backup_saves_each_written_config_and_a_failed_one_never_blocks_the_write() {
         assert!(stderr(&o).contains("backup saved"), "{}", stderr(&o));
     }
 }
+
+/// A flag that changes what the core decides makes replay simulate the outcomes: the
+/// recorded ones belong to other effects, and waiting for them stalled the replay.
+#[test]
+fn replay_with_a_changed_setting_follows_every_failover() {
+    let servers = |o: &Output| -> Vec<String> {
+        let text = String::from_utf8_lossy(&o.stdout).into_owned();
+        let config = text
+            .split("final config:")
+            .nth(1)
+            .unwrap_or_default()
+            .to_string();
+        config
+            .lines()
+            .filter(|l| l.trim_start().starts_with("- "))
+            .map(str::to_string)
+            .collect()
+    };
+    let recorded = tpc(&["replay", "examples/failover.jsonl"]);
+    assert!(recorded.status.success());
+    for flags in [&["-wait", "5"][..], &["-wait", "10"], &["-timeout", "500"]] {
+        let args = [&["replay", "examples/failover.jsonl"][..], flags].concat();
+        let o = tpc(&args);
+        assert!(o.status.success(), "{flags:?}: {}", stderr(&o));
+        assert_eq!(servers(&o), servers(&recorded), "{flags:?}");
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains("simulated"),
+            "{flags:?}"
+        );
+    }
+}
+
+/// `-log` onto the config would append log lines to it: refused like `-record`.
+#[test]
+fn a_log_onto_the_config_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("nutcracker.yml");
+    std::fs::write(&out, "live config\n").unwrap();
+    std::os::unix::fs::symlink("nutcracker.yml", dir.path().join("link.yml")).unwrap();
+    for log in ["nutcracker.yml", "link.yml"] {
+        let o = tpc_in(
+            dir.path(),
+            &[
+                "-sentinels",
+                "127.0.0.1:1",
+                "-out",
+                out.to_str().unwrap(),
+                "-log",
+                log,
+            ],
+        );
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "-log {log}: {e}");
+        assert!(e.contains("-log") && e.contains("-out"), "{e}");
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "live config\n");
+    }
+}

@@ -123,13 +123,28 @@ pub fn run(options: &ReplayOptions, out: impl Write) -> Result<(), ReplayError> 
             let name = path.display().to_string();
             let (header, mut reader) =
                 Reader::open(open(path)?).map_err(|e| ReplayError::Recording(name.clone(), e))?;
-            let mut settings = header.settings;
+            let mut settings = header.settings.clone();
             apply_overrides(&mut settings, &options.flags, &options.given);
+            // Recorded outcomes belong to the effects the daemon asked for; once flags
+            // change what the core decides, its effects differ and are simulated.
+            let changed = settings != header.settings || options.masters.is_some();
+            let simulate = changed && header.outcomes == Outcomes::Recorded;
+            if simulate {
+                notes.push(
+                    "flags changed the recording's settings: writes and reloads are simulated (each succeeds), not the recorded outcomes".into(),
+                );
+            }
+            let outcomes = if simulate {
+                Outcomes::Simulated
+            } else {
+                header.outcomes
+            };
             let core = Core::new(settings, header.on_disk).with_reload_owed(header.reload_owed);
-            let mut driver = Driver::new(core, header.outcomes);
+            let mut driver = Driver::new(core, outcomes);
             feed_masters(&mut driver, options, &mut printer)?;
             loop {
                 match reader.next_input() {
+                    Ok(Some(Input::Done { .. })) if simulate => {}
                     Ok(Some(input)) => driver.feed(input, &mut |e| printer.entry(e)),
                     Ok(None) => break,
                     Err(e) => return Err(ReplayError::Recording(name, e)),

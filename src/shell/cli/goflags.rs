@@ -20,6 +20,9 @@ pub enum GoFlagError {
     MissingValue(String),
     /// A word that is not a flag where flags were expected.
     Unexpected(String),
+    /// A word that is no flag right after a secret's value: likely the rest of a secret
+    /// with a space, so it is not shown.
+    UnexpectedAfterSecret(&'static str),
     /// A switch was given a value.
     ValueForSwitch(String),
     /// A value the flag cannot take.
@@ -47,6 +50,10 @@ impl fmt::Display for GoFlagError {
                 f,
                 "unexpected argument {word:?}: tpc takes only flags (did you forget the '-' or quote a value with spaces?)"
             ),
+            GoFlagError::UnexpectedAfterSecret(flag) => write!(
+                f,
+                "unexpected argument after the value of -{flag} (not shown: it may be part of the secret); quote a value with spaces, or give it as a file or in the environment"
+            ),
             GoFlagError::ValueForSwitch(flag) => write!(f, "flag -{flag} takes no value"),
             GoFlagError::BadValue { flag, value, why } => {
                 write!(f, "invalid value {value:?} for -{flag}: {why}")
@@ -64,14 +71,22 @@ pub enum Request {
     Flags(Vec<(&'static Flag, Option<String>)>),
 }
 
+/// The flags whose value is a secret.
+const SECRET_FLAGS: &[&str] = &["redis_auth", "token", "sentinel_password"];
+
 /// Reads Go-style `args` (without the program name). `-h`, `-help` and `--help`
 /// anywhere ask for help.
 pub fn scan(args: &[String]) -> Result<Request, GoFlagError> {
     let mut given = Vec::with_capacity(args.len());
     let mut iter = args.iter();
+    // The secret flag whose value was the last word, if it was one.
+    let mut after_secret: Option<&'static str> = None;
     while let Some(arg) = iter.next() {
         let Some(body) = arg.strip_prefix("--").or_else(|| arg.strip_prefix('-')) else {
-            return Err(GoFlagError::Unexpected(arg.clone()));
+            return Err(match after_secret {
+                Some(flag) => GoFlagError::UnexpectedAfterSecret(flag),
+                None => GoFlagError::Unexpected(arg.clone()),
+            });
         };
         if body.is_empty() {
             return Err(GoFlagError::Unexpected(arg.clone()));
@@ -98,6 +113,7 @@ pub fn scan(args: &[String]) -> Result<Request, GoFlagError> {
                 None => return Err(GoFlagError::MissingValue(name)),
             },
         };
+        after_secret = (SECRET_FLAGS.contains(&flag.name) && inline.is_none()).then_some(flag.name);
         given.push((flag, value));
     }
     Ok(Request::Flags(given))
@@ -247,6 +263,9 @@ mod tests {
             Err(GoFlagError::MissingValue("sentinels".into()))
         );
         assert_eq!(rw(&["stray"]), Err(GoFlagError::Unexpected("stray".into())));
+        let e = rw(&["-redis_auth", "pass", "word"]).unwrap_err();
+        assert_eq!(e, GoFlagError::UnexpectedAfterSecret("redis_auth"));
+        assert!(!e.to_string().contains("word"), "{e}");
         assert_eq!(
             rw(&["-version=1"]),
             Err(GoFlagError::ValueForSwitch("version".into()))

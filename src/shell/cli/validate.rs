@@ -87,6 +87,8 @@ pub enum UsageError {
     },
     /// `-record` names a folder.
     RecordIsFolder(String),
+    /// `-log` names the same file as `-out`: log lines would go into the config.
+    LogOntoOut(String),
     /// A secret given both as its flag and as a file.
     TwoSources(SecretFlag),
     /// A path that cannot serve: a missing folder, an unreadable file, a binary that
@@ -151,6 +153,10 @@ impl fmt::Display for UsageError {
             UsageError::RecordOnto { path, flag } => write!(
                 f,
                 "-record {path} is the same file as -{flag}: the recording would replace it; give the recording a file of its own"
+            ),
+            UsageError::LogOntoOut(path) => write!(
+                f,
+                "-log {path} is the same file as -out: log lines would go into the config; give the log a file of its own"
             ),
             UsageError::RecordIsFolder(path) => write!(
                 f,
@@ -482,6 +488,11 @@ pub fn validate(raw: &RawArgs) -> Result<Options, UsageError> {
     let cmd = shell_words::split(&raw.cmd).map_err(|e| UsageError::BadCommand(e.to_string()))?;
     let slack = slack(raw)?;
     let (out, log) = (path(&raw.out), path(&raw.log));
+    if let (Some(log), Some(out)) = (&log, &out) {
+        if same_file(log, out) {
+            return Err(UsageError::LogOntoOut(log.display().to_string()));
+        }
+    }
     let record = record(
         raw.record.as_deref().and_then(path),
         out.as_deref(),

@@ -3,10 +3,13 @@
 //! beyond N. A backup that fails is logged and counted, and never blocks the live write.
 
 use std::fs;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::temp::Temp;
 
 const PREFIX: &str = "backup-";
 
@@ -43,13 +46,14 @@ impl Archive {
     fn try_save(&self, text: &str, now: SystemTime) -> Result<PathBuf, String> {
         let name = format!("{PREFIX}{}", stamp(now));
         let path = self.dir.join(&name);
-        let temp = self.dir.join(format!(".{name}.tmp"));
-        fs::write(&temp, text)
-            .and_then(|()| fs::rename(&temp, &path))
-            .map_err(|e| {
-                let _ = fs::remove_file(&temp);
-                format!("cannot save the backup {}: {e}", path.display())
-            })?;
+        // A temp file as the config's own (mode 0600: it may hold redis_auth; random,
+        // O_EXCL|O_NOFOLLOW), renamed into place; dropped on failure.
+        let saved = Temp::create(&path).and_then(|(temp, mut file)| {
+            file.write_all(text.as_bytes())?;
+            file.sync_all()?;
+            temp.rename_to(&path)
+        });
+        saved.map_err(|e| format!("cannot save the backup {}: {e}", path.display()))?;
         if self.keep > 0 {
             prune(&self.dir, self.keep)
                 .map_err(|e| format!("cannot remove old backups in {}: {e}", self.dir.display()))?;
@@ -61,7 +65,9 @@ impl Archive {
 /// Removes the oldest backups in `dir` beyond `keep`; their names sort by time.
 fn prune(dir: &Path, keep: usize) -> std::io::Result<()> {
     let mut names: Vec<String> = fs::read_dir(dir)?
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| e.file_name().into_string().ok())
         .filter(|n| {
             n.strip_prefix(PREFIX)
                 .is_some_and(|s| s.len() == 14 && s.bytes().all(|b| b.is_ascii_digit()))
@@ -141,6 +147,21 @@ mod tests {
         let newest = fs::read_to_string(dir.path().join("backup-19700101000500")).unwrap();
         assert_eq!(newest, "config 2");
         assert_eq!(archive.failures(), 0);
+    }
+
+    #[test]
+    fn backups_are_private_and_a_folder_of_a_backups_name_is_left_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("backup-20000101000000")).unwrap();
+        let archive = Archive::new(dir.path().to_path_buf(), 1);
+        let saved = archive
+            .save("redis_auth: s3cret\n", at(1_700_000_000))
+            .unwrap();
+        let mode = fs::metadata(&saved).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "a backup may hold redis_auth");
+        assert_eq!(archive.failures(), 0);
+        assert!(dir.path().join("backup-20000101000000").is_dir());
     }
 
     #[test]
