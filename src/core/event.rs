@@ -187,6 +187,15 @@ impl fmt::Display for Instance<'_> {
     }
 }
 
+/// Whether tpc acts on events of `channel` (see [`SentinelEvent::parse`]): a failover,
+/// a master added or removed, a master objectively down or back. The rest only informs.
+pub fn acted_on(channel: &str) -> bool {
+    matches!(
+        channel,
+        "+switch-master" | "+monitor" | "-monitor" | "+odown" | "-odown"
+    )
+}
+
 /// A Sentinel event, parsed; borrows names from the payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SentinelEvent<'a> {

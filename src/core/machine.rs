@@ -437,7 +437,8 @@ impl Core {
             .cloned()
             .collect();
         for name in unreported {
-            warn!("Sentinel {sentinel} does not report master {name}; keeping it");
+            // Said at debug: a sentinel monitoring fewer masters says so every answer.
+            debug!("Sentinel {sentinel} does not report master {name}; keeping it");
             // Its last word about the master still stands, as of this answer.
             if self.topology.restate(&name, id, self.now) {
                 self.judge(&name);

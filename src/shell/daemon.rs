@@ -18,7 +18,9 @@ use super::child::GRACE;
 use super::cli::{Options, DEFAULT_CMD};
 use super::clock::Clock;
 use super::config_file::archive::Archive;
-use super::config_file::{find_nutcracker, loaded, read_existing, remove_stale, Stale};
+use super::config_file::{
+    find_nutcracker, loaded, read_existing, remove_stale, remove_stale_backups, Stale,
+};
 use super::effects::Performer;
 use super::recording::{Header, Recorder};
 use super::sentinel::{self, LinkEvent};
@@ -149,7 +151,9 @@ fn prepare(options: &Options) -> Result<Start, DaemonError> {
         })?,
         None => None,
     };
-    for stale in options.out.as_deref().map(remove_stale).unwrap_or_default() {
+    let stale = options.out.as_deref().map(remove_stale).unwrap_or_default();
+    let stale_backups = options.backup.as_deref().map(remove_stale_backups);
+    for stale in stale.into_iter().chain(stale_backups.into_iter().flatten()) {
         match stale {
             Stale::Removed(_) => info!("{stale}"),
             Stale::Kept(..) => warn!("{stale}"),

@@ -115,8 +115,13 @@ impl Performer {
                         None => None,
                     };
                     let result = reload::run_until(&cmd, timeout, stop).await;
-                    if let (Ok(()), Some(path), Some(config)) = (&result, &out, &loading) {
-                        if let Err(e) = loaded::remember(path, config) {
+                    if let (Ok(()), Some(path), Some(config)) = (&result, out, loading) {
+                        // Files and fsync: off the runtime's one thread.
+                        let remembered = tokio::task::spawn_blocking(move || {
+                            loaded::remember(&path, &config).map_err(|e| (path, e))
+                        })
+                        .await;
+                        if let Ok(Err((path, e))) = remembered {
                             warn!(
                                 "Cannot remember what nutcracker loaded beside {}: {e}; a restart may reload again",
                                 path.display()

@@ -123,7 +123,7 @@ fn boolean(text: &str) -> Result<bool, String> {
 
 /// A table row: `flag!(name, kind, default, since, replay, example, help, |raw, v| ...)`.
 macro_rules! flag {
-    ($name:literal $(| $alias:literal)*, $kind:expr, $default:literal, $since:expr,
+    ($name:literal $(| $alias:literal)*, $kind:expr, $default:expr, $since:expr,
      $replay:expr, $example:literal, $help:literal, $field:ident = $parse:ident) => {
         Flag {
             name: $name,
@@ -178,7 +178,7 @@ pub const FLAGS: &[Flag] =
         flag!(
             "cmd",
             STRING,
-            "killall -USR1 nutcracker",
+            super::DEFAULT_CMD,
             Original,
             Daemon,
             "true",

@@ -71,9 +71,6 @@ pub enum Request {
     Flags(Vec<(&'static Flag, Option<String>)>),
 }
 
-/// The flags whose value is a secret.
-const SECRET_FLAGS: &[&str] = &["redis_auth", "token", "sentinel_password"];
-
 /// Reads Go-style `args` (without the program name). `-h`, `-help` and `--help`
 /// anywhere ask for help.
 pub fn scan(args: &[String]) -> Result<Request, GoFlagError> {
@@ -113,7 +110,8 @@ pub fn scan(args: &[String]) -> Result<Request, GoFlagError> {
                 None => return Err(GoFlagError::MissingValue(name)),
             },
         };
-        after_secret = (SECRET_FLAGS.contains(&flag.name) && inline.is_none()).then_some(flag.name);
+        let secret = super::secrets::ALL.iter().any(|s| s.flag == flag.name);
+        after_secret = (secret && inline.is_none()).then_some(flag.name);
         given.push((flag, value));
     }
     Ok(Request::Flags(given))

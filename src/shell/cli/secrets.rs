@@ -19,6 +19,9 @@ pub struct SecretFlag {
     pub what: &'static str,
 }
 
+/// Every secret flag.
+pub const ALL: [SecretFlag; 3] = [REDIS_AUTH, SLACK_TOKEN, SENTINEL_PASSWORD];
+
 /// The password nutcracker sends to the Redis servers.
 pub const REDIS_AUTH: SecretFlag = SecretFlag {
     flag: "redis_auth",

@@ -25,7 +25,7 @@ use tracing::warn;
 pub use backup::backup_path;
 pub use nutcracker::find_nutcracker;
 pub use ownership::NEW_FILE_MODE;
-pub use stale::{remove_stale, Stale};
+pub use stale::{remove_stale, remove_stale_backups, Stale};
 pub use target::same_file;
 
 use ownership::Ownership;

@@ -1,7 +1,8 @@
 //! Temp files a killed tpc left behind (SIGKILL, power loss) are removed at start. Only
 //! names tpc itself makes are touched, in the folders it writes to: `.<name>.tpc-<hex>.tmp`
 //! for the config and for its `.bak`, beside the `-out` path and beside its target, and
-//! `<name>.bak.tmp`, the predictable name of earlier versions.
+//! `<name>.bak.tmp`, the predictable name of earlier versions; and those of backups in the
+//! `-backup` folder.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -59,16 +60,38 @@ pub fn remove_stale(path: &Path) -> Vec<Stale> {
     }
     let mut found = BTreeSet::new();
     for (dir, dest_name) in &places {
-        let Ok(entries) = fs::read_dir(dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-            if !is_dir && is_stale(&entry.file_name().to_string_lossy(), dest_name) {
-                found.insert(entry.path());
-            }
-        }
+        found.extend(files_in(dir, |n| is_stale(n, dest_name)));
     }
+    remove_all(found)
+}
+
+/// Removes the temp files of backups (`-backup DIR`) a killed tpc left in `dir`: they
+/// may hold `redis_auth`.
+pub fn remove_stale_backups(dir: &Path) -> Vec<Stale> {
+    let is_backup_temp = |n: &str| {
+        n.get(1..1 + BACKUP_NAME_LEN)
+            .is_some_and(|dest| dest.starts_with("backup-") && is_temp_name(n, dest))
+    };
+    remove_all(files_in(dir, is_backup_temp))
+}
+
+/// The length of `backup-YYYYMMDDhhmmss`.
+const BACKUP_NAME_LEN: usize = "backup-".len() + 14;
+
+/// The files (not folders) in `dir` whose names `wanted`, in order of name.
+fn files_in(dir: &Path, wanted: impl Fn(&str) -> bool) -> BTreeSet<PathBuf> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return BTreeSet::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| !e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter(|e| wanted(&e.file_name().to_string_lossy()))
+        .map(|e| e.path())
+        .collect()
+}
+
+fn remove_all(found: BTreeSet<PathBuf>) -> Vec<Stale> {
     found
         .into_iter()
         .map(|p| match fs::remove_file(&p) {

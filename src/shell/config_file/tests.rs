@@ -336,3 +336,24 @@ fn anything_but_a_regular_file_is_refused_at_once() {
     let e = read_existing(dir.path()).unwrap_err().to_string();
     assert!(e.contains("not a regular file"), "{e}");
 }
+
+#[test]
+fn stale_backup_temp_files_are_removed_and_backups_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let stale = ".backup-20261201120000.tpc-0123456789abcdef.tmp";
+    let kept = [
+        "backup-20261201120000",
+        ".backup-2026.tpc-0123456789abcdef.tmp",
+        ".other.tpc-0123456789abcdef.tmp",
+    ];
+    for name in [stale].iter().chain(&kept) {
+        fs::write(d.join(name), "redis_auth: x").unwrap();
+    }
+    let found = remove_stale_backups(d);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(!d.join(stale).exists());
+    for name in kept {
+        assert!(d.join(name).exists(), "{name}");
+    }
+}

@@ -8,6 +8,7 @@
 //! [`Unread`] counts what the link handed to the daemon and the core has not taken in
 //! yet, so the link can tell when the core has caught up.
 
+use crate::core::event::acted_on;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -23,15 +24,6 @@ pub const ROOM: usize = 4096;
 /// Informative events are held only while fewer than this many events are: the rest of
 /// the room is kept for the events tpc acts on.
 pub const ROOM_FOR_INFORMATIVE: usize = 1024;
-
-/// Whether tpc acts on events of `channel`: a failover, a master added or removed, a
-/// master objectively down or back. These are never dropped silently.
-pub fn is_vital(channel: &str) -> bool {
-    matches!(
-        channel,
-        "+switch-master" | "+monitor" | "-monitor" | "+odown" | "-odown"
-    )
-}
 
 /// One link's events on their way to the daemon, oldest first.
 #[derive(Debug, Default)]
@@ -49,7 +41,8 @@ impl Outbox {
     /// Takes a pub/sub message from `sentinel`, unless there is no room for it: an
     /// informative one is then dropped and counted, a vital one makes the outbox stale.
     pub fn push_message(&mut self, sentinel: &str, channel: &str, payload: &[u8]) {
-        let vital = is_vital(channel);
+        // What the core acts on is never dropped silently.
+        let vital = acted_on(channel);
         let room = if vital { ROOM } else { ROOM_FOR_INFORMATIVE };
         if self.events.len() >= room {
             if vital {
