@@ -34,8 +34,8 @@ pub struct Known {
     /// by sentinel.
     reports: Vec<Report>,
     /// Since when a majority of the words has named another address than the highest
-    /// epoch, without a break, and the sentinels of the highest word.
-    contested: Option<(Millis, Vec<SentinelId>)>,
+    /// epoch, without a break, and every sentinel that held the highest word meanwhile.
+    contested: Option<(Millis, BTreeSet<SentinelId>)>,
     /// The sentinels that reported this master: it is dropped only when every one of
     /// them has said `-monitor`.
     monitored_by: BTreeSet<SentinelId>,
@@ -227,10 +227,10 @@ impl Topology {
             return Decision::Unchanged;
         };
         // The grace runs from when a majority of the words first named another address
-        // than the highest epoch, through any change of address or epoch by the same
-        // sentinels or fewer (a liar switching again gains nothing); a sentinel joining
-        // the highest word starts it anew (an honest failover's leader, even to the
-        // address a liar named).
+        // than the highest epoch, through any change of address or epoch by sentinels
+        // that already held the highest word in this contest (liars switching again, or
+        // taking turns, gain nothing); a sentinel new to it starts the grace anew (an
+        // honest failover's leader, even to the address a liar named), once each.
         let backers: Vec<SentinelId> = match (top_of(&k.reports), majority_of(&k.reports)) {
             (Some((top, _)), Some(most)) if top != *most => k
                 .reports
@@ -242,10 +242,12 @@ impl Topology {
         };
         k.contested = match k.contested.take() {
             _ if backers.is_empty() => None,
-            Some((since, before)) if backers.iter().all(|s| before.contains(s)) => {
-                Some((since, backers))
+            Some((since, ever)) if backers.iter().all(|s| ever.contains(s)) => Some((since, ever)),
+            Some((_, mut ever)) => {
+                ever.extend(backers);
+                Some((now, ever))
             }
-            _ => Some((now, backers)),
+            None => Some((now, backers.into_iter().collect())),
         };
         let judgement = judge(Evidence {
             reports: &k.reports,
@@ -598,6 +600,42 @@ mod tests {
         );
         t.report("m", S3, &a(9), Some(6), Millis(5));
         assert_eq!(again(&mut t), Switched::Recorded);
+    }
+
+    #[test]
+    fn liars_taking_turns_get_one_grace_between_them() {
+        const L1: SentinelId = SentinelId(4);
+        const L2: SentinelId = SentinelId(5);
+        let mut t = Topology::default();
+        let honest = |t: &mut Topology, at: u64| {
+            for s in [S1, S2, S3] {
+                t.report("m", s, &a(1), Some(1), Millis(at));
+            }
+        };
+        honest(&mut t, 0);
+        t.judge("m", GRACE, Millis(0));
+        // Each liar in turn claims a newer epoch for a new address, every 1.5 s; the
+        // honest ones answer every time.
+        let mut last = a(1);
+        for turn in 0..20u64 {
+            let at = 1_000 + turn * 1_500;
+            let (liar, port) = if turn % 2 == 0 { (L1, 100) } else { (L2, 200) };
+            t.report(
+                "m",
+                liar,
+                &a(port + turn as u16),
+                Some(10 + turn),
+                Millis(at),
+            );
+            t.judge("m", GRACE, Millis(at));
+            honest(&mut t, at + 1);
+            t.judge("m", GRACE, Millis(at + 1));
+            last = t.get("m").unwrap().addr.clone();
+            if at > 1_000 + 2 * GRACE.as_u64() {
+                assert_eq!(last, a(1), "still on a liar's address at {at} ms");
+            }
+        }
+        assert_eq!(last, a(1));
     }
 
     #[test]

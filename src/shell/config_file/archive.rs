@@ -55,15 +55,17 @@ impl Archive {
         });
         saved.map_err(|e| format!("cannot save the backup {}: {e}", path.display()))?;
         if self.keep > 0 {
-            prune(&self.dir, self.keep)
+            prune(&self.dir, self.keep, &name)
                 .map_err(|e| format!("cannot remove old backups in {}: {e}", self.dir.display()))?;
         }
         Ok(path)
     }
 }
 
-/// Removes the oldest backups in `dir` beyond `keep`; their names sort by time.
-fn prune(dir: &Path, keep: usize) -> std::io::Result<()> {
+/// Removes the oldest backups in `dir` beyond `keep`; their names sort by time. The one
+/// just saved, `newest`, stays whatever the others are named (after the clock stepped
+/// back, older files may sort later).
+fn prune(dir: &Path, keep: usize, newest: &str) -> std::io::Result<()> {
     let mut names: Vec<String> = fs::read_dir(dir)?
         .filter_map(|e| e.ok())
         .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
@@ -73,8 +75,9 @@ fn prune(dir: &Path, keep: usize) -> std::io::Result<()> {
                 .is_some_and(|s| s.len() == 14 && s.bytes().all(|b| b.is_ascii_digit()))
         })
         .collect();
+    names.retain(|n| n != newest);
     names.sort();
-    let extra = names.len().saturating_sub(keep);
+    let extra = (names.len() + 1).saturating_sub(keep);
     for name in &names[..extra] {
         fs::remove_file(dir.join(name))?;
     }
@@ -162,6 +165,19 @@ mod tests {
         assert_eq!(mode, 0o600, "a backup may hold redis_auth");
         assert_eq!(archive.failures(), 0);
         assert!(dir.path().join("backup-20000101000000").is_dir());
+    }
+
+    #[test]
+    fn the_backup_just_saved_stays_after_the_clock_stepped_back() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["backup-20301201000000", "backup-20301202000000"] {
+            fs::write(dir.path().join(name), "later").unwrap();
+        }
+        let archive = Archive::new(dir.path().to_path_buf(), 2);
+        let saved = archive.save("now", at(1_700_000_000)).unwrap();
+        assert_eq!(fs::read_to_string(&saved).unwrap(), "now");
+        assert!(dir.path().join("backup-20301202000000").exists());
+        assert!(!dir.path().join("backup-20301201000000").exists());
     }
 
     #[test]
