@@ -151,6 +151,7 @@ impl Sim {
                         .push((self.now + Millis(self.plan.reload_latency), *id, None));
                 }
                 Effect::Notify { .. } | Effect::Query | Effect::ReadConfig { .. } => {}
+                Effect::Stop { error } => panic!("stopped without a template: {error}"),
             }
             self.trace.effects.push((self.now, effect));
         }

@@ -610,6 +610,7 @@ impl Sim {
                 Effect::Notify { text } => self.notes.push((self.now, text)),
                 // The file is never changed behind the core's back here.
                 Effect::ReadConfig { .. } => {}
+                Effect::Stop { error } => panic!("stopped without a template: {error}"),
                 Effect::Query => {
                     for s in 0..SENTINELS {
                         self.ask(s);
@@ -1283,6 +1284,7 @@ impl Bench {
                     }
                 }
                 Effect::Notify { .. } | Effect::ReadConfig { .. } => {}
+                Effect::Stop { error } => panic!("stopped without a template: {error}"),
             }
             self.effects.push((now, effect));
         }

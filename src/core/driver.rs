@@ -121,7 +121,10 @@ impl Driver {
             let done = match &effect {
                 Effect::WriteConfig { id, .. } | Effect::RunReload { id } => Some(*id),
                 // Nothing on disk answers a replayed read: a recording holds the answers.
-                Effect::Notify { .. } | Effect::Query | Effect::ReadConfig { .. } => None,
+                Effect::Notify { .. }
+                | Effect::Query
+                | Effect::ReadConfig { .. }
+                | Effect::Stop { .. } => None,
             };
             out(Entry::Effect(self.now, effect));
             if let (Some(id), Outcomes::Simulated) = (done, self.outcomes) {

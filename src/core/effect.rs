@@ -69,6 +69,12 @@ pub enum Effect {
         /// Matches the answer to this read.
         id: EffectId,
     },
+    /// tpc cannot go on as asked (e.g. `-strict` and a template server no sentinel
+    /// knows): stop with this error, touching nothing. The core does nothing after it.
+    Stop {
+        /// What is wrong and what would be right.
+        error: String,
+    },
 }
 
 /// What changes between two sets of masters, sorted by name: one walk through both.

@@ -10,8 +10,8 @@ use crate::core::backoff::Retry;
 use crate::core::effect::{diff, Effect, EffectId};
 use crate::core::event::{is_valid_name, SentinelEvent};
 use crate::core::input::{Input, Outcome};
+use crate::core::layout::Layout;
 use crate::core::links::{Links, Reach};
-use crate::core::render::{servers_of, Renderer};
 use crate::core::settings::CoreSettings;
 use crate::core::shown::shown;
 use crate::core::stats::Stats;
@@ -51,7 +51,7 @@ struct PendingWrite {
 /// back-off.
 pub struct Core {
     settings: CoreSettings,
-    renderer: Renderer,
+    layout: Layout,
     topology: Topology,
     /// The file on disk as tpc last wrote or found it.
     on_disk: Option<String>,
@@ -94,6 +94,8 @@ pub struct Core {
     /// topology version that was judged at. Kept rather than recomputed: rendering and
     /// comparing configs on every input would dominate replay time.
     target_differs: (u64, bool),
+    /// tpc must stop ([`Effect::Stop`] was given): nothing more is done.
+    stopped: bool,
 }
 
 /// Leaves out every config text (on disk, being written, in queued effects): they hold
@@ -115,15 +117,13 @@ impl Core {
     /// A core with these settings. `on_disk` is the config file's current content, if
     /// there is one: a rendering equal to it is not written again.
     pub fn new(settings: CoreSettings, on_disk: Option<String>) -> Core {
-        let on_disk_masters = on_disk
+        let layout = Layout::new(&settings);
+        let (on_disk_masters, on_disk_is_rendering) = on_disk
             .as_deref()
-            .map(|text| servers_of(text, &settings.pool.name))
+            .map(|text| layout.read(text, &settings.pool.name))
             .unwrap_or_default();
-        let renderer = Renderer::new(&settings.pool);
-        let on_disk_is_rendering =
-            on_disk.as_deref() == Some(renderer.render(&on_disk_masters).as_str());
         Core {
-            renderer,
+            layout,
             on_disk_is_rendering,
             settings,
             topology: Topology::default(),
@@ -147,6 +147,7 @@ impl Core {
             effects: VecDeque::new(),
             stats: Stats::default(),
             target_differs: (0, false),
+            stopped: false,
         }
     }
 
@@ -206,8 +207,15 @@ impl Core {
         }
         self.confirm_due();
         let settings = &self.settings;
+        let was_started = self.links.started();
         self.links
             .check_started(settings.sentinels, settings.start_grace, self.now);
+        if self.links.started() && !was_started {
+            self.on_started();
+        }
+        if self.stopped {
+            return;
+        }
         self.reconcile();
         if self.target_differs.0 != self.topology.version() {
             self.compare_target();
@@ -546,6 +554,49 @@ impl Core {
         debug!("Judged {name}: {before:?} -> {to}");
     }
 
+    /// Start-up ended: in template mode, says once which servers no sentinel knows (they
+    /// keep the template's address) and which masters no server carries; under
+    /// `strict`, a server no sentinel knows stops tpc before it touches anything.
+    fn on_started(&mut self) {
+        let Layout::Kept(template) = &self.layout else {
+            return;
+        };
+        let mut unknown: Vec<String> = template
+            .holes()
+            .iter()
+            .filter(|h| self.topology.get(&h.name).is_none())
+            .map(|h| format!("{} (pool {}, line {})", h.name, h.pool, h.line))
+            .collect();
+        unknown.dedup();
+        let carried: BTreeSet<&str> = template.holes().iter().map(|h| h.name.as_str()).collect();
+        let unserved: Vec<&String> = self
+            .topology
+            .names()
+            .filter(|n| !carried.contains(n.as_str()))
+            .collect();
+        if !unserved.is_empty() {
+            let list: Vec<&str> = unserved.iter().map(|n| n.as_str()).collect();
+            info!(
+                "Masters no server of the template carries (left out): {}",
+                list.join(", ")
+            );
+        }
+        if unknown.is_empty() {
+            return;
+        }
+        let list = unknown.join(", ");
+        if self.settings.strict {
+            self.stopped = true;
+            self.effects.push_back(Effect::Stop {
+                error: format!(
+                    "-strict: no sentinel knows the template's server(s) {list}; name each server after a master the sentinels monitor, or drop -strict to keep their addresses as written"
+                ),
+            });
+        } else {
+            warn!("No sentinel knows the template's server(s) {list}: their addresses stay as written");
+        }
+    }
+
     /// Asks every sentinel again, and judges again, the masters whose grace ended.
     fn confirm_due(&mut self) {
         let now = self.now;
@@ -585,11 +636,9 @@ impl Core {
         ));
         self.stats.drift_repairs += 1;
         self.on_disk = text.map(str::to_string);
-        self.on_disk_masters = text
-            .map(|t| servers_of(t, &self.settings.pool.name))
+        (self.on_disk_masters, self.on_disk_is_rendering) = text
+            .map(|t| self.layout.read(t, &self.settings.pool.name))
             .unwrap_or_default();
-        self.on_disk_is_rendering =
-            text == Some(self.renderer.render(&self.on_disk_masters).as_str());
         self.compare_target();
     }
 
@@ -671,11 +720,13 @@ impl Core {
         }
     }
 
-    /// Judges whether the known masters call for a new config. None known means no
-    /// config: nutcracker rejects a pool without servers.
+    /// Judges whether the known masters call for a new config.
     fn compare_target(&mut self) {
-        let differs = !self.topology.is_empty()
-            && (!self.on_disk_is_rendering || !self.topology.has_addrs(&self.on_disk_masters));
+        let differs = self.layout.differs(
+            &self.topology,
+            &self.on_disk_masters,
+            self.on_disk_is_rendering,
+        );
         self.target_differs = (self.topology.version(), differs);
     }
 
@@ -715,8 +766,7 @@ impl Core {
     }
 
     fn start_write(&mut self) {
-        let text = self.renderer.render(self.topology.iter());
-        let masters = self.topology.addrs();
+        let (text, masters) = self.layout.target(&self.topology);
         let changes = diff(&self.on_disk_masters, &masters);
         let id = self.next_id();
         self.effects.push_back(Effect::WriteConfig {

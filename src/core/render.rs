@@ -1,6 +1,7 @@
-//! Rendering the nutcracker config: one pool, the original tpc's keys in its order (or
-//! the released binaries', under `-compat`), and
-//! the servers sorted by master name as `ip:port:1 name`. A pure function.
+//! Rendering the nutcracker config of generate mode: one pool, the original tpc's keys
+//! in its order (or the released binaries', under `-compat`), and the servers sorted by
+//! master name as `ip:port:1 name`: a [`Template`] made from flags, so that both modes
+//! fill addresses the same way. Pure functions.
 
 use std::collections::BTreeMap;
 
@@ -9,6 +10,7 @@ use serde_yaml::{Mapping, Value};
 
 use crate::core::addr::Addr;
 use crate::core::settings::{KeyOrder, PoolSettings};
+use crate::core::template::{Hole, Template};
 
 /// The YAML shape of one pool, in the order keys are written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,6 +140,8 @@ fn in_order(value: Value, order: &[&str]) -> Value {
 pub struct Renderer {
     /// The pool's keys, `redis_auth` included: never printed.
     head: String,
+    /// The pool's name.
+    pool: String,
 }
 
 impl std::fmt::Debug for Renderer {
@@ -164,22 +168,41 @@ impl Renderer {
             }),
         }
         .expect("a config of strings and numbers always serializes");
-        Renderer { head }
+        Renderer {
+            head,
+            pool: pool.name.clone(),
+        }
+    }
+
+    /// The config for these masters (given sorted by name) as a template: the pool's
+    /// keys, then one server line `ip:port:1 name` per master, its address a hole.
+    pub fn template<'a>(
+        &self,
+        masters: impl IntoIterator<Item = (&'a String, &'a Addr)>,
+    ) -> Template {
+        let first_server_line = self.head.lines().count() + 2;
+        let (mut pieces, mut holes) = (Vec::new(), Vec::new());
+        let mut piece = self.head.clone();
+        for (i, (name, addr)) in masters.into_iter().enumerate() {
+            if i == 0 {
+                piece.push_str("  servers:\n");
+            }
+            piece.push_str("  - ");
+            pieces.push(std::mem::replace(&mut piece, format!(":1 {name}\n")));
+            holes.push(Hole {
+                pool: self.pool.clone(),
+                name: name.clone(),
+                addr: addr.clone(),
+                line: first_server_line + i,
+            });
+        }
+        pieces.push(piece);
+        Template::built(pieces, holes, vec![self.pool.clone()])
     }
 
     /// The config file text for these masters, given sorted by name.
     pub fn render<'a>(&self, masters: impl IntoIterator<Item = (&'a String, &'a Addr)>) -> String {
-        use std::fmt::Write;
-        let mut text = String::with_capacity(self.head.len() + 1024);
-        text.push_str(&self.head);
-        for (i, (name, addr)) in masters.into_iter().enumerate() {
-            if i == 0 {
-                text.push_str("  servers:\n");
-            }
-            // Writing to a String cannot fail.
-            let _ = writeln!(text, "  - {}", ServerLine(name, addr));
-        }
-        text
+        self.template(masters).text()
     }
 }
 

@@ -1,10 +1,12 @@
-//! Settings that shape the core's decisions: the nutcracker pool to render, the master
-//! filter and the minimum wait between reloads. Built and validated by the CLI in the
-//! shell; the core takes them as given.
+//! Settings that shape the core's decisions: the nutcracker pool to render (or the
+//! operator's template to keep), the master filters and the minimum wait between
+//! reloads. Built and validated by the CLI in the shell; the core takes them as given.
 
 use serde::{Deserialize, Serialize};
 
+use crate::core::filter::MasterRegex;
 use crate::core::secret::Secret;
+use crate::core::template::Template;
 use crate::core::time::Millis;
 
 /// Hash functions twemproxy 0.5.0 accepts for `hash`.
@@ -117,6 +119,16 @@ pub struct CoreSettings {
     pub pool: PoolSettings,
     /// Keep only masters whose name contains this string; empty keeps all.
     pub master_pattern: String,
+    /// Keep only masters whose name matches this regular expression; empty keeps all.
+    #[serde(skip_serializing_if = "MasterRegex::is_empty")]
+    pub master_regex: MasterRegex,
+    /// The operator's config whose server addresses tpc keeps (template mode); none
+    /// renders `pool` (generate mode). Written without its `redis_auth`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<Template>,
+    /// In template mode, a server no sentinel knows at start stops tpc.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub strict: bool,
     /// Minimum time between two reload commands.
     pub wait: Millis,
     /// How often to query every sentinel to correct any drift; zero never does (the
@@ -138,6 +150,9 @@ impl Default for CoreSettings {
         CoreSettings {
             pool: PoolSettings::default(),
             master_pattern: String::new(),
+            master_regex: MasterRegex::default(),
+            template: None,
+            strict: false,
             wait: Millis::from_secs(60),
             reconcile: Millis::ZERO,
             confirm_grace: Millis::from_secs(5),
@@ -148,8 +163,9 @@ impl Default for CoreSettings {
 }
 
 impl CoreSettings {
-    /// Whether a master with this name passes the `-master_pattern` filter.
+    /// Whether a master with this name passes the `-master_pattern` and
+    /// `-master_regex` filters.
     pub fn wants(&self, master: &str) -> bool {
-        master.contains(&self.master_pattern)
+        master.contains(&self.master_pattern) && self.master_regex.is_match(master)
     }
 }

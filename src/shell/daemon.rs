@@ -12,14 +12,15 @@ use tokio::sync::{mpsc, watch, Notify};
 use tokio::time::{sleep_until, Instant};
 use tracing::{info, warn};
 
-use crate::core::{Core, Input};
+use crate::core::{Core, Effect, Input};
 
 use super::child::GRACE;
 use super::cli::{Options, DEFAULT_CMD};
 use super::clock::Clock;
 use super::config_file::archive::Archive;
 use super::config_file::{
-    find_nutcracker, loaded, read_existing, remove_stale, remove_stale_backups, Stale,
+    find_nutcracker, loaded, nutcracker_check, read_existing, remove_stale, remove_stale_backups,
+    Stale,
 };
 use super::effects::Performer;
 use super::recording::{Header, Recorder};
@@ -49,6 +50,10 @@ pub enum DaemonError {
     },
     /// Configs cannot be checked: no nutcracker binary.
     NoNutcracker(String),
+    /// `nutcracker -t` rejects the `-template` file.
+    TemplateRejected(String),
+    /// The core stopped tpc (e.g. `-strict` and a server no sentinel knows).
+    Stopped(String),
     /// The recording file could not be started.
     Record {
         /// The file.
@@ -66,6 +71,8 @@ impl std::fmt::Display for DaemonError {
                 "cannot read the existing config {path}: {error} (tpc must be able to read and replace it)"
             ),
             DaemonError::NoNutcracker(why) => write!(f, "{why}"),
+            DaemonError::TemplateRejected(why) => write!(f, "invalid -template: {why}"),
+            DaemonError::Stopped(why) => write!(f, "{why}"),
             DaemonError::Record { path, error } => {
                 write!(f, "cannot start the recording {path}: {error}")
             }
@@ -116,11 +123,19 @@ fn to_input(event: LinkEvent, clock: &Clock) -> Input<'static> {
     }
 }
 
-/// Performs every effect the core asks for, until it asks for none.
-fn perform_all(core: &mut Core, performer: &Performer) {
+/// Performs every effect the core asks for, until it asks for none; returns the error
+/// of an [`Effect::Stop`], which the daemon stops with.
+fn perform_all(core: &mut Core, performer: &Performer) -> Option<String> {
+    let mut stop = None;
     while let Some(effect) = core.poll_effect() {
-        performer.perform(effect);
+        match effect {
+            Effect::Stop { error } => {
+                stop.get_or_insert(error);
+            }
+            effect => performer.perform(effect),
+        }
     }
+    stop
 }
 
 /// What the daemon needs from the disk before it starts.
@@ -165,6 +180,22 @@ fn prepare(options: &Options) -> Result<Start, DaemonError> {
         ),
         _ => None,
     };
+    if let (Some(template), true) = (&options.template, options.validate) {
+        let checker = match &nutcracker {
+            Some(found) => found.clone(),
+            None => {
+                find_nutcracker(options.nutcracker.as_deref()).map_err(DaemonError::NoNutcracker)?
+            }
+        };
+        nutcracker_check(&checker, template).map_err(|why| {
+            DaemonError::TemplateRejected(format!(
+                "{}: {}",
+                template.display(),
+                why.replace("the new config", "it")
+                    .replace("; the last good config stays", "")
+            ))
+        })?;
+    }
     let reload_owed = match &options.out {
         Some(out) => loaded::reload_owed(out, on_disk.as_deref()).unwrap_or_else(|e| {
             warn!("Cannot read or keep the mark of what nutcracker loaded beside {}: {e}; a reload owed when tpc stops is not remembered", out.display());
@@ -259,8 +290,14 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
     };
     tokio::pin!(shutdown);
     let mut stop = Stop::Running;
+    let mut fatal = None;
     loop {
-        perform_all(&mut core, &performer);
+        if let Some(error) = perform_all(&mut core, &performer) {
+            fatal.get_or_insert(error);
+        }
+        if fatal.is_some() {
+            break;
+        }
         let stopping = stop != Stop::Running;
         if stopping && !core.is_busy() {
             break;
@@ -282,7 +319,10 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
                     feed(&mut core, to_input(event, &clock));
                     // Tells the link the core took the event in (it holds queries until then).
                     drop(receipt);
-                    perform_all(&mut core, &performer);
+                    if let Some(error) = perform_all(&mut core, &performer) {
+                        fatal.get_or_insert(error);
+                        break;
+                    }
                     taken += 1;
                     if taken < LINK_BATCH {
                         next = link_rx.try_recv().ok();
@@ -323,6 +363,9 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
         }
     }
     links.abort();
+    if let Some(error) = fatal {
+        return Err(DaemonError::Stopped(error));
+    }
     info!("Stopped");
     Ok(())
 }

@@ -25,6 +25,8 @@ pub enum DryRunError {
     NoMasters(String),
     /// The config could not be written.
     Write(String),
+    /// The core stopped (e.g. `-strict` and a template server the file does not list).
+    Stopped(String),
 }
 
 impl fmt::Display for DryRunError {
@@ -36,7 +38,7 @@ impl fmt::Display for DryRunError {
                 f,
                 "{p} lists no master (matching -master_pattern); nutcracker needs at least one server"
             ),
-            DryRunError::Write(e) => write!(f, "{e}"),
+            DryRunError::Write(e) | DryRunError::Stopped(e) => write!(f, "{e}"),
         }
     }
 }
@@ -99,6 +101,7 @@ pub fn run(options: &Options, file: &Path) -> Result<Vec<String>, DryRunError> {
                 None
             }
             Effect::Query | Effect::ReadConfig { .. } => None,
+            Effect::Stop { error } => return Err(DryRunError::Stopped(error)),
         };
         if let Some(id) = done {
             core.handle(Input::Done {

@@ -147,6 +147,8 @@ impl Performer {
             Effect::Query => {
                 self.queries.send_modify(|n| *n += 1);
             }
+            // The daemon stops on it before it gets here (see `daemon::perform_all`).
+            Effect::Stop { error } => warn!("{error}"),
         }
     }
 }

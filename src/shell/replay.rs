@@ -86,6 +86,7 @@ fn write_text(out: &mut impl Write, entry: &Entry) -> io::Result<()> {
                 Effect::Notify { text } => writeln!(out, "notify: {text}"),
                 Effect::Query => writeln!(out, "query sentinels"),
                 Effect::ReadConfig { .. } => writeln!(out, "check the config file"),
+                Effect::Stop { error } => writeln!(out, "stop: {error}"),
             }
         }
         Entry::Failed(at, id, error) => writeln!(out, "+{at} effect {} failed: {error}", id.0),

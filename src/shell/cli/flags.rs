@@ -227,6 +227,40 @@ pub const FLAGS: &[Flag] =
             master_pattern = text
         ),
         flag!(
+            "master_regex",
+            STRING,
+            "",
+            New,
+            Override(|b, f| b.master_regex = f.master_regex.clone()),
+            "^node-[0-9]+$",
+            "Keep only the masters whose name matches this regular expression (searched \
+         anywhere in the name: anchor it with ^ and $), besides -master_pattern",
+            master_regex = text
+        ),
+        flag!(
+            "template",
+            FILE,
+            "",
+            New,
+            Override(|b, f| b.template = f.template.clone()),
+            "examples/nutcracker.yml",
+            "Template mode: keep this nutcracker config (any pools and keys), changing only the \
+         host:port of each server line \"host:port:weight name\" to the current address of the \
+         master called name, and write it to -out, which may be this file",
+            template = text
+        ),
+        flag!(
+            "strict",
+            Bool,
+            "false",
+            New,
+            Override(|b, f| b.strict = f.strict),
+            "true",
+            "Template mode: stop at start when a server line has no name tpc can follow, or no \
+         sentinel knows its master",
+            strict = boolean
+        ),
+        flag!(
             "masters",
             FILE,
             "",

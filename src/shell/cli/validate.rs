@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::core::addr::{is_valid_host, Addr};
+use crate::core::filter::MasterRegex;
 use crate::core::settings::{CoreSettings, KeyOrder, PoolSettings, DISTRIBUTIONS, HASHES};
+use crate::core::template::{Template, TemplateError};
 use crate::core::time::Millis;
 use crate::core::Secret;
 
@@ -91,6 +93,24 @@ pub enum UsageError {
     LogOntoOut(String),
     /// A secret given both as its flag and as a file.
     TwoSources(SecretFlag),
+    /// `-template` is not a nutcracker config tpc can keep.
+    BadTemplate {
+        /// The template's path.
+        path: String,
+        /// What is wrong.
+        error: TemplateError,
+    },
+    /// `-strict`, and a server line of the template tpc cannot follow.
+    StrictUnbound {
+        /// The template's path.
+        path: String,
+        /// 1-based line.
+        line: usize,
+        /// The server entry.
+        entry: String,
+        /// Why tpc cannot follow it.
+        why: &'static str,
+    },
     /// A path that cannot serve: a missing folder, an unreadable file, a binary that
     /// cannot run.
     BadPath {
@@ -174,6 +194,16 @@ impl fmt::Display for UsageError {
                 problem,
                 want,
             } => write!(f, "invalid -{flag} {path}: {problem}; {want}"),
+            UsageError::BadTemplate { path, error } => write!(f, "invalid -template {path}: {error}"),
+            UsageError::StrictUnbound {
+                path,
+                line,
+                entry,
+                why,
+            } => write!(
+                f,
+                "-strict: {path} line {line}: tpc cannot follow server {entry:?} ({why}); write it as \"host:port:weight name\" with name a master the sentinels monitor, or drop -strict"
+            ),
         }
     }
 }
@@ -204,6 +234,8 @@ pub struct Options {
     pub sentinels: Vec<Addr>,
     /// Config file to write; stdout when none.
     pub out: Option<PathBuf>,
+    /// The `-template` file, whose parsed text is in `core.template`.
+    pub template: Option<PathBuf>,
     /// Reload command as written.
     pub cmd_line: String,
     /// Reload command split into program and arguments; empty runs nothing.
@@ -502,6 +534,13 @@ pub fn validate(raw: &RawArgs) -> Result<Options, UsageError> {
         core: CoreSettings {
             pool: pool(raw)?,
             master_pattern: raw.master_pattern.clone(),
+            master_regex: MasterRegex::new(&raw.master_regex).map_err(|e| UsageError::BadText {
+                flag: "master_regex",
+                value: raw.master_regex.clone(),
+                allowed: regex_error(&e),
+            })?,
+            template: template(raw)?,
+            strict: raw.strict,
             wait: Millis::from_secs(wait as u64),
             reconcile: Millis::from_secs(reconcile as u64),
             confirm_grace: Millis(confirm_grace as u64),
@@ -510,6 +549,7 @@ pub fn validate(raw: &RawArgs) -> Result<Options, UsageError> {
         },
         sentinels: sentinels.addrs,
         out,
+        template: path(&raw.template),
         cmd_line: raw.cmd.clone(),
         cmd,
         cmd_timeout: Duration::from_secs(cmd_timeout as u64),
@@ -532,6 +572,46 @@ pub fn validate(raw: &RawArgs) -> Result<Options, UsageError> {
         metrics: metrics(raw)?,
         warnings: sentinels.warnings,
     })
+}
+
+/// Why a `-master_regex` is refused, in words that stay valid for every pattern.
+fn regex_error(e: &regex::Error) -> &'static str {
+    match e {
+        regex::Error::CompiledTooBig(_) => {
+            "a regular expression of a reasonable size (this one compiles too big)"
+        }
+        _ => "a regular expression of the regex crate's syntax, e.g. ^cache-[0-9]+$",
+    }
+}
+
+/// `-template`: the operator's nutcracker config, read and parsed; with `-strict`, every
+/// server line must be one tpc can follow.
+fn template(raw: &RawArgs) -> Result<Option<Template>, UsageError> {
+    let Some(file) = path(&raw.template) else {
+        return Ok(None);
+    };
+    let shown = file.display().to_string();
+    let text = std::fs::read_to_string(&file).map_err(|e| UsageError::BadPath {
+        flag: "template",
+        path: shown.clone(),
+        problem: format!("cannot be read ({e})"),
+        want: "give your nutcracker config, e.g. /etc/nutcracker/nutcracker.yml",
+    })?;
+    let template = Template::parse(&text).map_err(|error| UsageError::BadTemplate {
+        path: shown.clone(),
+        error,
+    })?;
+    if raw.strict {
+        if let Some(line) = template.unbound().first() {
+            return Err(UsageError::StrictUnbound {
+                path: shown,
+                line: line.line,
+                entry: line.entry.clone(),
+                why: line.why,
+            });
+        }
+    }
+    Ok(Some(template))
 }
 
 /// `-listen_address` (host:port, ":9298" meaning every address) and `-telemetry_path`.

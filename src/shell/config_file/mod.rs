@@ -23,7 +23,7 @@ use std::path::Path;
 use tracing::warn;
 
 pub use backup::backup_path;
-pub use nutcracker::find_nutcracker;
+pub use nutcracker::{check as nutcracker_check, find_nutcracker};
 pub use ownership::NEW_FILE_MODE;
 pub use stale::{remove_stale, remove_stale_backups, Stale};
 pub use target::same_file;

@@ -9,7 +9,8 @@ use std::io::BufRead;
 use serde::{Deserialize, Serialize};
 
 use crate::core::driver::Outcomes;
-use crate::core::render::{servers_of, Renderer};
+use crate::core::layout::Layout;
+use crate::core::template::Template;
 use crate::core::{CoreSettings, Input, Secret};
 
 mod line;
@@ -72,11 +73,11 @@ impl Header {
 /// `redis_auth`); a file that was not tpc's rendering gets [`NOT_A_RENDERING`] as its
 /// first line, so that on replay it is no rendering either.
 fn on_disk_without_secrets(settings: &CoreSettings, text: &str) -> String {
-    let masters = servers_of(text, &settings.pool.name);
-    let was_rendering = text == Renderer::new(&settings.pool).render(&masters);
-    let mut recorded = settings.pool.clone();
-    recorded.redis_auth = Secret::default();
-    let rendering = Renderer::new(&recorded).render(&masters);
+    let (masters, was_rendering) = Layout::new(settings).read(text, &settings.pool.name);
+    let mut recorded = settings.clone();
+    recorded.pool.redis_auth = Secret::default();
+    recorded.template = settings.template.as_ref().map(Template::without_secrets);
+    let rendering = Layout::new(&recorded).render(&masters);
     if was_rendering {
         rendering
     } else {
