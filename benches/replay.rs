@@ -86,6 +86,7 @@ fn generate(path: &Path, n: usize) {
     let snapshot = Input::Snapshot {
         at: Millis(0),
         sentinel: "10.0.0.250:26379".into(),
+        replicas: Default::default(),
         masters,
     };
     out.write_all(input_line(&snapshot).as_bytes()).unwrap();

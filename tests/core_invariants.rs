@@ -213,6 +213,7 @@ impl Sim {
             Step::Snapshot(list) => Input::Snapshot {
                 at: self.now,
                 sentinel: "127.0.0.1:26379".into(),
+                replicas: Default::default(),
                 masters: list
                     .iter()
                     .map(|&(n, a, epoch)| MasterInfo {
@@ -416,7 +417,12 @@ proptest! {
         let masters = trace.final_masters.iter()
             .map(|(n, a)| MasterInfo { name: n.clone(), addr: a.clone(), epoch: None })
             .collect();
-        core.handle(Input::Snapshot { at, sentinel: "s".into(), masters });
+        core.handle(Input::Snapshot {
+            at,
+            sentinel: "s".into(),
+            masters,
+            replicas: Default::default(),
+        });
         for (name, a) in &trace.final_masters {
             let payload = format!("{name} {} {} {} {}", a.host, a.port, a.host, a.port);
             core.handle(Input::Message { at, sentinel: "s".into(), channel: "+switch-master".into(), payload: payload.into() });

@@ -36,6 +36,7 @@ fn snapshot(at: u64, masters: Vec<MasterInfo>) -> Input<'static> {
     Input::Snapshot {
         at: Millis(at),
         sentinel: "s1".into(),
+        replicas: Default::default(),
         masters,
     }
 }
@@ -310,6 +311,7 @@ fn a_lagging_sentinel_cannot_undo_a_confirmed_switch() {
     core.handle(Input::Snapshot {
         at: Millis(20_002),
         sentinel: "s2".into(),
+        replicas: Default::default(),
         masters: vec![master("node-1", 1, 1)],
     });
     assert_eq!(core.masters()["node-1"], addr(11));
@@ -489,6 +491,7 @@ fn a_master_stays_while_another_sentinel_monitors_it() {
     let other = Input::Snapshot {
         at: Millis(20_000),
         sentinel: "s2".into(),
+        replicas: Default::default(),
         masters: vec![master("node-1", 1, 1), master("node-2", 2, 1)],
     };
     core.handle(other);
@@ -628,6 +631,7 @@ fn sentinels_disagreeing_at_the_same_epoch_hold_the_file_on_disk_and_are_said_on
     let answer = |at: u64, sentinel: &'static str, port: u16| Input::Snapshot {
         at: Millis(at),
         sentinel: sentinel.into(),
+        replicas: Default::default(),
         masters: vec![master("node-1", port, 5), master("node-2", 2, 1)],
     };
     let mut effects = Vec::new();

@@ -683,6 +683,7 @@ impl Sim {
         self.feed(Input::Snapshot {
             at: self.now,
             sentinel: sentinel(s).into(),
+            replicas: Default::default(),
             masters,
         })
     }
@@ -1352,6 +1353,7 @@ fn answer(at: u64, s: usize, masters: &[(usize, usize, Option<u64>)]) -> Input<'
     Input::Snapshot {
         at: Millis(at),
         sentinel: sentinel(s).into(),
+        replicas: Default::default(),
         masters: masters
             .iter()
             .map(|&(m, i, epoch)| MasterInfo {

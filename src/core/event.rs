@@ -188,11 +188,20 @@ impl fmt::Display for Instance<'_> {
 }
 
 /// Whether tpc acts on events of `channel` (see [`SentinelEvent::parse`]): a failover,
-/// a master added or removed, a master objectively down or back. The rest only informs.
+/// a master added or removed, a master objectively down or back, and for replica pools
+/// a replica added, down or back. The rest only informs.
 pub fn acted_on(channel: &str) -> bool {
     matches!(
         channel,
-        "+switch-master" | "+monitor" | "-monitor" | "+odown" | "-odown"
+        "+switch-master"
+            | "+monitor"
+            | "-monitor"
+            | "+odown"
+            | "-odown"
+            | "+slave"
+            | "+convert-to-slave"
+            | "+sdown"
+            | "-sdown"
     )
 }
 

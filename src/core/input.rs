@@ -2,10 +2,12 @@
 //! a list of these, one JSON object per line.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::core::effect::EffectId;
+use crate::core::replicas::ReplicaInfo;
 use crate::core::time::Millis;
 use crate::core::topology::MasterInfo;
 
@@ -47,6 +49,10 @@ pub enum Input<'a> {
         sentinel: Cow<'a, str>,
         /// Every master it monitors.
         masters: Vec<MasterInfo>,
+        /// The answers to `SENTINEL REPLICAS <master>` asked with it, for the masters
+        /// replica pools follow.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        replicas: BTreeMap<String, Vec<ReplicaInfo>>,
     },
     /// A link to a sentinel is up and subscribed.
     LinkUp {
@@ -110,10 +116,12 @@ impl Input<'_> {
                 at,
                 sentinel,
                 masters,
+                replicas,
             } => Input::Snapshot {
                 at,
                 sentinel: own(sentinel),
                 masters,
+                replicas,
             },
             Input::LinkUp { at, sentinel } => Input::LinkUp {
                 at,

@@ -7,11 +7,12 @@ use tracing::{debug, info, warn};
 
 use crate::core::addr::Addr;
 use crate::core::backoff::Retry;
-use crate::core::effect::{diff, Effect, EffectId};
+use crate::core::effect::{Effect, EffectId};
 use crate::core::event::{is_valid_name, SentinelEvent};
 use crate::core::input::{Input, Outcome};
-use crate::core::layout::Layout;
+use crate::core::layout::{Disk, Layout, Target};
 use crate::core::links::{Links, Reach};
+use crate::core::replicas::{ReplicaInfo, Replicas};
 use crate::core::settings::CoreSettings;
 use crate::core::shown::shown;
 use crate::core::stats::Stats;
@@ -27,7 +28,7 @@ const MIN_ROUND: Millis = Millis(100);
 struct PendingWrite {
     id: EffectId,
     text: String,
-    masters: BTreeMap<String, Addr>,
+    disk: Disk,
 }
 
 /// tpc's decisions, as a deterministic state machine.
@@ -55,8 +56,12 @@ pub struct Core {
     topology: Topology,
     /// The file on disk as tpc last wrote or found it.
     on_disk: Option<String>,
-    /// The masters in `on_disk`.
-    on_disk_masters: BTreeMap<String, Addr>,
+    /// What `on_disk` holds.
+    disk: Disk,
+    /// What the sentinels say of the replicas that replica pools follow.
+    replicas: Replicas,
+    /// Masters whose replica pools' servers point at the master: no healthy replica.
+    without_replica: BTreeSet<String>,
     write: Option<PendingWrite>,
     reload: Option<EffectId>,
     /// A written config has not been loaded by a successful reload yet.
@@ -87,13 +92,10 @@ pub struct Core {
     next_id: u64,
     effects: VecDeque<Effect>,
     stats: Stats,
-    /// Whether `on_disk` is exactly what the renderer makes of `on_disk_masters` (it may
-    /// not be, for a file found at start).
-    on_disk_is_rendering: bool,
     /// Whether the known masters call for a config other than the one on disk, and the
-    /// topology version that was judged at. Kept rather than recomputed: rendering and
-    /// comparing configs on every input would dominate replay time.
-    target_differs: (u64, bool),
+    /// topology and replicas versions that was judged at. Kept rather than recomputed:
+    /// rendering and comparing configs on every input would dominate replay time.
+    target_differs: ((u64, u64), bool),
     /// tpc must stop ([`Effect::Stop`] was given): nothing more is done.
     stopped: bool,
 }
@@ -105,7 +107,7 @@ impl std::fmt::Debug for Core {
         f.debug_struct("Core")
             .field("settings", &self.settings)
             .field("topology", &self.topology)
-            .field("on_disk_masters", &self.on_disk_masters)
+            .field("on_disk_masters", &self.disk.masters)
             .field("links", &self.links)
             .field("now", &self.now)
             .field("stats", &self.stats)
@@ -118,17 +120,18 @@ impl Core {
     /// there is one: a rendering equal to it is not written again.
     pub fn new(settings: CoreSettings, on_disk: Option<String>) -> Core {
         let layout = Layout::new(&settings);
-        let (on_disk_masters, on_disk_is_rendering) = on_disk
+        let disk = on_disk
             .as_deref()
-            .map(|text| layout.read(text, &settings.pool.name))
+            .map(|text| layout.read(text))
             .unwrap_or_default();
         Core {
             layout,
-            on_disk_is_rendering,
             settings,
             topology: Topology::default(),
             on_disk,
-            on_disk_masters,
+            disk,
+            replicas: Replicas::default(),
+            without_replica: BTreeSet::new(),
             write: None,
             reload: None,
             reload_owed: false,
@@ -146,7 +149,7 @@ impl Core {
             next_id: 1,
             effects: VecDeque::new(),
             stats: Stats::default(),
-            target_differs: (0, false),
+            target_differs: ((0, 0), false),
             stopped: false,
         }
     }
@@ -195,8 +198,11 @@ impl Core {
                 ..
             } => self.on_message(&sentinel, &channel, &payload),
             Input::Snapshot {
-                sentinel, masters, ..
-            } => self.on_snapshot(&sentinel, &masters),
+                sentinel,
+                masters,
+                replicas,
+                ..
+            } => self.on_snapshot(&sentinel, &masters, &replicas),
             Input::LinkUp { sentinel, .. } => self.on_link(&sentinel, true, ""),
             Input::LinkDown {
                 sentinel, reason, ..
@@ -217,7 +223,7 @@ impl Core {
             return;
         }
         self.reconcile();
-        if self.target_differs.0 != self.topology.version() {
+        if self.target_differs.0 != self.target_version() {
             self.compare_target();
         }
         self.drive();
@@ -322,7 +328,18 @@ impl Core {
                 }
             }
             SentinelEvent::About { instance } => {
-                info!("'{channel}' from {sentinel}: {instance}")
+                info!("'{channel}' from {sentinel}: {instance}");
+                let master = instance.master_name();
+                let down = match channel {
+                    "+slave" | "+convert-to-slave" | "-sdown" => false,
+                    "+sdown" => true,
+                    _ => return,
+                };
+                if instance.kind == "slave" && self.layout.follows_replicas_of(master) {
+                    let id = self.links.id(sentinel);
+                    self.replicas
+                        .event(master, id, &instance.addr.to_addr(), down);
+                }
             }
             SentinelEvent::Other => {
                 info!("'{}' from {sentinel}: {}", shown(channel), shown(payload))
@@ -354,6 +371,7 @@ impl Core {
             Reach::Same => {}
         }
         if !up {
+            self.replicas.forget(id);
             for name in self.topology.forget_answers(id) {
                 self.judge(&name);
             }
@@ -427,10 +445,20 @@ impl Core {
         }
     }
 
-    fn on_snapshot(&mut self, sentinel: &str, masters: &[MasterInfo]) {
+    fn on_snapshot(
+        &mut self,
+        sentinel: &str,
+        masters: &[MasterInfo],
+        replicas: &BTreeMap<String, Vec<ReplicaInfo>>,
+    ) {
         info!("Sentinel {sentinel} monitors {} master(s)", masters.len());
         let id = self.links.id(sentinel);
         self.links.answered(id, self.now);
+        for (master, list) in replicas {
+            if self.layout.follows_replicas_of(master) {
+                self.replicas.answer(master, id, list);
+            }
+        }
         for m in masters {
             if self.settings.wants(&m.name) {
                 self.offer(id, &m.name, &m.addr, m.epoch);
@@ -484,7 +512,7 @@ impl Core {
         // a correction of tpc's own: it does not wait for `wait`.
         let version = self.topology.version();
         let mut corrects = |from: &Addr| {
-            if self.on_disk_masters.get(name) == Some(from) {
+            if self.disk.masters.get(name) == Some(from) {
                 self.correcting = Some(version);
             }
         };
@@ -538,7 +566,7 @@ impl Core {
                 // At start nothing is decided yet: holding means keeping the file on disk.
                 // Later it means keeping what tpc believes (it may be a newer failover
                 // the file does not show yet).
-                let disk = self.on_disk_masters.get(name).cloned();
+                let disk = self.disk.masters.get(name).cloned();
                 let held = match disk {
                     Some(disk) if !self.links.started() && self.topology.hold_at(name, &disk) => {
                         disk
@@ -558,7 +586,7 @@ impl Core {
     /// keep the template's address) and which masters no server carries; under
     /// `strict`, a server no sentinel knows stops tpc before it touches anything.
     fn on_started(&mut self) {
-        let Layout::Kept(template) = &self.layout else {
+        let Layout::Kept { template, .. } = &self.layout else {
             return;
         };
         let mut unknown: Vec<String> = template
@@ -636,9 +664,7 @@ impl Core {
         ));
         self.stats.drift_repairs += 1;
         self.on_disk = text.map(str::to_string);
-        (self.on_disk_masters, self.on_disk_is_rendering) = text
-            .map(|t| self.layout.read(t, &self.settings.pool.name))
-            .unwrap_or_default();
+        self.disk = text.map(|t| self.layout.read(t)).unwrap_or_default();
         self.compare_target();
     }
 
@@ -648,8 +674,7 @@ impl Core {
                 Outcome::Ok => {
                     self.stats.writes += 1;
                     self.on_disk = Some(w.text);
-                    self.on_disk_masters = w.masters;
-                    self.on_disk_is_rendering = true;
+                    self.disk = w.disk;
                     self.compare_target();
                     self.reload_owed = true;
                     if self.write_retry.succeeded() {
@@ -720,14 +745,36 @@ impl Core {
         }
     }
 
-    /// Judges whether the known masters call for a new config.
+    /// The versions of what the target is made of.
+    fn target_version(&self) -> (u64, u64) {
+        (self.topology.version(), self.replicas.version())
+    }
+
+    /// Judges whether the known masters call for a new config; and says when a replica
+    /// pool's server falls back to its master for want of a healthy replica, and when
+    /// it has one again.
     fn compare_target(&mut self) {
-        let differs = self.layout.differs(
-            &self.topology,
-            &self.on_disk_masters,
-            self.on_disk_is_rendering,
-        );
-        self.target_differs = (self.topology.version(), differs);
+        let differs = self
+            .layout
+            .differs(&self.topology, &self.replicas, &self.disk);
+        self.target_differs = (self.target_version(), differs);
+        let without = self.layout.without_replica(&self.topology, &self.replicas);
+        if without != self.without_replica {
+            for name in without.difference(&self.without_replica) {
+                warn!(
+                    "No healthy replica of {name}: its replica pools' servers point at the master"
+                );
+                self.effects.push_back(Effect::Notify {
+                    text: format!(
+                        "No healthy replica of {name}: its replica pools' servers point at the master until one is back"
+                    ),
+                });
+            }
+            for name in self.without_replica.difference(&without) {
+                info!("A healthy replica of {name} again: its replica pools' servers follow it");
+            }
+            self.without_replica = without;
+        }
     }
 
     fn needs_write(&self) -> bool {
@@ -766,15 +813,17 @@ impl Core {
     }
 
     fn start_write(&mut self) {
-        let (text, masters) = self.layout.target(&self.topology);
-        let changes = diff(&self.on_disk_masters, &masters);
+        let Target { text, disk } = self
+            .layout
+            .target(&self.topology, &self.replicas, &self.disk);
+        let changes = self.layout.changes(&self.disk, &disk);
         let id = self.next_id();
         self.effects.push_back(Effect::WriteConfig {
             id,
             text: text.clone(),
             changes,
         });
-        self.write = Some(PendingWrite { id, text, masters });
+        self.write = Some(PendingWrite { id, text, disk });
     }
 
     /// Asks every sentinel for its masters each `reconcile` interval.

@@ -16,6 +16,7 @@ pub mod layout;
 pub mod links;
 pub mod machine;
 pub mod render;
+pub mod replicas;
 pub mod secret;
 pub mod settings;
 pub mod shown;

@@ -2,6 +2,8 @@
 //! operator's template to keep), the master filters and the minimum wait between
 //! reloads. Built and validated by the CLI in the shell; the core takes them as given.
 
+use std::collections::BTreeSet;
+
 use serde::{Deserialize, Serialize};
 
 use crate::core::filter::MasterRegex;
@@ -126,6 +128,10 @@ pub struct CoreSettings {
     /// renders `pool` (generate mode). Written without its `redis_auth`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<Template>,
+    /// In template mode, the pools whose servers follow a healthy replica of their
+    /// master rather than the master.
+    #[serde(skip_serializing_if = "BTreeSet::is_empty")]
+    pub replica_pools: BTreeSet<String>,
     /// In template mode, a server no sentinel knows at start stops tpc.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub strict: bool,
@@ -152,6 +158,7 @@ impl Default for CoreSettings {
             master_pattern: String::new(),
             master_regex: MasterRegex::default(),
             template: None,
+            replica_pools: BTreeSet::new(),
             strict: false,
             wait: Millis::from_secs(60),
             reconcile: Millis::ZERO,

@@ -6,6 +6,7 @@ use std::fmt;
 
 use crate::core::addr::{Addr, AddrError};
 use crate::core::event::check_name;
+use crate::core::replicas::ReplicaInfo;
 use crate::core::topology::MasterInfo;
 
 /// Why an entry of a `SENTINEL MASTERS` answer was not usable.
@@ -58,6 +59,33 @@ pub fn master_from_fields(fields: &BTreeMap<String, String>) -> Result<MasterInf
         Some(e) => Some(e.parse().map_err(|_| SnapshotError::BadEpoch(e.clone()))?),
     };
     Ok(MasterInfo { name, addr, epoch })
+}
+
+/// Reads one replica's fields from a `SENTINEL REPLICAS` answer. A replica flagged
+/// `s_down`, `o_down` or `disconnected`, or whose link to its master is not `ok`, is
+/// down.
+pub fn replica_from_fields(
+    fields: &BTreeMap<String, String>,
+) -> Result<ReplicaInfo, SnapshotError> {
+    let get = |k: &'static str| fields.get(k).ok_or(SnapshotError::MissingField(k));
+    let addr = Addr::parse_parts(get("ip")?, get("port")?).map_err(SnapshotError::Addr)?;
+    let flags = fields.get("flags").map_or("", String::as_str);
+    let flagged = flags
+        .split(',')
+        .any(|f| matches!(f, "s_down" | "o_down" | "disconnected"));
+    let link_down = fields
+        .get("master-link-status")
+        .is_some_and(|status| status != "ok");
+    let priority = fields
+        .get("slave-priority")
+        .or_else(|| fields.get("replica-priority"))
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(100);
+    Ok(ReplicaInfo {
+        addr,
+        down: flagged || link_down,
+        priority,
+    })
 }
 
 #[cfg(test)]
@@ -118,5 +146,40 @@ mod tests {
             Err(SnapshotError::BadEpoch(_))
         ));
         assert_eq!(flat(&["a", "1", "dangling"]).len(), 1);
+    }
+
+    #[test]
+    fn reads_a_sentinel_replicas_entry() {
+        let replica = |words: &[&str]| replica_from_fields(&flat(words));
+        let healthy = &[
+            "name",
+            "127.0.0.1:7002",
+            "ip",
+            "127.0.0.1",
+            "port",
+            "7002",
+            "flags",
+            "slave",
+            "master-link-status",
+            "ok",
+            "slave-priority",
+            "10",
+        ];
+        let r = replica(healthy).unwrap();
+        assert_eq!(
+            (r.addr.to_string(), r.down, r.priority),
+            ("127.0.0.1:7002".into(), false, 10)
+        );
+        let mut sdown = healthy.to_vec();
+        sdown[7] = "s_down,slave,disconnected";
+        assert!(replica(&sdown).unwrap().down);
+        let mut link = healthy.to_vec();
+        link[9] = "err";
+        assert!(replica(&link).unwrap().down);
+        assert_eq!(replica(&healthy[..6]).unwrap().priority, 100);
+        assert_eq!(
+            replica(&["ip", "127.0.0.1"]),
+            Err(SnapshotError::MissingField("port"))
+        );
     }
 }

@@ -198,15 +198,15 @@ impl Template {
         &self.pools
     }
 
-    /// The text with each hole filled by `addr_of(hole)`, or the template's own address
-    /// where that gives none.
-    pub fn fill<'a>(&'a self, mut addr_of: impl FnMut(&Hole) -> Option<&'a Addr>) -> String {
+    /// The text with hole `i` filled by `addr_of(i, hole)`, or the template's own
+    /// address where that gives none.
+    pub fn fill<'a>(&'a self, mut addr_of: impl FnMut(usize, &Hole) -> Option<&'a Addr>) -> String {
         use std::fmt::Write;
         let size: usize = self.pieces.iter().map(String::len).sum();
         let mut text = String::with_capacity(size + self.holes.len() * 24);
-        for (piece, hole) in self.pieces.iter().zip(&self.holes) {
+        for (i, (piece, hole)) in self.pieces.iter().zip(&self.holes).enumerate() {
             text.push_str(piece);
-            let addr = addr_of(hole).unwrap_or(&hole.addr);
+            let addr = addr_of(i, hole).unwrap_or(&hole.addr);
             // Writing to a String cannot fail.
             let _ = write!(text, "{}:{}", addr.host, addr.port);
         }
@@ -216,7 +216,7 @@ impl Template {
 
     /// The template's own text.
     pub fn text(&self) -> String {
-        self.fill(|_| None)
+        self.fill(|_, _| None)
     }
 
     /// The text with every `redis_auth` value replaced by a mask.

@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, watch, Notify};
 use tokio::time::{sleep_until, Instant};
 use tracing::{info, warn};
 
+use crate::core::layout::Layout;
 use crate::core::{Core, Effect, Input};
 
 use super::child::GRACE;
@@ -115,10 +116,11 @@ fn to_input(event: LinkEvent, clock: &Clock) -> Input<'static> {
             channel: channel.into(),
             payload: payload.into(),
         },
-        LinkEvent::Snapshot { sentinel, masters } => Input::Snapshot {
+        LinkEvent::Snapshot { sentinel, answer } => Input::Snapshot {
             at,
             sentinel: sentinel.into(),
-            masters,
+            masters: answer.masters,
+            replicas: answer.replicas,
         },
     }
 }
@@ -268,6 +270,7 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
         options.sentinels.clone(),
         options.auth.clone(),
         options.sentinel_timeout,
+        Layout::new(&options.core).followed(),
         link_tx,
         query_rx,
     ));

@@ -60,6 +60,7 @@ pub fn run(options: &Options, file: &Path) -> Result<Vec<String>, DryRunError> {
     core.handle(Input::Snapshot {
         at: Millis::ZERO,
         sentinel: format!("file {name}").into(),
+        replicas: Default::default(),
         masters,
     });
     if core.masters().is_empty() {

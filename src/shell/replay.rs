@@ -196,6 +196,7 @@ fn feed_masters<W: Write>(
     let input = Input::Snapshot {
         at: Millis::ZERO,
         sentinel: format!("file {name}").into(),
+        replicas: Default::default(),
         masters,
     };
     driver.feed(input, &mut |e| printer.entry(e));

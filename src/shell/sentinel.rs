@@ -12,8 +12,9 @@
 mod outbox;
 mod session;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::{MultiplexedConnection, PubSubSink};
@@ -22,7 +23,8 @@ use tokio::task::JoinSet;
 use tokio::time::{sleep, timeout, Instant};
 use tracing::{info, warn};
 
-use crate::core::snapshot::{master_from_fields, pairs};
+use crate::core::replicas::{ReplicaInfo, MAX_REPLICAS};
+use crate::core::snapshot::{master_from_fields, pairs, replica_from_fields};
 use crate::core::{Addr, MasterInfo};
 
 pub use outbox::Receipt;
@@ -88,13 +90,24 @@ pub enum LinkEvent {
         /// Payload.
         payload: String,
     },
-    /// The answer to `SENTINEL MASTERS`.
+    /// The answer to `SENTINEL MASTERS`, and to `SENTINEL REPLICAS` for the masters
+    /// replica pools follow.
     Snapshot {
         /// Which sentinel.
         sentinel: String,
-        /// Masters it monitors (entries that could not be read are left out and logged).
-        masters: Vec<MasterInfo>,
+        /// The answer.
+        answer: Answer,
     },
+}
+
+/// One round of queries to a sentinel: its masters, and the replicas of those that
+/// replica pools follow. Entries that could not be read are left out and logged.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Answer {
+    /// `SENTINEL MASTERS`.
+    pub masters: Vec<MasterInfo>,
+    /// `SENTINEL REPLICAS <master>` for each followed master the sentinel monitors.
+    pub replicas: BTreeMap<String, Vec<ReplicaInfo>>,
 }
 
 /// A [`LinkEvent`] on its way to the daemon, with a receipt that tells its link, once
@@ -115,21 +128,27 @@ impl Delivery {
 
 /// Follows every sentinel at once, forever, sending what they say to `events`; `timeout`
 /// bounds connecting and every answer. Every change of `queries` asks each linked
-/// sentinel for `SENTINEL MASTERS` again (coalesced per link). Returns when `events` is
-/// closed.
+/// sentinel for `SENTINEL MASTERS` again (coalesced per link), and for the replicas of
+/// the masters in `replicas_of`. Returns when `events` is closed.
 pub async fn follow_all(
     sentinels: Vec<Addr>,
     auth: SentinelAuth,
     timeout: Duration,
+    replicas_of: BTreeSet<String>,
     events: mpsc::Sender<Delivery>,
     queries: watch::Receiver<u64>,
 ) {
+    let replicas_of = Arc::new(replicas_of);
     let mut links = JoinSet::new();
     for addr in sentinels {
+        let asking = Asking {
+            timeout,
+            replicas_of: replicas_of.clone(),
+        };
         links.spawn(follow(
             addr,
             auth.clone(),
-            timeout,
+            asking,
             events.clone(),
             queries.clone(),
         ));
@@ -160,11 +179,20 @@ fn backoff(failures: u32) -> Duration {
         .min(MAX_BACKOFF)
 }
 
+/// What a link asks its sentinel, and how long it waits.
+#[derive(Debug, Clone)]
+struct Asking {
+    /// Bounds connecting and every answer.
+    timeout: Duration,
+    /// The masters whose replicas are asked for.
+    replicas_of: Arc<BTreeSet<String>>,
+}
+
 /// One sentinel's link, reconnecting forever. Returns when `events` is closed.
 async fn follow(
     addr: Addr,
     auth: SentinelAuth,
-    timeout: Duration,
+    asking: Asking,
     events: mpsc::Sender<Delivery>,
     mut queries: watch::Receiver<u64>,
 ) {
@@ -174,7 +202,7 @@ async fn follow(
         info!("Connecting to sentinel {sentinel}");
         let started = Instant::now();
         let reason =
-            match session::run(&addr, &auth, &sentinel, timeout, &events, &mut queries).await {
+            match session::run(&addr, &auth, &sentinel, &asking, &events, &mut queries).await {
                 Ok(()) => return,
                 Err(reason) => reason,
             };
@@ -272,19 +300,21 @@ async fn alive(mut sink: PubSubSink, limit: Duration) -> Result<(), String> {
         .map(|_| ())
 }
 
-/// `SENTINEL MASTERS`, read into masters; entries that cannot be read are logged and
-/// left out. An answer of the wrong shape, or none within `limit`, fails the link.
-async fn query_masters(
+/// `SENTINEL MASTERS`, then `SENTINEL REPLICAS <name>` for each master it reports that
+/// is in `replicas_of`, read; entries that cannot be read are logged and left out. An
+/// answer of the wrong shape, or none within `limit`, fails the link.
+async fn query_all(
     mut conn: MultiplexedConnection,
     limit: Duration,
-) -> Result<Vec<MasterInfo>, String> {
+    replicas_of: Arc<BTreeSet<String>>,
+) -> Result<Answer, String> {
     let answer: redis::Value = within(
         "SENTINEL MASTERS",
         limit,
         redis::cmd("SENTINEL").arg("MASTERS").query_async(&mut conn),
     )
     .await?;
-    Ok(masters_answer(answer)?
+    let masters: Vec<MasterInfo> = entries_answer("SENTINEL MASTERS", answer)?
         .iter()
         .filter_map(|flat| {
             let fields: BTreeMap<String, String> = pairs(flat);
@@ -292,7 +322,35 @@ async fn query_masters(
                 .map_err(|e| warn!("Skipping a master in SENTINEL MASTERS: {e}"))
                 .ok()
         })
-        .collect())
+        .collect();
+    let mut replicas = BTreeMap::new();
+    for master in masters.iter().filter(|m| replicas_of.contains(&m.name)) {
+        let answer: redis::Value = within(
+            "SENTINEL REPLICAS",
+            limit,
+            redis::cmd("SENTINEL")
+                .arg("REPLICAS")
+                .arg(&master.name)
+                .query_async(&mut conn),
+        )
+        .await?;
+        let found = entries_answer("SENTINEL REPLICAS", answer)?
+            .iter()
+            .take(MAX_REPLICAS)
+            .filter_map(|flat| {
+                replica_from_fields(&pairs(flat))
+                    .map_err(|e| {
+                        warn!(
+                            "Skipping a replica of {} in SENTINEL REPLICAS: {e}",
+                            master.name
+                        )
+                    })
+                    .ok()
+            })
+            .collect();
+        replicas.insert(master.name.clone(), found);
+    }
+    Ok(Answer { masters, replicas })
 }
 
 /// What kind of RESP value this is, for error messages.
@@ -307,20 +365,18 @@ fn kind(value: &redis::Value) -> &'static str {
     }
 }
 
-/// Reads a `SENTINEL MASTERS` answer: a list of flat field lists of strings. Anything
-/// else is an error that resets the link.
-fn masters_answer(answer: redis::Value) -> Result<Vec<Vec<String>>, String> {
-    let bad = |what: &str, v: &redis::Value| {
-        format!("SENTINEL MASTERS: expected {what}, got {}", kind(v))
-    };
+/// Reads a `SENTINEL MASTERS` or `SENTINEL REPLICAS` answer (`command`): a list of
+/// flat field lists of strings. Anything else is an error that resets the link.
+fn entries_answer(command: &str, answer: redis::Value) -> Result<Vec<Vec<String>>, String> {
+    let bad = |what: &str, v: &redis::Value| format!("{command}: expected {what}, got {}", kind(v));
     let redis::Value::Array(entries) = answer else {
-        return Err(bad("a list of masters", &answer));
+        return Err(bad("a list of entries", &answer));
     };
     entries
         .into_iter()
         .map(|entry| {
             let redis::Value::Array(fields) = entry else {
-                return Err(bad("a list of fields for each master", &entry));
+                return Err(bad("a list of fields for each entry", &entry));
             };
             fields
                 .into_iter()
@@ -354,14 +410,17 @@ mod tests {
         use redis::Value::{Array, BulkString, Int, Okay};
         let field = |s: &str| BulkString(s.as_bytes().to_vec());
         let good = Array(vec![Array(vec![field("name"), field("m")])]);
-        assert_eq!(masters_answer(good).unwrap(), [["name", "m"]]);
-        assert!(masters_answer(Okay).unwrap_err().contains("got a status"));
-        assert!(masters_answer(field("x"))
-            .unwrap_err()
-            .contains("got a string"));
-        assert!(masters_answer(Array(vec![Int(1)])).is_err());
-        assert!(masters_answer(Array(vec![Array(vec![Int(1)])])).is_err());
-        assert!(masters_answer(Array(vec![])).unwrap().is_empty());
+        let answer = |v| entries_answer("SENTINEL MASTERS", v);
+        assert_eq!(answer(good).unwrap(), [["name", "m"]]);
+        let e = answer(Okay).unwrap_err();
+        assert!(
+            e.starts_with("SENTINEL MASTERS:") && e.contains("got a status"),
+            "{e}"
+        );
+        assert!(answer(field("x")).unwrap_err().contains("got a string"));
+        assert!(answer(Array(vec![Int(1)])).is_err());
+        assert!(answer(Array(vec![Array(vec![Int(1)])])).is_err());
+        assert!(answer(Array(vec![])).unwrap().is_empty());
     }
 
     #[test]

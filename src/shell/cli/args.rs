@@ -14,6 +14,7 @@ pub struct RawArgs {
     pub master_pattern: String,
     pub master_regex: String,
     pub template: String,
+    pub replica_pools: String,
     pub strict: bool,
     pub masters: Option<String>,
     pub name: String,

@@ -250,6 +250,18 @@ pub const FLAGS: &[Flag] =
             template = text
         ),
         flag!(
+            "replica_pools",
+            Value("pool,..."),
+            "",
+            New,
+            Override(|b, f| b.replica_pools = f.replica_pools.clone()),
+            "cache",
+            "Template mode: CSV of pools whose servers follow a healthy replica of the master \
+         they are named after (lowest slave-priority, then address), or the master while none \
+         is healthy",
+            replica_pools = text
+        ),
+        flag!(
             "strict",
             Bool,
             "false",

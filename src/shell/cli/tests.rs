@@ -343,18 +343,25 @@ fn every_flag_of_the_table_overrides_a_recording_or_leaves_the_core_alone() {
     use flags::{Kind, Replay, FLAGS};
     // -sentinel_ca needs -sentinel_tls, which changes nothing in the core.
     let (defaults, _) = replay_core(&["-sentinel_tls"]);
+    // -replica_pools names pools of a template.
+    let template = "-template=examples/nutcracker.yml";
+    let (with_template, _) = replay_core(&["-sentinel_tls", template]);
     for flag in FLAGS.iter().filter(|f| f.kind != Kind::Switch) {
         let given = format!("-{}={}", flag.name, flag.example);
-        let (core, names) = replay_core(&["-sentinel_tls", &given]);
+        let (base, defaults) = match flag.name {
+            "replica_pools" => (vec!["-sentinel_tls", template], &with_template),
+            _ => (vec!["-sentinel_tls"], &defaults),
+        };
+        let (core, names) = replay_core(&[base.as_slice(), &[given.as_str()]].concat());
         match flag.replay {
             Replay::Override(_) => {
-                assert_ne!(core, defaults, "-{}'s example changes nothing", flag.name);
-                let mut recording = defaults.clone();
+                assert_ne!(&core, defaults, "-{}'s example changes nothing", flag.name);
+                let mut recording = (*defaults).clone();
                 apply_overrides(&mut recording, &core, &names);
                 assert_eq!(recording, core, "-{} does not override", flag.name);
             }
             Replay::Input | Replay::Daemon => assert_eq!(
-                core, defaults,
+                &core, defaults,
                 "-{} changes the core but replay ignores it",
                 flag.name
             ),

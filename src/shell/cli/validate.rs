@@ -1,6 +1,7 @@
 //! Turns the raw command line into checked [`Options`], before any connection is made.
 //! Every error names the flag, what was wrong and what is allowed.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -93,6 +94,15 @@ pub enum UsageError {
     LogOntoOut(String),
     /// A secret given both as its flag and as a file.
     TwoSources(SecretFlag),
+    /// `-replica_pools` without `-template`.
+    ReplicaPoolsWithoutTemplate,
+    /// `-replica_pools` names a pool the template does not have.
+    NoSuchPool {
+        /// The pool named.
+        pool: String,
+        /// The template's pools.
+        pools: String,
+    },
     /// `-template` is not a nutcracker config tpc can keep.
     BadTemplate {
         /// The template's path.
@@ -194,6 +204,14 @@ impl fmt::Display for UsageError {
                 problem,
                 want,
             } => write!(f, "invalid -{flag} {path}: {problem}; {want}"),
+            UsageError::ReplicaPoolsWithoutTemplate => write!(
+                f,
+                "-replica_pools names pools of a template: give -template FILE too (generate mode writes one pool of masters)"
+            ),
+            UsageError::NoSuchPool { pool, pools } => write!(
+                f,
+                "invalid value {pool:?} for -replica_pools: the template has no such pool; its pools are {pools}"
+            ),
             UsageError::BadTemplate { path, error } => write!(f, "invalid -template {path}: {error}"),
             UsageError::StrictUnbound {
                 path,
@@ -530,6 +548,7 @@ pub fn validate(raw: &RawArgs) -> Result<Options, UsageError> {
         out.as_deref(),
         log.as_deref(),
     )?;
+    let template = template(raw)?;
     Ok(Options {
         core: CoreSettings {
             pool: pool(raw)?,
@@ -539,7 +558,8 @@ pub fn validate(raw: &RawArgs) -> Result<Options, UsageError> {
                 value: raw.master_regex.clone(),
                 allowed: regex_error(&e),
             })?,
-            template: template(raw)?,
+            replica_pools: replica_pools(raw, template.as_ref())?,
+            template,
             strict: raw.strict,
             wait: Millis::from_secs(wait as u64),
             reconcile: Millis::from_secs(reconcile as u64),
@@ -612,6 +632,33 @@ fn template(raw: &RawArgs) -> Result<Option<Template>, UsageError> {
         }
     }
     Ok(Some(template))
+}
+
+/// `-replica_pools`: pools of the template, comma-separated.
+fn replica_pools(
+    raw: &RawArgs,
+    template: Option<&Template>,
+) -> Result<BTreeSet<String>, UsageError> {
+    let pools: BTreeSet<String> = raw
+        .replica_pools
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect();
+    if pools.is_empty() {
+        return Ok(pools);
+    }
+    let Some(template) = template else {
+        return Err(UsageError::ReplicaPoolsWithoutTemplate);
+    };
+    if let Some(unknown) = pools.iter().find(|p| !template.pools().contains(p)) {
+        return Err(UsageError::NoSuchPool {
+            pool: unknown.clone(),
+            pools: template.pools().join(", "),
+        });
+    }
+    Ok(pools)
 }
 
 /// `-listen_address` (host:port, ":9298" meaning every address) and `-telemetry_path`.

@@ -4,10 +4,12 @@
 //! path is unsure of, goes through serde_json.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Deserialize;
 
+use crate::core::replicas::ReplicaInfo;
 use crate::core::{EffectId, Input, MasterInfo, Millis, Outcome};
 
 /// An input as one JSON line, newline included.
@@ -58,6 +60,7 @@ struct FlatInput<'a> {
     #[serde(borrow)]
     payload: Option<Text<'a>>,
     masters: Option<Vec<MasterInfo>>,
+    replicas: Option<BTreeMap<String, Vec<ReplicaInfo>>>,
     #[serde(borrow)]
     reason: Option<Text<'a>>,
     id: Option<EffectId>,
@@ -97,6 +100,7 @@ fn parse_with_serde(line: &str) -> Result<Input<'_>, String> {
             at,
             sentinel: need_text(f.sentinel, kind, "sentinel")?,
             masters: need(f.masters, kind, "masters")?,
+            replicas: f.replicas.unwrap_or_default(),
         },
         "link_up" => Input::LinkUp {
             at,

@@ -73,12 +73,12 @@ impl Header {
 /// `redis_auth`); a file that was not tpc's rendering gets [`NOT_A_RENDERING`] as its
 /// first line, so that on replay it is no rendering either.
 fn on_disk_without_secrets(settings: &CoreSettings, text: &str) -> String {
-    let (masters, was_rendering) = Layout::new(settings).read(text, &settings.pool.name);
+    let disk = Layout::new(settings).read(text);
     let mut recorded = settings.clone();
     recorded.pool.redis_auth = Secret::default();
     recorded.template = settings.template.as_ref().map(Template::without_secrets);
-    let rendering = Layout::new(&recorded).render(&masters);
-    if was_rendering {
+    let rendering = Layout::new(&recorded).render(&disk);
+    if disk.rendering {
         rendering
     } else {
         format!("{NOT_A_RENDERING}\n{rendering}")

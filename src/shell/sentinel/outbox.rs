@@ -15,9 +15,7 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 
-use crate::core::MasterInfo;
-
-use super::LinkEvent;
+use super::{Answer, LinkEvent};
 
 /// Events an outbox holds, at most.
 pub const ROOM: usize = 4096;
@@ -60,23 +58,23 @@ impl Outbox {
         });
     }
 
-    /// Takes an answer to `SENTINEL MASTERS`, always: it replaces an older answer still
-    /// held, which it supersedes.
-    pub fn push_snapshot(&mut self, sentinel: &str, masters: Vec<MasterInfo>) {
+    /// Takes an answer to `SENTINEL MASTERS` (and `REPLICAS`), always: it replaces an
+    /// older answer still held, which it supersedes.
+    pub fn push_answer(&mut self, sentinel: &str, answer: Answer) {
         self.events
             .retain(|e| !matches!(e, LinkEvent::Snapshot { .. }));
         self.events.push_back(LinkEvent::Snapshot {
             sentinel: sentinel.to_string(),
-            masters,
+            answer,
         });
     }
 
     /// The link is up with this first answer: both go before every message heard while
     /// the answer was on its way, as if the messages came after it.
-    pub fn link_up(&mut self, sentinel: &str, masters: Vec<MasterInfo>) {
+    pub fn link_up(&mut self, sentinel: &str, answer: Answer) {
         self.events.push_front(LinkEvent::Snapshot {
             sentinel: sentinel.to_string(),
-            masters,
+            answer,
         });
         self.events.push_front(LinkEvent::Up {
             sentinel: sentinel.to_string(),
@@ -170,7 +168,11 @@ mod tests {
         std::iter::from_fn(|| outbox.pop())
             .map(|e| match e {
                 LinkEvent::Message { channel, .. } => channel,
-                LinkEvent::Snapshot { masters, .. } => format!("snapshot {}", masters.len()),
+                LinkEvent::Snapshot { answer, .. } => format!(
+                    "snapshot {} {}",
+                    answer.masters.len(),
+                    answer.replicas.len()
+                ),
                 LinkEvent::Up { .. } => "up".into(),
                 LinkEvent::Down { .. } => "down".into(),
             })
@@ -181,7 +183,7 @@ mod tests {
     fn informative_events_are_dropped_first_and_counted() {
         let mut outbox = Outbox::default();
         for _ in 0..ROOM_FOR_INFORMATIVE + 10 {
-            outbox.push_message(S, "+sdown", b"x");
+            outbox.push_message(S, "+failover-end", b"x");
         }
         outbox.push_message(S, "+switch-master", b"m 1.1.1.1 1 2.2.2.2 2");
         assert!(!outbox.take_stale());
@@ -210,22 +212,23 @@ mod tests {
     fn a_newer_answer_replaces_an_older_one_and_the_first_goes_first() {
         let mut outbox = Outbox::default();
         outbox.push_message(S, "+odown", b"master m 1.1.1.1 1");
-        outbox.link_up(S, vec![]);
-        outbox.push_message(S, "-odown", b"master m 1.1.1.1 1");
-        outbox.push_snapshot(S, vec![]);
-        outbox.push_message(S, "+sdown", b"x");
-        let newer = vec![MasterInfo {
+        let answer = |masters, replicas| Answer { masters, replicas };
+        let m = crate::core::MasterInfo {
             name: "m".into(),
             addr: crate::core::Addr {
                 host: "1.1.1.1".into(),
                 port: 1,
             },
             epoch: Some(1),
-        }];
-        outbox.push_snapshot(S, newer);
+        };
+        outbox.link_up(S, answer(vec![], [("m".into(), vec![])].into()));
+        outbox.push_message(S, "-odown", b"master m 1.1.1.1 1");
+        outbox.push_answer(S, answer(vec![], [].into()));
+        outbox.push_message(S, "+sdown", b"x");
+        outbox.push_answer(S, answer(vec![m], [("m".into(), vec![])].into()));
         assert_eq!(
             channels(&mut outbox),
-            ["up", "+odown", "-odown", "+sdown", "snapshot 1"]
+            ["up", "+odown", "-odown", "+sdown", "snapshot 1 1"]
         );
     }
 

@@ -22,11 +22,12 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::{interval, sleep_until, Instant, MissedTickBehavior};
 use tracing::warn;
 
-use crate::core::{Addr, MasterInfo};
+use crate::core::Addr;
 
 use super::outbox::{Outbox, Unread};
 use super::{
-    alive, client, connection_config, query_masters, within, Delivery, SentinelAuth, PING_EVERY,
+    alive, client, connection_config, query_all, within, Answer, Asking, Delivery, SentinelAuth,
+    PING_EVERY,
 };
 
 /// The longest an owed query waits.
@@ -42,10 +43,11 @@ pub(super) async fn run(
     addr: &Addr,
     auth: &SentinelAuth,
     sentinel: &str,
-    timeout: Duration,
+    asking: &Asking,
     events: &mpsc::Sender<Delivery>,
     queries: &mut watch::Receiver<u64>,
 ) -> Result<(), String> {
+    let timeout = asking.timeout;
     let client = client(addr, auth)?;
     // Both connections are made before subscribing, so no event arrives unread.
     let conn = within(
@@ -60,7 +62,7 @@ pub(super) async fn run(
     queries.mark_unchanged();
     let mut link = Link {
         sentinel,
-        timeout,
+        asking,
         conn,
         sink,
         events,
@@ -87,8 +89,8 @@ pub(super) async fn run(
 struct Link<'a> {
     /// Which sentinel, `host:port`.
     sentinel: &'a str,
-    /// How long an answer may take.
-    timeout: Duration,
+    /// What to ask, and how long an answer may take.
+    asking: &'a Asking,
     /// The connection queries go over.
     conn: MultiplexedConnection,
     /// The pub/sub connection's sending half, for PING.
@@ -106,7 +108,7 @@ struct Link<'a> {
     /// When the last query began.
     last_asked: Option<Instant>,
     /// The query in flight.
-    query: Pending<Vec<MasterInfo>>,
+    query: Pending<Answer>,
     /// The PING in flight.
     ping: Pending<()>,
 }
@@ -115,7 +117,9 @@ impl Link<'_> {
     /// Starts a `SENTINEL MASTERS`.
     fn ask(&mut self) {
         self.last_asked = Some(Instant::now());
-        self.query = Some(query_masters(self.conn.clone(), self.timeout).boxed());
+        let replicas_of = self.asking.replicas_of.clone();
+        let query = query_all(self.conn.clone(), self.asking.timeout, replicas_of);
+        self.query = Some(query.boxed());
     }
 
     /// Notes that a query is owed (once: later asks join it).
@@ -173,12 +177,13 @@ impl Link<'_> {
         Ok(())
     }
 
-    /// An answer to `SENTINEL MASTERS`; the first one brings the link up.
-    fn answered(&mut self, masters: Vec<MasterInfo>) {
+    /// An answer to `SENTINEL MASTERS` (and `REPLICAS`); the first one brings the link
+    /// up.
+    fn answered(&mut self, answer: Answer) {
         if self.linked {
-            self.outbox.push_snapshot(self.sentinel, masters);
+            self.outbox.push_answer(self.sentinel, answer);
         } else {
-            self.outbox.link_up(self.sentinel, masters);
+            self.outbox.link_up(self.sentinel, answer);
             self.linked = true;
         }
     }
@@ -239,7 +244,7 @@ impl Link<'_> {
                         warn!("{report}");
                     }
                     if self.ping.is_none() {
-                        self.ping = Some(alive(self.sink.clone(), self.timeout).boxed());
+                        self.ping = Some(alive(self.sink.clone(), self.asking.timeout).boxed());
                     }
                 }
             }

@@ -1,0 +1,199 @@
+//! Replicas of the masters that replica pools follow (`-replica_pools`): what each
+//! sentinel says about them (`SENTINEL REPLICAS <name>`, and the `+slave`,
+//! `+convert-to-slave`, `+sdown`/`-sdown` and `+switch-master` events), and which one a
+//! replica pool's server points at. Bounded: a sentinel's word about a master holds at
+//! most [`MAX_REPLICAS`] replicas.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::addr::Addr;
+use crate::core::truth::SentinelId;
+
+/// The most replicas kept per master and sentinel; more are ignored (no real master has
+/// that many, and a flood of made-up `+slave` events must not grow memory).
+pub const MAX_REPLICAS: usize = 64;
+
+/// Redis's default `replica-priority`.
+const DEFAULT_PRIORITY: u32 = 100;
+
+fn default_priority() -> u32 {
+    DEFAULT_PRIORITY
+}
+
+/// One replica as a sentinel reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplicaInfo {
+    /// Its address.
+    pub addr: Addr,
+    /// Flagged `s_down`, `o_down` or `disconnected`, or its link to the master is down:
+    /// never chosen.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub down: bool,
+    /// Its `slave-priority`; lower is chosen first.
+    #[serde(default = "default_priority")]
+    pub priority: u32,
+}
+
+/// What one sentinel says about one replica.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Health {
+    down: bool,
+    priority: u32,
+}
+
+/// Every sentinel's word about the replicas of the followed masters.
+#[derive(Debug, Default)]
+pub struct Replicas {
+    by_master: BTreeMap<String, BTreeMap<SentinelId, BTreeMap<Addr, Health>>>,
+    version: u64,
+}
+
+impl Replicas {
+    /// Changes whenever a choice may have changed.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// A sentinel's whole answer about `master`'s replicas: it replaces what that
+    /// sentinel said before.
+    pub fn answer(&mut self, master: &str, sentinel: SentinelId, replicas: &[ReplicaInfo]) {
+        let said: BTreeMap<Addr, Health> = replicas
+            .iter()
+            .take(MAX_REPLICAS)
+            .map(|r| {
+                let health = Health {
+                    down: r.down,
+                    priority: r.priority,
+                };
+                (r.addr.clone(), health)
+            })
+            .collect();
+        let by_sentinel = self.by_master.entry(master.to_string()).or_default();
+        if by_sentinel.get(&sentinel) != Some(&said) {
+            by_sentinel.insert(sentinel, said);
+            self.version += 1;
+        }
+    }
+
+    /// A sentinel's event about one replica of `master`: it is there (`down` false:
+    /// `+slave`, `+convert-to-slave`, `-sdown`) or down (`+sdown`). A replica not known
+    /// yet gets the default priority.
+    pub fn event(&mut self, master: &str, sentinel: SentinelId, addr: &Addr, down: bool) {
+        let said = self
+            .by_master
+            .entry(master.to_string())
+            .or_default()
+            .entry(sentinel)
+            .or_default();
+        let known = said.len();
+        match said.get_mut(addr) {
+            Some(h) if h.down == down => return,
+            Some(h) => h.down = down,
+            None if known >= MAX_REPLICAS => return,
+            None => {
+                let health = Health {
+                    down,
+                    priority: DEFAULT_PRIORITY,
+                };
+                said.insert(addr.clone(), health);
+            }
+        }
+        self.version += 1;
+    }
+
+    /// `master` failed over to `addr`: it is no replica any more.
+    pub fn promoted(&mut self, master: &str, addr: &Addr) {
+        let Some(by_sentinel) = self.by_master.get_mut(master) else {
+            return;
+        };
+        for said in by_sentinel.values_mut() {
+            if said.remove(addr).is_some() {
+                self.version += 1;
+            }
+        }
+    }
+
+    /// A sentinel's link is lost: its word no longer counts.
+    pub fn forget(&mut self, sentinel: SentinelId) {
+        for by_sentinel in self.by_master.values_mut() {
+            if by_sentinel.remove(&sentinel).is_some() {
+                self.version += 1;
+            }
+        }
+    }
+
+    /// The replica a replica pool's server for `master` (now at `master_addr`) points
+    /// at: one no sentinel reports down, lowest priority first, then lowest address;
+    /// none when there is no such replica.
+    pub fn choice(&self, master: &str, master_addr: &Addr) -> Option<&Addr> {
+        let by_sentinel = self.by_master.get(master)?;
+        let mut merged: BTreeMap<&Addr, Health> = BTreeMap::new();
+        for (addr, h) in by_sentinel.values().flatten() {
+            let m = merged.entry(addr).or_insert(*h);
+            m.down |= h.down;
+            m.priority = m.priority.min(h.priority);
+        }
+        merged
+            .into_iter()
+            .filter(|(addr, h)| !h.down && *addr != master_addr)
+            .min_by_key(|(addr, h)| (h.priority, *addr))
+            .map(|(addr, _)| addr)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(port: u16) -> Addr {
+        Addr::parse(&format!("127.0.0.1:{port}")).unwrap()
+    }
+
+    fn info(port: u16, down: bool, priority: u32) -> ReplicaInfo {
+        ReplicaInfo {
+            addr: addr(port),
+            down,
+            priority,
+        }
+    }
+
+    #[test]
+    fn chooses_a_healthy_replica_by_priority_then_address() {
+        let (a, b) = (SentinelId(0), SentinelId(1));
+        let mut r = Replicas::default();
+        assert_eq!(r.choice("m", &addr(1)), None);
+        r.answer("m", a, &[info(3, false, 100), info(2, false, 100)]);
+        assert_eq!(r.choice("m", &addr(1)), Some(&addr(2)));
+        r.answer("m", b, &[info(4, false, 10)]);
+        assert_eq!(r.choice("m", &addr(1)), Some(&addr(4)));
+        // Down by one sentinel's word: never chosen.
+        r.event("m", a, &addr(4), true);
+        assert_eq!(r.choice("m", &addr(1)), Some(&addr(2)));
+        r.event("m", a, &addr(4), false);
+        assert_eq!(r.choice("m", &addr(1)), Some(&addr(4)));
+        // The master's own address is never a replica.
+        assert_eq!(r.choice("m", &addr(4)), Some(&addr(2)));
+        r.promoted("m", &addr(2));
+        r.forget(b);
+        // Sentinel a's event added 4 at the default priority.
+        assert_eq!(r.choice("m", &addr(1)), Some(&addr(3)));
+        r.event("m", a, &addr(3), true);
+        assert_eq!(r.choice("m", &addr(1)), Some(&addr(4)));
+        r.event("m", a, &addr(4), true);
+        assert_eq!(r.choice("m", &addr(1)), None);
+    }
+
+    #[test]
+    fn a_flood_of_made_up_replicas_is_bounded() {
+        let mut r = Replicas::default();
+        for port in 1..=1000 {
+            r.event("m", SentinelId(0), &addr(port), false);
+        }
+        let many: Vec<ReplicaInfo> = (1..=1000).map(|p| info(p, false, 1)).collect();
+        r.answer("m", SentinelId(1), &many);
+        let kept: usize = r.by_master["m"].values().map(BTreeMap::len).sum();
+        assert_eq!(kept, 2 * MAX_REPLICAS);
+    }
+}

@@ -1,0 +1,294 @@
+//! Replica pools (`-replica_pools`), through the core on virtual time: a replica pool's
+//! server follows a healthy replica of its master (lowest priority, then address),
+//! never one a sentinel reports down, falls back to the master (and says so) while none
+//! is healthy, and follows the replicas across a failover. Each written config is
+//! checked against the template with the expected addresses put in by plain text
+//! replacement, not by tpc's own template code.
+
+use tpc::core::driver::{Driver, Entry, Outcomes};
+use tpc::core::replicas::ReplicaInfo;
+use tpc::core::template::Template;
+use tpc::core::{Addr, Core, CoreSettings, Effect, Input, MasterInfo, Millis};
+
+const TEMPLATE: &str = "\
+# writes go to the master, reads to a replica
+main:
+  listen: 127.0.0.1:22121
+  redis: true
+  servers:
+   - 10.0.0.1:6379:1 m1
+   - 10.0.1.1:6379:1 m2
+read:
+  listen: 127.0.0.1:22122
+  redis: true
+  servers:
+   - 10.0.0.1:6379:1 m1   # follows a replica of m1
+   - 10.0.1.1:6379:1 m2
+";
+
+fn addr(text: &str) -> Addr {
+    Addr::parse(text).unwrap()
+}
+
+/// The template with `main`'s and `read`'s addresses of m1 and m2 as given.
+fn expected(main: [&str; 2], read: [&str; 2]) -> String {
+    let mut lines: Vec<String> = TEMPLATE.lines().map(str::to_string).collect();
+    let servers = [(5, main[0]), (6, main[1]), (11, read[0]), (12, read[1])];
+    for (line, to) in servers {
+        let old = if lines[line].contains("m1") {
+            "10.0.0.1:6379"
+        } else {
+            "10.0.1.1:6379"
+        };
+        lines[line] = lines[line].replacen(old, to, 1);
+    }
+    lines.join("\n") + "\n"
+}
+
+struct Run {
+    driver: Driver,
+    writes: Vec<String>,
+    notes: Vec<String>,
+}
+
+impl Run {
+    fn new() -> Run {
+        let settings = CoreSettings {
+            template: Some(Template::parse(TEMPLATE).unwrap()),
+            replica_pools: ["read".to_string()].into(),
+            wait: Millis::ZERO,
+            sentinels: 1,
+            ..CoreSettings::default()
+        };
+        let core = Core::new(settings, Some(TEMPLATE.to_string()));
+        Run {
+            driver: Driver::new(core, Outcomes::Simulated),
+            writes: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    fn feed(&mut self, input: Input<'static>) {
+        let (writes, notes) = (&mut self.writes, &mut self.notes);
+        let mut out = |entry| {
+            if let Entry::Effect(_, effect) = entry {
+                match effect {
+                    Effect::WriteConfig { text, .. } => writes.push(text),
+                    Effect::Notify { text } => notes.push(text),
+                    _ => {}
+                }
+            }
+        };
+        self.driver.feed(input, &mut out);
+        self.driver.finish(&mut out);
+    }
+
+    fn last(&self) -> &str {
+        self.writes.last().map_or("", String::as_str)
+    }
+}
+
+fn at(t: u64) -> Millis {
+    Millis(t)
+}
+
+/// A sentinel's answer: m1 at `m1` (m2 where the template has it), and the replicas
+/// of `of` as `list` (address, down, priority).
+fn answer(t: u64, m1: &str, epoch: u64, of: &str, list: &[(&str, bool, u32)]) -> Input<'static> {
+    let master = |name: &str, a: &str| MasterInfo {
+        name: name.into(),
+        addr: addr(a),
+        epoch: Some(epoch),
+    };
+    let replicas = list
+        .iter()
+        .map(|(a, down, priority)| ReplicaInfo {
+            addr: addr(a),
+            down: *down,
+            priority: *priority,
+        })
+        .collect();
+    Input::Snapshot {
+        at: at(t),
+        sentinel: "s1".into(),
+        masters: vec![master("m1", m1), master("m2", "10.0.1.1:6379")],
+        replicas: [(of.to_string(), replicas)].into(),
+    }
+}
+
+fn message(t: u64, channel: &str, payload: &str) -> Input<'static> {
+    Input::Message {
+        at: at(t),
+        sentinel: "s1".into(),
+        channel: channel.to_string().into(),
+        payload: payload.to_string().into(),
+    }
+}
+
+fn replica_event(t: u64, channel: &str, replica: &str, master: &str) -> Input<'static> {
+    let (host, port) = replica.split_once(':').unwrap();
+    let payload = format!(
+        "slave {replica} {host} {port} @ m1 {}",
+        master.replace(':', " ")
+    );
+    message(t, channel, &payload)
+}
+
+#[test]
+fn a_replica_pool_follows_a_healthy_replica_and_falls_back_to_the_master() {
+    let mut run = Run::new();
+    run.feed(Input::LinkUp {
+        at: at(0),
+        sentinel: "s1".into(),
+    });
+    run.feed(answer(
+        1,
+        "10.0.0.1:6379",
+        1,
+        "m1",
+        &[("10.0.0.2:6379", false, 100), ("10.0.0.3:6379", false, 50)],
+    ));
+    // The first config, at once: lowest priority first; m2 has no replica: its master.
+    assert_eq!(run.writes.len(), 1, "one write at start");
+    assert_eq!(
+        run.last(),
+        expected(
+            ["10.0.0.1:6379", "10.0.1.1:6379"],
+            ["10.0.0.3:6379", "10.0.1.1:6379"]
+        )
+    );
+    // The chosen replica goes down: the next one.
+    run.feed(replica_event(
+        10,
+        "+sdown",
+        "10.0.0.3:6379",
+        "10.0.0.1:6379",
+    ));
+    assert_eq!(
+        run.last(),
+        expected(
+            ["10.0.0.1:6379", "10.0.1.1:6379"],
+            ["10.0.0.2:6379", "10.0.1.1:6379"]
+        )
+    );
+    // No healthy replica: the master, said once.
+    let notes = run.notes.len();
+    run.feed(replica_event(
+        20,
+        "+sdown",
+        "10.0.0.2:6379",
+        "10.0.0.1:6379",
+    ));
+    assert_eq!(
+        run.last(),
+        expected(
+            ["10.0.0.1:6379", "10.0.1.1:6379"],
+            ["10.0.0.1:6379", "10.0.1.1:6379"]
+        )
+    );
+    let said: Vec<&String> = run.notes[notes..]
+        .iter()
+        .filter(|n| n.contains("No healthy replica of m1"))
+        .collect();
+    assert_eq!(said.len(), 1, "{:?}", run.notes);
+
+    // A failover to .2 (down as a replica a moment ago, but the sentinels promoted it):
+    // the master moves; .3 comes back and the read pool follows it.
+    run.feed(message(
+        30,
+        "+switch-master",
+        "m1 10.0.0.1 6379 10.0.0.2 6379",
+    ));
+    run.feed(answer(
+        31,
+        "10.0.0.2:6379",
+        2,
+        "m1",
+        &[("10.0.0.1:6379", true, 100), ("10.0.0.3:6379", true, 50)],
+    ));
+    assert_eq!(
+        run.last(),
+        expected(
+            ["10.0.0.2:6379", "10.0.1.1:6379"],
+            ["10.0.0.2:6379", "10.0.1.1:6379"]
+        )
+    );
+    run.feed(replica_event(
+        40,
+        "-sdown",
+        "10.0.0.3:6379",
+        "10.0.0.2:6379",
+    ));
+    assert_eq!(
+        run.last(),
+        expected(
+            ["10.0.0.2:6379", "10.0.1.1:6379"],
+            ["10.0.0.3:6379", "10.0.1.1:6379"]
+        )
+    );
+    // The old master is back as a replica; priority 100 against .3's 50: .3 stays.
+    let writes = run.writes.len();
+    run.feed(replica_event(
+        50,
+        "+convert-to-slave",
+        "10.0.0.1:6379",
+        "10.0.0.2:6379",
+    ));
+    assert_eq!(run.writes.len(), writes, "nothing to change");
+}
+
+#[test]
+fn replicas_come_from_answers_and_events_of_followed_masters_only() {
+    let mut run = Run::new();
+    run.feed(answer(
+        1,
+        "10.0.0.1:6379",
+        1,
+        "m2",
+        &[("10.0.1.2:6379", false, 1)],
+    ));
+    // m2 is in the read pool too: its replica from the answer is followed; m1 has no
+    // answer about replicas yet, so its read server points at its master.
+    assert_eq!(
+        run.last(),
+        expected(
+            ["10.0.0.1:6379", "10.0.1.1:6379"],
+            ["10.0.0.1:6379", "10.0.1.2:6379"]
+        )
+    );
+    // A replica announced by an event: known, but .2 (priority 1) stays chosen.
+    let writes = run.writes.len();
+    let m2 = |t, channel, replica: &str| {
+        let (host, port) = replica.split_once(':').unwrap();
+        message(
+            t,
+            channel,
+            &format!("slave {replica} {host} {port} @ m2 10.0.1.1 6379"),
+        )
+    };
+    run.feed(m2(3, "+slave", "10.0.1.3:6379"));
+    assert_eq!(run.writes.len(), writes);
+    run.feed(m2(4, "+sdown", "10.0.1.2:6379"));
+    assert_eq!(
+        run.last(),
+        expected(
+            ["10.0.0.1:6379", "10.0.1.1:6379"],
+            ["10.0.0.1:6379", "10.0.1.3:6379"]
+        )
+    );
+    // A master that no pool names: ignored.
+    let writes = run.writes.len();
+    run.feed(answer(
+        5,
+        "10.0.0.1:6379",
+        1,
+        "other",
+        &[("10.9.9.9:6379", false, 1)],
+    ));
+    run.feed(message(
+        6,
+        "+slave",
+        "slave 10.9.9.8:6379 10.9.9.8 6379 @ other 10.9.9.9 6379",
+    ));
+    assert_eq!(run.writes.len(), writes);
+}
