@@ -27,6 +27,9 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The example template: two pools, a master in both, a server line without a name.
+const TEMPLATE: &str = "examples/nutcracker.yml";
+
 #[test]
 fn a_wrong_flag_or_value_exits_2_with_one_line() {
     for (args, says) in [
@@ -37,6 +40,31 @@ fn a_wrong_flag_or_value_exits_2_with_one_line() {
             "ketama, modula, random",
         ),
         (&["-out", "/tmp/x"], "no sentinel given"),
+        (&["-sentinels", ":1", "-master_regex", "("], "-master_regex"),
+        (
+            &["-sentinels", ":1", "-replica_pools", "read"],
+            "give -template",
+        ),
+        (
+            &["-sentinels", ":1", "-template", "/no/such.yml"],
+            "-template",
+        ),
+        (
+            &[
+                "-sentinels",
+                ":1",
+                "-template",
+                TEMPLATE,
+                "-replica_pools",
+                "nope",
+            ],
+            "its pools are sessions, cache",
+        ),
+        // The example's last server line has no name.
+        (
+            &["-sentinels", ":1", "-template", TEMPLATE, "-strict"],
+            "line 24",
+        ),
     ] {
         let o = tpc(args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");
@@ -703,4 +731,49 @@ fn a_log_onto_the_config_is_refused() {
         assert!(e.contains("-log") && e.contains("-out"), "{e}");
         assert_eq!(std::fs::read_to_string(&out).unwrap(), "live config\n");
     }
+}
+
+#[test]
+fn a_bad_template_is_one_line_naming_where() {
+    let dir = tempfile::tempdir().unwrap();
+    for (text, says) in [
+        ("alpha:\n  servers:\n    - [unclosed\n", "line 4"),
+        (
+            "alpha:\n  listen: 127.0.0.1:1\nbeta:\n  listen: x\n",
+            "pool \"alpha\" has no servers",
+        ),
+        ("- 1\n- 2\n", "mapping of pool names"),
+    ] {
+        let file = dir.path().join("t.yml");
+        std::fs::write(&file, text).unwrap();
+        let o = tpc(&["-sentinels", ":1", "-template", file.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{text}");
+        let e = stderr(&o);
+        assert_eq!(e.lines().count(), 1, "{e}");
+        assert!(e.contains("-template") && e.contains(says), "{text}: {e}");
+    }
+}
+
+#[test]
+fn dry_run_keeps_a_template_and_filters_by_regex() {
+    let dir = tempfile::tempdir().unwrap();
+    let masters = dir.path().join("masters.txt");
+    std::fs::write(
+        &masters,
+        "node-1 10.1.1.1:7001\nnode-3 10.3.3.3:7003\nnode-12 10.1.2.1:1\n",
+    )
+    .unwrap();
+    let o = tpc(&[
+        "-template",
+        TEMPLATE,
+        "-masters",
+        masters.to_str().unwrap(),
+        "-master_regex",
+        "^node-[12]$",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let template = std::fs::read_to_string(TEMPLATE).unwrap();
+    // node-3 is filtered out: it keeps the template's address; node-1 moves in both pools.
+    let want = template.replace("10.0.0.1:6379", "10.1.1.1:7001");
+    assert_eq!(String::from_utf8_lossy(&o.stdout), want);
 }

@@ -5,10 +5,12 @@
 //! checked against the template with the expected addresses put in by plain text
 //! replacement, not by tpc's own template code.
 
-use tpc::core::driver::{Driver, Entry, Outcomes};
+mod core_run;
+
+use core_run::Run;
 use tpc::core::replicas::ReplicaInfo;
 use tpc::core::template::Template;
-use tpc::core::{Addr, Core, CoreSettings, Effect, Input, MasterInfo, Millis};
+use tpc::core::{Addr, CoreSettings, Input, MasterInfo, Millis};
 
 const TEMPLATE: &str = "\
 # writes go to the master, reads to a replica
@@ -45,47 +47,15 @@ fn expected(main: [&str; 2], read: [&str; 2]) -> String {
     lines.join("\n") + "\n"
 }
 
-struct Run {
-    driver: Driver,
-    writes: Vec<String>,
-    notes: Vec<String>,
-}
-
-impl Run {
-    fn new() -> Run {
-        let settings = CoreSettings {
-            template: Some(Template::parse(TEMPLATE).unwrap()),
-            replica_pools: ["read".to_string()].into(),
-            wait: Millis::ZERO,
-            sentinels: 1,
-            ..CoreSettings::default()
-        };
-        let core = Core::new(settings, Some(TEMPLATE.to_string()));
-        Run {
-            driver: Driver::new(core, Outcomes::Simulated),
-            writes: Vec::new(),
-            notes: Vec::new(),
-        }
-    }
-
-    fn feed(&mut self, input: Input<'static>) {
-        let (writes, notes) = (&mut self.writes, &mut self.notes);
-        let mut out = |entry| {
-            if let Entry::Effect(_, effect) = entry {
-                match effect {
-                    Effect::WriteConfig { text, .. } => writes.push(text),
-                    Effect::Notify { text } => notes.push(text),
-                    _ => {}
-                }
-            }
-        };
-        self.driver.feed(input, &mut out);
-        self.driver.finish(&mut out);
-    }
-
-    fn last(&self) -> &str {
-        self.writes.last().map_or("", String::as_str)
-    }
+fn run() -> Run {
+    let settings = CoreSettings {
+        template: Some(Template::parse(TEMPLATE).unwrap()),
+        replica_pools: ["read".to_string()].into(),
+        wait: Millis::ZERO,
+        sentinels: 1,
+        ..CoreSettings::default()
+    };
+    Run::new(settings, Some(TEMPLATE))
 }
 
 fn at(t: u64) -> Millis {
@@ -136,7 +106,7 @@ fn replica_event(t: u64, channel: &str, replica: &str, master: &str) -> Input<'s
 
 #[test]
 fn a_replica_pool_follows_a_healthy_replica_and_falls_back_to_the_master() {
-    let mut run = Run::new();
+    let mut run = run();
     run.feed(Input::LinkUp {
         at: at(0),
         sentinel: "s1".into(),
@@ -239,7 +209,7 @@ fn a_replica_pool_follows_a_healthy_replica_and_falls_back_to_the_master() {
 
 #[test]
 fn replicas_come_from_answers_and_events_of_followed_masters_only() {
-    let mut run = Run::new();
+    let mut run = run();
     run.feed(answer(
         1,
         "10.0.0.1:6379",

@@ -60,20 +60,26 @@ impl Layout {
     /// The layout `settings` ask for.
     pub fn new(settings: &CoreSettings) -> Layout {
         match &settings.template {
-            Some(template) => Layout::Kept {
-                template: template.clone(),
-                replica_pools: settings.replica_pools.clone(),
-                followed: template
-                    .holes()
-                    .iter()
-                    .filter(|h| settings.replica_pools.contains(&h.pool))
-                    .map(|h| h.name.clone())
-                    .collect(),
-            },
+            Some(template) => Layout::kept(template.clone(), settings.replica_pools.clone()),
             None => Layout::Generated {
                 renderer: Renderer::new(&settings.pool),
                 pool: settings.pool.name.clone(),
             },
+        }
+    }
+
+    /// Template mode with `template`, the servers of `replica_pools` following replicas.
+    pub fn kept(template: Template, replica_pools: BTreeSet<String>) -> Layout {
+        let followed = template
+            .holes()
+            .iter()
+            .filter(|h| replica_pools.contains(&h.pool))
+            .map(|h| h.name.clone())
+            .collect();
+        Layout::Kept {
+            template,
+            replica_pools,
+            followed,
         }
     }
 
