@@ -19,6 +19,7 @@ pub mod reply;
 pub mod sentinel;
 pub mod sentinel_log;
 pub mod slack;
+pub mod status;
 pub mod stdio;
 
 use std::process::ExitCode;
@@ -48,6 +49,7 @@ pub fn run(command: Command) -> ExitCode {
             },
             None => run_daemon(*options),
         },
+        Command::Status(options) => run_status(&options),
         Command::Replay(options) => {
             let stdout = std::io::stdout();
             match replay::run(&options, std::io::BufWriter::new(stdout.lock())) {
@@ -73,6 +75,29 @@ fn print(text: &str) -> ExitCode {
     }
 }
 
+/// tpc's one-thread runtime; none (said on stderr) when it cannot start.
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| err_line(&format!("tpc: cannot start the runtime: {e}")))
+        .ok()
+}
+
+/// `tpc status`: exit 0 in sync, 1 not.
+fn run_status(options: &Options) -> ExitCode {
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
+    };
+    let found = runtime.block_on(status::run(options));
+    let printed = print(&found.text);
+    if found.in_sync {
+        printed
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
 fn run_daemon(options: Options) -> ExitCode {
     let target = match (&options.log, &options.out) {
         (Some(path), _) => logging::Target::File(path),
@@ -86,15 +111,8 @@ fn run_daemon(options: Options) -> ExitCode {
     for warning in &options.warnings {
         tracing::warn!("{warning}");
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            err_line(&format!("tpc: cannot start the runtime: {e}"));
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
     };
     let code = runtime.block_on(async {
         tokio::spawn(reopen_log_on_hangup());

@@ -156,6 +156,25 @@ pub async fn follow_all(
     while links.join_next().await.is_some() {}
 }
 
+/// Asks one sentinel once, for `tpc status`: `SENTINEL MASTERS`, and `SENTINEL
+/// REPLICAS` for the masters in `replicas_of`; connecting and each answer bounded by
+/// `timeout`.
+pub async fn ask_once(
+    addr: &Addr,
+    auth: &SentinelAuth,
+    timeout: Duration,
+    replicas_of: BTreeSet<String>,
+) -> Result<Answer, String> {
+    let client = client(addr, auth)?;
+    let conn = within(
+        "connect",
+        timeout,
+        client.get_multiplexed_async_connection_with_config(&connection_config(timeout)),
+    )
+    .await?;
+    query_all(conn, timeout, Arc::new(replicas_of)).await
+}
+
 /// A pause of about `base`, give or take a quarter, so links to sentinels that failed
 /// together do not all come back at the same instant.
 fn jittered(base: Duration, seed: &str) -> Duration {

@@ -14,7 +14,8 @@ pub const EXIT_CODES: &str =
 pub fn help() -> String {
     let mut text = String::from(
         "Usage: tpc -sentinels HOST:PORT[,HOST:PORT...] [flags]\n       \
-         tpc replay FILE [flags]\n\n",
+         tpc replay FILE [flags]\n       \
+         tpc status -sentinels HOST:PORT[,HOST:PORT...] [flags]\n\n",
     );
     text.push_str(&wrap(
         "Listens to Redis Sentinel and rewrites twemproxy's config (and runs a reload command) \
@@ -25,6 +26,12 @@ pub fn help() -> String {
     text.push_str(&wrap(
         "Replay a recording (-record) or a redis-sentinel log on virtual time and print the \
          timeline; tpc replay -h lists its flags",
+        INDENT,
+    ));
+    text.push_str("  status\n");
+    text.push_str(&wrap(
+        "Ask every sentinel once, print each master as each reports it, and compare -out with \
+         the config tpc would write; exit 0 in sync, 1 not",
         INDENT,
     ));
     text.push_str("\nFlags:\n");

@@ -70,6 +70,8 @@ pub enum Command {
     Run(Box<Options>),
     /// Replay a recording or a sentinel log.
     Replay(Box<ReplayOptions>),
+    /// Ask the sentinels once and compare the config file with what tpc would write.
+    Status(Box<Options>),
     /// Print this help text and exit 0.
     Help(String),
     /// Print the version and exit 0.
@@ -104,9 +106,11 @@ pub fn utf8_args(args: impl IntoIterator<Item = OsString>) -> Result<Vec<String>
 
 /// Parses the arguments after the program name.
 pub fn parse(args: &[String]) -> Result<Command, CliError> {
-    if args.first().map(String::as_str) == Some("replay") {
-        return parse_replay(&args[1..]);
-    }
+    let (status, args) = match args.first().map(String::as_str) {
+        Some("replay") => return parse_replay(&args[1..]),
+        Some("status") => (true, &args[1..]),
+        _ => (false, args),
+    };
     let Some((raw, _)) = parse_raw(args)? else {
         return Ok(Command::Help(help()));
     };
@@ -120,6 +124,12 @@ pub fn parse(args: &[String]) -> Result<Command, CliError> {
     checks::check(&options).map_err(usage)?;
     sentinels::merge_resolved(&mut options.sentinels, &mut options.warnings);
     options.core.sentinels = options.sentinels.len();
+    if status {
+        if options.sentinels.is_empty() {
+            return Err(usage(UsageError::NoSentinels));
+        }
+        return Ok(Command::Status(Box::new(options)));
+    }
     Ok(Command::Run(Box::new(options)))
 }
 
