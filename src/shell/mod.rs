@@ -19,6 +19,7 @@ pub mod reply;
 pub mod sentinel;
 pub mod sentinel_log;
 pub mod slack;
+pub mod spawn;
 pub mod stdio;
 
 use std::process::ExitCode;
