@@ -158,6 +158,26 @@ pub fn pid_alive(pid: u32) -> bool {
     }
 }
 
+/// The live (not zombie) processes whose parent is `pid`, in PID order.
+pub fn children(pid: u32) -> Vec<u32> {
+    let mut found: Vec<u32> = fs::read_dir("/proc")
+        .map(|dir| {
+            dir.filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+                .filter(|&child| parent_of(child) == Some(pid) && pid_alive(child))
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort_unstable();
+    found
+}
+
+/// The parent of process `pid`, from `/proc/PID/stat` ("PID (comm) S PPID ...").
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// The program name of a running process (`/proc/PID/comm`).
 pub fn comm_of(pid: u32) -> Option<String> {
     fs::read_to_string(format!("/proc/{pid}/comm"))
