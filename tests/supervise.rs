@@ -163,6 +163,9 @@ fn a_nutcracker_killed_by_hand_is_started_again_and_sigterm_stops_both() {
     hold_for(ms(500), "the second nutcracker", || {
         nutcracker_child(tpc.pid()) == Some(second)
     });
+    // The next start loads a file changed meanwhile, and the mark says so.
+    existing_config(&conf, listen);
+    assert!(!marked_as_loaded(&conf));
     send_signal(second, "KILL");
     let third = wait_child_serving(tpc.pid(), &proxy, Some(second), secs(5));
     wait_marked(&conf, "a start after a death");
