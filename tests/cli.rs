@@ -708,7 +708,7 @@ fn a_log_onto_the_config_is_refused() {
 /// `-supervise -- COMMAND` is refused, with what would be right, whenever the child would
 /// not load the file tpc writes or not stay tpc's child; nothing is started or written.
 #[test]
-fn supervise_refuses_a_command_line_that_cannot_work() {
+fn supervise_refuses_what_cannot_work_and_a_dry_run_names_the_restart() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("nutcracker.yml");
     std::fs::write(&out, "live config\n").unwrap();
@@ -773,6 +773,31 @@ fn supervise_refuses_a_command_line_that_cannot_work() {
         assert!(e.contains(says), "{tail:?}: {e}");
         assert_eq!(std::fs::read_to_string(&out).unwrap(), "live config\n");
     }
+    // A dry run names the restart it would make instead of the reload command.
+    let masters = dir.path().join("masters.txt");
+    std::fs::write(&masters, "node-1 10.0.0.1:6379\n").unwrap();
+    let new = dir.path().join("new.yml");
+    let o = tpc_in(
+        dir.path(),
+        &[
+            "-masters",
+            masters.to_str().unwrap(),
+            "-out",
+            new.to_str().unwrap(),
+            "-supervise",
+            "--",
+            "nutcracker",
+            "-c",
+            "new.yml",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("dry run: would restart the supervised nutcracker")
+            && !stderr(&o).contains("killall"),
+        "{}",
+        stderr(&o)
+    );
     // Without -out there is no file for nutcracker to load.
     let o = tpc_in(
         dir.path(),
