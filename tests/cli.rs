@@ -777,3 +777,117 @@ fn dry_run_keeps_a_template_and_filters_by_regex() {
     let want = template.replace("10.0.0.1:6379", "10.1.1.1:7001");
     assert_eq!(String::from_utf8_lossy(&o.stdout), want);
 }
+
+/// `-supervise -- COMMAND` is refused, with what would be right, whenever the child would
+/// not load the file tpc writes or not stay tpc's child; nothing is started or written.
+#[test]
+fn supervise_refuses_what_cannot_work_and_a_dry_run_names_the_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("nutcracker.yml");
+    std::fs::write(&out, "live config\n").unwrap();
+    std::os::unix::fs::symlink("nutcracker.yml", dir.path().join("link.yml")).unwrap();
+    let out_arg = out.to_str().unwrap();
+    let head = ["-sentinels", "127.0.0.1:1", "-out", out_arg];
+    let cases: [(&[&str], &str); 9] = [
+        (
+            &["-supervise"],
+            "-supervise needs nutcracker's command line after --",
+        ),
+        (
+            &["-supervise", "--"],
+            "-supervise needs nutcracker's command line after --",
+        ),
+        (
+            &["--", "nutcracker", "-c", "nutcracker.yml"],
+            "only run with -supervise: add -supervise",
+        ),
+        (
+            &[
+                "-cmd",
+                "true",
+                "-supervise",
+                "--",
+                "nutcracker",
+                "-c",
+                "nutcracker.yml",
+            ],
+            "-supervise and -cmd exclude each other",
+        ),
+        (&["-supervise", "--", "nutcracker"], "names no config file"),
+        (
+            &[
+                "-supervise",
+                "--",
+                "nutcracker",
+                "-c",
+                "/etc/nutcracker/nutcracker.yml",
+            ],
+            "loads /etc/nutcracker/nutcracker.yml, which is not -out",
+        ),
+        (
+            &["-supervise", "--", "nutcracker", "--conf-file=other.yml"],
+            "loads other.yml, which is not -out",
+        ),
+        (
+            &["-supervise", "--", "nutcracker", "-d", "-c", "link.yml"],
+            "has -d: nutcracker would daemonize",
+        ),
+        (
+            &["-supervise", "--", "nutcracker", "-c", "link.yml", "-t"],
+            "has -t: nutcracker would daemonize or exit at once",
+        ),
+    ];
+    for (tail, says) in cases {
+        let args: Vec<&str> = head.iter().chain(tail).copied().collect();
+        let o = tpc_in(dir.path(), &args);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{tail:?}: {e}");
+        assert_eq!(e.lines().count(), 1, "{e}");
+        assert!(e.contains(says), "{tail:?}: {e}");
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "live config\n");
+    }
+    // A dry run names the restart it would make instead of the reload command.
+    let masters = dir.path().join("masters.txt");
+    std::fs::write(&masters, "node-1 10.0.0.1:6379\n").unwrap();
+    let new = dir.path().join("new.yml");
+    let o = tpc_in(
+        dir.path(),
+        &[
+            "-masters",
+            masters.to_str().unwrap(),
+            "-out",
+            new.to_str().unwrap(),
+            "-supervise",
+            "--",
+            "nutcracker",
+            "-c",
+            "new.yml",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("dry run: would restart the supervised nutcracker")
+            && !stderr(&o).contains("killall"),
+        "{}",
+        stderr(&o)
+    );
+    // Without -out there is no file for nutcracker to load.
+    let o = tpc_in(
+        dir.path(),
+        &[
+            "-sentinels",
+            "127.0.0.1:1",
+            "-supervise",
+            "--",
+            "nutcracker",
+            "-c",
+            "x.yml",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("-supervise needs -out"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -148,7 +148,7 @@ fn a_sentinel_back_with_a_stale_view_cannot_roll_back() {
         config_servers(&rig.conf).as_ref() == Some(&servers) && rig.nut.reloads() == reloads
     });
     assert!(nutcracker_accepts(&rig.conf));
-    check_keys(&rig.nut, &servers, "after-stale", vec!["node-1"]);
+    check_keys(&rig.nut.addr(), &servers, "after-stale", vec!["node-1"]);
 
     let log = rig.log_since(offset);
     let proxy = rig.tpc_sentinel_addr(0);

@@ -47,7 +47,7 @@ fn a_stale_sentinels_switch_back_to_the_old_master_moves_nothing() {
     });
     expect_reloads(&rig.nut, rig.reloads);
     check_keys(
-        &rig.nut,
+        &rig.nut.addr(),
         &rig.servers,
         "after the stale switch",
         vec!["node-1"],
@@ -97,7 +97,7 @@ fn a_lone_sentinel_with_a_huge_epoch_is_overruled_by_the_majority() {
         "the outlier said once:\n{log}"
     );
     check_keys(
-        &rig.nut,
+        &rig.nut.addr(),
         &rig.cluster_view(),
         "after the liar",
         vec!["node-1"],

@@ -1,8 +1,8 @@
 //! Running an outside command (the reload command, `nutcracker -t`) so that it can
-//! neither hang tpc nor outlive its welcome: no stdin; stdout and stderr read as they
-//! come and kept bounded ([`Captured`]); a process group of its own, so that a timeout,
-//! or tpc stopping, ends the command together with every process it started (SIGTERM
-//! to the group, SIGKILL after [`GRACE`]).
+//! neither hang tpc nor outlive its welcome: started as [`spawn`] starts every program
+//! (no stdin, a process group of its own); stdout and stderr read as they come and kept
+//! bounded ([`Captured`]); a timeout, or tpc stopping, ends the command together with
+//! every process it started (SIGTERM to the group, SIGKILL after [`GRACE`]).
 //!
 //! The outcome is the command's exit status. Once it has exited, only the output
 //! already written is read: a background process it left behind holding stdout open
@@ -13,16 +13,15 @@ use std::fmt;
 use std::fs::File;
 use std::future::Future;
 use std::io::{self, Read};
-use std::os::fd::OwnedFd;
 use std::os::unix::process::ExitStatusExt;
-use std::process::{ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::process::ExitStatus;
+use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
 use tokio::net::unix::pipe;
-use tokio::process::{Child, Command};
 
 use super::capture::Captured;
+use super::spawn::{self, Started, Tie};
 
 /// How long a command's processes get between SIGTERM and SIGKILL.
 pub const GRACE: Duration = Duration::from_secs(1);
@@ -120,10 +119,6 @@ pub fn describe(status: &ExitStatus) -> String {
     }
 }
 
-/// The prefix of tpc's own environment variables (e.g. `TPC_SENTINEL_PASSWORD`), which
-/// the commands tpc runs do not inherit.
-pub const OWN_ENV_PREFIX: &str = "TPC_";
-
 /// Runs `program args...` for at most `timeout`, or until `stop` completes; either
 /// ends it with every process it started.
 pub async fn run<A: AsRef<OsStr>>(
@@ -137,30 +132,13 @@ pub async fn run<A: AsRef<OsStr>>(
         program: name(),
         error,
     };
-    let (out_reader, out_writer) = io::pipe().map_err(start_error)?;
-    let (err_reader, err_writer) = io::pipe().map_err(start_error)?;
-    // The Command, holding our copies of the pipes' write ends, is dropped right after
-    // the spawn: the command's processes then hold the only ones.
-    let mut command = Command::new(program);
-    // tpc's own settings from the environment (secrets among them) are not passed on.
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with(OWN_ENV_PREFIX) {
-            command.env_remove(&key);
-        }
-    }
-    let mut child = command
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(out_writer)
-        .stderr(err_writer)
-        .process_group(0)
-        .spawn()
-        .map_err(start_error)?;
-    let mut group = Group(child.id().and_then(|pid| i32::try_from(pid).ok()));
-    let (mut stdout, mut stderr) = match (Stream::new(out_reader), Stream::new(err_reader)) {
-        (Ok(out), Ok(err)) => (out, err),
-        (Err(error), _) | (_, Err(error)) => return Err(start_error(error)),
-    };
+    let Started {
+        mut child,
+        mut group,
+        stdout,
+        stderr,
+    } = spawn::start(program, args, Tie::Loose).map_err(start_error)?;
+    let (mut stdout, mut stderr) = (Stream::new(stdout), Stream::new(stderr));
     let deadline = tokio::time::sleep(timeout);
     tokio::pin!(deadline, stop);
     let end = loop {
@@ -175,9 +153,9 @@ pub async fn run<A: AsRef<OsStr>>(
     };
     if matches!(end, End::Exited(Ok(_))) {
         // The command is done; what it left running in the background is its own.
-        group.0 = None;
+        group.release();
     } else {
-        group.end(&mut child).await;
+        group.end(&mut child, GRACE).await;
     }
     let output = Output {
         stdout: stdout.drain(),
@@ -245,12 +223,12 @@ struct Stream {
 }
 
 impl Stream {
-    fn new(reader: io::PipeReader) -> io::Result<Stream> {
-        Ok(Stream {
-            pipe: Some(pipe::Receiver::from_owned_fd(OwnedFd::from(reader))?),
+    fn new(pipe: pipe::Receiver) -> Stream {
+        Stream {
+            pipe: Some(pipe),
             kept: Captured::default(),
             buf: vec![0; 64 * 1024],
-        })
+        }
     }
 
     fn is_open(&self) -> bool {
@@ -291,50 +269,5 @@ impl Stream {
             }
         }
         self.kept
-    }
-}
-
-/// The command's process group (its id is the command's PID); SIGKILLed on drop unless
-/// the command ended by itself, so that no way out of [`run`] leaves it running.
-struct Group(Option<i32>);
-
-impl Group {
-    /// Sends `signal` to every process in the group.
-    fn signal(&self, signal: libc::c_int) {
-        if let Some(id) = self.0 {
-            // SAFETY: kill(2) takes no pointers; a negative PID names a process group,
-            // which is ours: the command was started as its leader.
-            unsafe {
-                libc::kill(-id, signal);
-            }
-        }
-    }
-
-    /// Whether a process is left in the group.
-    fn has_members(&self) -> bool {
-        // SAFETY: as in `signal`; signal 0 only checks that a process exists.
-        self.0.is_some_and(|id| unsafe { libc::kill(-id, 0) } == 0)
-    }
-
-    /// Ends the group: SIGTERM, up to [`GRACE`] for its processes to exit, then SIGKILL
-    /// for any left; reaps the leader.
-    async fn end(&mut self, leader: &mut Child) {
-        self.signal(libc::SIGTERM);
-        let deadline = Instant::now() + GRACE;
-        let _ = tokio::time::timeout(GRACE, leader.wait()).await;
-        // The leader reaped, the group's id stays reserved while a process is in it.
-        while self.has_members() && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        self.signal(libc::SIGKILL);
-        self.0 = None;
-        // A process stuck in the kernel may not die at once: never wait forever.
-        let _ = tokio::time::timeout(GRACE, leader.wait()).await;
-    }
-}
-
-impl Drop for Group {
-    fn drop(&mut self) {
-        self.signal(libc::SIGKILL);
     }
 }

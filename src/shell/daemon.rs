@@ -27,6 +27,7 @@ use super::effects::Performer;
 use super::recording::{Header, Recorder};
 use super::sentinel::{self, LinkEvent};
 use super::slack::Notifier;
+use super::supervise::{self, Supervisor};
 
 /// How long a running reload command may go on once tpc is asked to stop; then it is
 /// ended with every process it started.
@@ -156,7 +157,7 @@ struct Start {
 /// starts the recording: everything that can fail before the first connection, with
 /// errors that say what to do.
 fn prepare(options: &Options) -> Result<Start, DaemonError> {
-    if options.cmd_line == DEFAULT_CMD {
+    if options.cmd_line == DEFAULT_CMD && options.supervise.is_none() {
         warn!(
             "-cmd is the original default '{DEFAULT_CMD}': stock nutcracker ignores SIGUSR1, so a new config is only loaded when nutcracker restarts; set -cmd to a restart (e.g. -cmd 'systemctl restart nutcracker')"
         );
@@ -205,6 +206,8 @@ fn prepare(options: &Options) -> Result<Start, DaemonError> {
         }),
         None => false,
     };
+    // The supervised nutcracker starts with the file on disk: nothing is owed then.
+    let reload_owed = reload_owed && !(options.supervise.is_some() && on_disk.is_some());
     if reload_owed {
         warn!("nutcracker has not loaded the config on disk (a reload was owed when tpc stopped): reloading it");
     }
@@ -240,7 +243,8 @@ fn prepare(options: &Options) -> Result<Start, DaemonError> {
 /// Runs until `shutdown` completes (or stdout, where the config goes without `-out`,
 /// is closed by its reader), then finishes the write or reload in progress and returns.
 /// A reload command still running [`STOP_WAIT`] later is ended with every process it
-/// started.
+/// started. Under `-supervise`, the nutcracker it runs is stopped last, and this
+/// returns once it has exited.
 pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result<(), DaemonError> {
     let Start {
         on_disk,
@@ -249,6 +253,19 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
         mut recorder,
     } = prepare(&options)?;
     let clock = Clock::start();
+    let notifier = Notifier::start(options.slack.clone());
+    let supervised = match (&options.supervise, &options.out) {
+        (Some(argv), Some(out)) => Some(Supervisor::start(
+            supervise::Settings {
+                argv: argv.clone(),
+                config: out.clone(),
+                stop_grace: supervise::STOP_GRACE,
+                notifier: notifier.clone(),
+            },
+            on_disk.is_some(),
+        )),
+        _ => None,
+    };
     let mut core = Core::new(options.core.clone(), on_disk).with_reload_owed(reload_owed);
     // Every input goes through here, so a recording holds exactly what the core saw.
     let mut feed = |core: &mut Core, input: Input| {
@@ -284,8 +301,9 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
         cmd: options.cmd.clone(),
         cmd_line: options.cmd_line.clone(),
         cmd_timeout: options.cmd_timeout,
+        supervisor: supervised.as_ref().map(|(s, _)| s.clone()),
         done: done_tx,
-        notifier: Notifier::start(options.slack.clone()),
+        notifier,
         queries: query_tx,
         reads: reads_tx,
         end_commands: end_commands_rx,
@@ -366,6 +384,11 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
         }
     }
     links.abort();
+    if let Some((supervisor, task)) = supervised {
+        // Bounded: the child gets its grace, then SIGKILL.
+        supervisor.stop();
+        let _ = task.await;
+    }
     if let Some(error) = fatal {
         return Err(DaemonError::Stopped(error));
     }

@@ -94,7 +94,10 @@ pub fn run(options: &Options, file: &Path) -> Result<Vec<String>, DryRunError> {
                 Some(id)
             }
             Effect::RunReload { id } => {
-                log.push(format!("dry run: would run '{}'", options.cmd_line));
+                log.push(match &options.supervise {
+                    Some(_) => "dry run: would restart the supervised nutcracker".to_string(),
+                    None => format!("dry run: would run '{}'", options.cmd_line),
+                });
                 Some(id)
             }
             Effect::Notify { text } => {

@@ -1,6 +1,7 @@
-//! Performing the core's effects: config writes and reload commands run in tasks of
-//! their own and report back as outcomes, exactly one per effect ([`Reply`]), even when
-//! the task panics; notifications and queries are handed off without waiting.
+//! Performing the core's effects: config writes and reload commands (or, under
+//! `-supervise`, restarts of the supervised nutcracker) run in tasks of their own and
+//! report back as outcomes, exactly one per effect ([`Reply`]), even when the task
+//! panics; notifications and queries are handed off without waiting.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use super::reload;
 use super::reply::{self, Reply};
 use super::slack::Notifier;
 use super::stdio::{self, StdoutError};
+use super::supervise::Supervisor;
 
 pub use super::reply::Done;
 
@@ -39,6 +41,8 @@ pub struct Performer {
     pub cmd_line: String,
     /// How long the reload command may run.
     pub cmd_timeout: Duration,
+    /// Under `-supervise`, the nutcracker a reload restarts instead of running `cmd`.
+    pub supervisor: Option<Supervisor>,
     /// Where outcomes go.
     pub done: mpsc::UnboundedSender<Done>,
     /// Slack.
@@ -97,6 +101,12 @@ impl Performer {
                 }
             }
             Effect::RunReload { id } => {
+                let reply = Reply::new(id, self.done.clone());
+                if let Some(supervisor) = self.supervisor.clone() {
+                    info!("Reloading: restarting the nutcracker tpc supervises");
+                    reply::spawn(reply, async move { supervisor.restart().await });
+                    return;
+                }
                 info!("Running command: '{}'", self.cmd_line);
                 let (cmd, timeout) = (self.cmd.clone(), self.cmd_timeout);
                 let mut end = self.end_commands.clone();
@@ -107,7 +117,6 @@ impl Performer {
                     }
                 };
                 let out = self.out.clone();
-                let reply = Reply::new(id, self.done.clone());
                 reply::spawn(reply, async move {
                     // What nutcracker will read, so that what it loaded is remembered.
                     let loading = match &out {
@@ -116,17 +125,7 @@ impl Performer {
                     };
                     let result = reload::run_until(&cmd, timeout, stop).await;
                     if let (Ok(()), Some(path), Some(config)) = (&result, out, loading) {
-                        // Files and fsync: off the runtime's one thread.
-                        let remembered = tokio::task::spawn_blocking(move || {
-                            loaded::remember(&path, &config).map_err(|e| (path, e))
-                        })
-                        .await;
-                        if let Ok(Err((path, e))) = remembered {
-                            warn!(
-                                "Cannot remember what nutcracker loaded beside {}: {e}; a restart may reload again",
-                                path.display()
-                            );
-                        }
+                        mark_loaded(path, config).await;
                     }
                     result
                 });
@@ -150,5 +149,22 @@ impl Performer {
             // The daemon stops on it before it gets here (see `daemon::perform_all`).
             Effect::Stop { error } => warn!("{error}"),
         }
+    }
+}
+
+/// Notes, beside the config file `path`, that nutcracker loaded `config` (what the file
+/// held when it was reloaded or started), so that a restart of tpc knows no reload is
+/// owed; a failure is logged.
+pub async fn mark_loaded(path: PathBuf, config: Vec<u8>) {
+    // Files and fsync: off the runtime's one thread.
+    let remembered = tokio::task::spawn_blocking(move || {
+        loaded::remember(&path, &config).map_err(|e| (path, e))
+    })
+    .await;
+    if let Ok(Err((path, e))) = remembered {
+        warn!(
+            "Cannot remember what nutcracker loaded beside {}: {e}; a restart may reload again",
+            path.display()
+        );
     }
 }

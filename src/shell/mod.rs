@@ -1,6 +1,6 @@
 //! The shell: everything with I/O. The command line, sentinel links, config writes,
-//! the reload command, Slack, logs, signals, and the daemon loop that connects them to
-//! the pure [`crate::core`].
+//! the reload command (or the supervised nutcracker), Slack, logs, signals, and the
+//! daemon loop that connects them to the pure [`crate::core`].
 
 pub mod capture;
 pub mod child;
@@ -20,7 +20,9 @@ pub mod sentinel;
 pub mod sentinel_log;
 pub mod slack;
 pub mod status;
+pub mod spawn;
 pub mod stdio;
+pub mod supervise;
 
 use std::process::ExitCode;
 use std::time::Duration;

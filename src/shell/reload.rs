@@ -63,8 +63,8 @@ fn log(output: &Output) {
     }
 }
 
-/// The last lines the command printed, for an error: `; stderr: a | b`.
-fn quote(output: &Output) -> String {
+/// The last lines a command printed, for an error: `; stderr: a | b`.
+pub fn quote(output: &Output) -> String {
     let mut text = String::new();
     for (stream, kept) in [("stdout", &output.stdout), ("stderr", &output.stderr)] {
         let lines = kept.last_lines(QUOTED_LINES);

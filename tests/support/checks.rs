@@ -26,15 +26,16 @@ pub fn expect_reloads(nut: &Nutcracker, n: usize) {
     nut.wait_serving(secs(10));
 }
 
-/// Writes [`KEYS`] keys through nutcracker and finds each one on exactly one of the
-/// current `masters` (read directly); asserts that each of `must_hit` received one.
+/// Writes [`KEYS`] keys through the nutcracker at `proxy` (its pool's address) and
+/// finds each one on exactly one of the current `masters` (read directly); asserts that
+/// each of `must_hit` received one.
 pub fn check_keys(
-    nut: &Nutcracker,
+    proxy: &str,
     masters: &BTreeMap<String, String>,
     phase: &str,
     must_hit: Vec<&str>,
 ) {
-    let mut conn = Conn::open(&nut.addr()).expect("connect to nutcracker");
+    let mut conn = Conn::open(proxy).expect("connect to nutcracker");
     let mut hits: BTreeMap<&str, usize> = BTreeMap::new();
     for i in 0..KEYS {
         // Vary the first characters: twemproxy's fnv1a_64 keeps the low 32 bits, so keys

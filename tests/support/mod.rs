@@ -8,6 +8,7 @@
 //! - [`Tpc`]: the binary under test, with its log printed when a test fails.
 //! - [`Rig`]: a cluster, tpc following it and the nutcracker it restarts, with the
 //!   checks made after each failover; [`Proxy`]: a relay to cut a sentinel link.
+//! - [`supervised`]: nutcracker run by tpc itself (`-supervise`), found by tpc's PID.
 //! - [`resp()`]/[`Conn`]: a tiny RESP client; [`wait_until`] and friends for polling.
 //!
 //! Every process is stopped by PID when its guard drops, also when a test panics. A
@@ -24,6 +25,7 @@ pub mod proxy;
 pub mod resp;
 pub mod rig;
 pub mod sentinel;
+pub mod supervised;
 pub mod tpc;
 
 pub use checks::{check_keys, expect_reloads, secs};
@@ -34,6 +36,7 @@ pub use proxy::Proxy;
 pub use resp::{resp, try_resp, Conn, Value};
 pub use rig::{backup_path, has_line, recording_path, wait_config, Rig};
 pub use sentinel::role;
+pub use supervised::{marked_as_loaded, nutcracker_child, supervise_args, wait_child_serving};
 pub use tpc::Tpc;
 
 use std::collections::{BTreeMap, HashSet};

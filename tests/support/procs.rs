@@ -147,15 +147,40 @@ impl Drop for PidFileGuard {
     }
 }
 
-/// True while `/proc/PID` exists and the process is not a zombie.
+/// True while process `pid` has a thread that is not a zombie. Its main thread alone
+/// is not enough: nutcracker's main thread can be a zombie while its stats thread (and
+/// its listening socket) live on.
 pub fn pid_alive(pid: u32) -> bool {
-    match fs::read_to_string(format!("/proc/{pid}/stat")) {
-        // The state follows the parenthesised command name: "PID (comm) S ...".
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X'])),
-        Err(_) => false,
-    }
+    let Ok(threads) = fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    threads.filter_map(Result::ok).any(|thread| {
+        fs::read_to_string(thread.path().join("stat")).is_ok_and(|stat| {
+            // The state follows the parenthesised command name: "TID (comm) S ...".
+            stat.rsplit_once(')')
+                .is_some_and(|(_, rest)| !rest.trim_start().starts_with(['Z', 'X']))
+        })
+    })
+}
+
+/// The live (not zombie) processes whose parent is `pid`, in PID order.
+pub fn children(pid: u32) -> Vec<u32> {
+    let mut found: Vec<u32> = fs::read_dir("/proc")
+        .map(|dir| {
+            dir.filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+                .filter(|&child| parent_of(child) == Some(pid) && pid_alive(child))
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort_unstable();
+    found
+}
+
+/// The parent of process `pid`, from `/proc/PID/stat` ("PID (comm) S PPID ...").
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (_, rest) = stat.rsplit_once(')')?;
+    rest.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// The program name of a running process (`/proc/PID/comm`).

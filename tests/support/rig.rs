@@ -130,7 +130,12 @@ impl Rig {
         let pid = self.nut.pid();
         assert_ne!(pid, self.pid, "{what}: nutcracker was not restarted");
         let all: Vec<&str> = servers.keys().map(String::as_str).collect();
-        check_keys(&self.nut, &servers, what, moved.map_or(all, |m| vec![m]));
+        check_keys(
+            &self.nut.addr(),
+            &servers,
+            what,
+            moved.map_or(all, |m| vec![m]),
+        );
         eprintln!("{what} followed after {:?}", self.started.elapsed());
         self.followed.push(servers.clone());
         (self.servers, self.pid) = (servers, pid);

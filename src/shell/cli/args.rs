@@ -9,6 +9,9 @@ pub struct RawArgs {
     pub out: String,
     pub cmd: String,
     pub cmd_timeout: i64,
+    pub supervise: bool,
+    /// The words after `--`: the command `-supervise` runs.
+    pub command: Vec<String>,
     pub wait: i64,
     pub log: String,
     pub master_pattern: String,

@@ -197,6 +197,18 @@ pub const FLAGS: &[Flag] =
             cmd_timeout = secs
         ),
         flag!(
+            "supervise",
+            Bool,
+            "false",
+            New,
+            Daemon,
+            "true",
+            "Run nutcracker as tpc's child, its command line after --: a reload restarts it, and \
+         it is restarted when it dies (stock twemproxy cannot reload); needs -out, the same \
+         file as the child's -c, and no -cmd",
+            supervise = boolean
+        ),
+        flag!(
             "wait",
             SECONDS,
             "60",

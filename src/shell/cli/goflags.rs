@@ -3,7 +3,9 @@
 //!
 //! Go's `flag` package takes `-flag value`, `-flag=value`, `--flag value` and
 //! `--flag=value`; booleans are set by `-flag` alone and switched off only as
-//! `-flag=false`. Dashes inside a name read as underscores (`--master-pattern`).
+//! `-flag=false`. Dashes inside a name read as underscores (`--master-pattern`). A
+//! lone `--` ends the flags: every word after it is left as it is (under `-supervise`,
+//! the command tpc runs).
 
 use std::fmt;
 
@@ -67,18 +69,27 @@ impl fmt::Display for GoFlagError {
 pub enum Request {
     /// Print help.
     Help,
-    /// The flags given, in order, each with its value (none for a switch).
-    Flags(Vec<(&'static Flag, Option<String>)>),
+    /// Run with these.
+    Flags {
+        /// The flags given, in order, each with its value (none for a switch).
+        given: Vec<(&'static Flag, Option<String>)>,
+        /// The words after `--`, as they are.
+        rest: Vec<String>,
+    },
 }
 
 /// Reads Go-style `args` (without the program name). `-h`, `-help` and `--help`
-/// anywhere ask for help.
+/// anywhere before `--` ask for help.
 pub fn scan(args: &[String]) -> Result<Request, GoFlagError> {
     let mut given = Vec::with_capacity(args.len());
     let mut iter = args.iter();
     // The secret flag whose value was the last word, if it was one.
     let mut after_secret: Option<&'static str> = None;
     while let Some(arg) = iter.next() {
+        if arg == "--" {
+            let rest = iter.cloned().collect();
+            return Ok(Request::Flags { given, rest });
+        }
         let Some(body) = arg.strip_prefix("--").or_else(|| arg.strip_prefix('-')) else {
             return Err(match after_secret {
                 Some(flag) => GoFlagError::UnexpectedAfterSecret(flag),
@@ -114,7 +125,10 @@ pub fn scan(args: &[String]) -> Result<Request, GoFlagError> {
         after_secret = (secret && inline.is_none()).then_some(flag.name);
         given.push((flag, value));
     }
-    Ok(Request::Flags(given))
+    Ok(Request::Flags {
+        given,
+        rest: Vec::new(),
+    })
 }
 
 /// The raw arguments for the flags `given`: the defaults (of the `-compat` release, if
@@ -187,12 +201,23 @@ pub fn parse_go_bool(text: &str) -> Result<bool, String> {
 mod tests {
     use super::*;
 
-    fn rw(args: &[&str]) -> Result<Vec<(&'static str, Option<String>)>, GoFlagError> {
+    /// The flags given and the words after `--`.
+    type Scanned = (Vec<(&'static str, Option<String>)>, Vec<String>);
+
+    fn scanned(args: &[&str]) -> Result<Scanned, GoFlagError> {
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         match scan(&args)? {
-            Request::Flags(given) => Ok(given.into_iter().map(|(f, v)| (f.name, v)).collect()),
-            Request::Help => Ok(vec![("-h", None)]),
+            Request::Flags { given, rest } => {
+                Ok((given.into_iter().map(|(f, v)| (f.name, v)).collect(), rest))
+            }
+            Request::Help => Ok((vec![("-h", None)], Vec::new())),
         }
+    }
+
+    fn rw(args: &[&str]) -> Result<Vec<(&'static str, Option<String>)>, GoFlagError> {
+        let (given, rest) = scanned(args)?;
+        assert!(rest.is_empty(), "{args:?} left {rest:?}");
+        Ok(given)
     }
 
     fn ok(args: &[&str]) -> Vec<(&'static str, Option<String>)> {
@@ -237,7 +262,7 @@ mod tests {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        let Ok(Request::Flags(given)) = scan(&args) else {
+        let Ok(Request::Flags { given, .. }) = scan(&args) else {
             panic!()
         };
         let raw = raw_args(&given).unwrap();
@@ -270,6 +295,28 @@ mod tests {
         );
         assert_eq!(parse_go_bool("F"), Ok(false));
         assert!(parse_go_bool("yes").unwrap_err().contains("-flag=false"));
+    }
+
+    #[test]
+    fn a_lone_double_dash_ends_the_flags() {
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            scanned(&["-supervise", "--", "nutcracker", "-c", "x.yml", "-h", "--"]),
+            Ok((
+                vec![("supervise", Some("true".into()))],
+                words(&["nutcracker", "-c", "x.yml", "-h", "--"])
+            ))
+        );
+        assert_eq!(scanned(&["--"]), Ok((vec![], vec![])));
+        // As in Go, a flag that takes a value takes the next word, even `--`.
+        assert_eq!(
+            scanned(&["-cmd", "--", "x"]),
+            Err(GoFlagError::Unexpected("x".into()))
+        );
+        assert_eq!(
+            scanned(&["-wait", "1", "--", "-wait", "2"]),
+            Ok((vec![("wait", Some("1".into()))], words(&["-wait", "2"])))
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub const EXIT_CODES: &str =
 pub fn help() -> String {
     let mut text = String::from(
         "Usage: tpc -sentinels HOST:PORT[,HOST:PORT...] [flags]\n       \
+         tpc [flags] -out FILE -supervise -- nutcracker -c FILE [args]\n       \
          tpc replay FILE [flags]\n       \
          tpc status -sentinels HOST:PORT[,HOST:PORT...] [flags]\n\n",
     );

@@ -3,7 +3,8 @@
 //! ([`args`]), argh parsing the typed values, then checked into [`Options`]
 //! ([`validate`], with [`sentinels`] and [`secrets`]); a run also checks its paths and
 //! listen address first ([`checks`]). Help and the README's flag table come from the same
-//! table ([`help`]); `-compat` takes a released version's defaults ([`compat`]).
+//! table ([`help`]); `-compat` takes a released version's defaults ([`compat`]);
+//! `-supervise -- COMMAND` is checked by [`supervise`].
 
 pub mod args;
 pub mod checks;
@@ -11,8 +12,10 @@ pub mod compat;
 pub mod flags;
 pub mod goflags;
 pub mod help;
+pub mod nutcracker_argv;
 pub mod secrets;
 pub mod sentinels;
+pub mod supervise;
 pub mod validate;
 
 use std::ffi::OsString;
@@ -111,7 +114,7 @@ pub fn parse(args: &[String]) -> Result<Command, CliError> {
         Some("status") => (true, &args[1..]),
         _ => (false, args),
     };
-    let Some((raw, _)) = parse_raw(args)? else {
+    let Some((raw, given)) = parse_raw(args)? else {
         return Ok(Command::Help(help()));
     };
     if raw.version {
@@ -121,6 +124,9 @@ pub fn parse(args: &[String]) -> Result<Command, CliError> {
     if options.sentinels.is_empty() && options.dry_run_masters.is_none() {
         return Err(usage(UsageError::NoSentinels));
     }
+    let cmd_given = given.iter().any(|name| name == "cmd");
+    options.supervise = supervise::check(&raw, cmd_given, options.out.as_deref())
+        .map_err(|e| usage(UsageError::Supervise(e)))?;
     checks::check(&options).map_err(usage)?;
     sentinels::merge_resolved(&mut options.sentinels, &mut options.warnings);
     options.core.sentinels = options.sentinels.len();
@@ -137,14 +143,15 @@ fn usage(e: UsageError) -> CliError {
     CliError(e.to_string())
 }
 
-/// Reads Go-style flags; `None` when help was asked for. Also returns the names of the
-/// flags given.
+/// Reads Go-style flags (and the words after `--`); `None` when help was asked for.
+/// Also returns the names of the flags given.
 fn parse_raw(args: &[String]) -> Result<Option<(RawArgs, Vec<String>)>, CliError> {
-    let given = match scan(args).map_err(|e| CliError(e.to_string()))? {
+    let (given, rest) = match scan(args).map_err(|e| CliError(e.to_string()))? {
         Request::Help => return Ok(None),
-        Request::Flags(given) => given,
+        Request::Flags { given, rest } => (given, rest),
     };
-    let raw = raw_args(&given).map_err(|e| CliError(e.to_string()))?;
+    let mut raw = raw_args(&given).map_err(|e| CliError(e.to_string()))?;
+    raw.command = rest;
     let names = given.iter().map(|(f, _)| f.name.to_string()).collect();
     Ok(Some((raw, names)))
 }
@@ -156,6 +163,11 @@ fn parse_replay(args: &[String]) -> Result<Command, CliError> {
     let Some((raw, given)) = parse_raw(flags)? else {
         return Ok(Command::Help(help::replay_help()));
     };
+    if let Some(word) = raw.command.first() {
+        return Err(CliError(format!(
+            "unexpected {word:?} after --: tpc replay takes one file (tpc replay [flags] -- FILE)"
+        )));
+    }
     let source = match (file, raw.sentinel_log.as_deref()) {
         (Some(f), None) => Source::Recording(f),
         (None, Some(log)) => Source::SentinelLog(PathBuf::from(log)),

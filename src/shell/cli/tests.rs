@@ -139,7 +139,12 @@ fn help_and_version() {
     assert!(text.contains("-master_pattern"), "{text}");
     assert!(text.contains("Twemproxy: hash algorithm"));
     assert!(text.contains("Slack: channel"));
-    assert!(!text.contains("--"), "{text}");
+    // Flags are listed as Go lists them, with one dash.
+    assert!(
+        !text.lines().any(|l| l.trim_start().starts_with("--")),
+        "{text}"
+    );
+    assert!(text.contains("-supervise -- nutcracker -c FILE"), "{text}");
     assert!(!text.contains("<preconnect>") && !text.contains("<auto_eject_hosts>"));
     assert_eq!(parse(&["-version".to_string()]), Ok(Command::Version));
 }
@@ -188,6 +193,10 @@ fn replay_takes_its_file_before_or_after_the_flags() {
         .unwrap_err()
         .0
         .contains("\"b.jsonl\""));
+    assert!(replay("replay rec.jsonl -- nutcracker")
+        .unwrap_err()
+        .0
+        .contains("unexpected \"nutcracker\" after --"));
     for line in [
         "replay -",
         "replay -wait 5 --",
@@ -323,6 +332,74 @@ fn paths_are_checked_at_start() {
         "-sentinels :1 -out {d}/nutcracker.yml -log {d}/tpc.log"
     ))
     .is_ok());
+}
+
+#[test]
+fn supervise_runs_the_command_after_the_double_dash_on_the_file_tpc_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    std::fs::write(dir.path().join("nutcracker.yml"), "").unwrap();
+    std::os::unix::fs::symlink("nutcracker.yml", dir.path().join("link.yml")).unwrap();
+    let head = format!("-sentinels :1 -out {d}/nutcracker.yml -supervise --");
+    let o = run(&format!(
+        "{head} nutcracker -v 6 -c {d}/link.yml -o /dev/stderr"
+    ))
+    .unwrap();
+    assert_eq!(
+        o.supervise.unwrap(),
+        shell_words::split(&format!("nutcracker -v 6 -c {d}/link.yml -o /dev/stderr")).unwrap()
+    );
+    // -h after -- is nutcracker's (here refused: it would exit at once), not tpc's.
+    assert!(err(&format!("{head} nutcracker -c {d}/nutcracker.yml -h")).contains("-h"));
+    // A file that does not exist yet is compared by its path.
+    let o = run(&format!(
+        "-sentinels :1 -out {d}/new.yml -supervise -- nutcracker --conf-file={d}/./new.yml"
+    ))
+    .unwrap();
+    assert!(o.supervise.is_some());
+    assert!(run("-sentinels :1 -out x.yml").unwrap().supervise.is_none());
+}
+
+#[test]
+fn supervise_refuses_what_cannot_work_and_says_what_would() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let out = format!("-sentinels :1 -out {d}/nutcracker.yml");
+    for (line, says) in [
+        (format!("{out} -supervise"), "after --, e.g. -supervise -- nutcracker -c"),
+        (format!("{out} -supervise --"), "after --, e.g."),
+        (
+            format!("{out} -- nutcracker -c {d}/nutcracker.yml"),
+            "only run with -supervise: add -supervise",
+        ),
+        (
+            format!("{out} -cmd true -supervise -- nutcracker -c {d}/nutcracker.yml"),
+            "-supervise and -cmd exclude each other",
+        ),
+        (
+            format!("{out} -cmd={} -supervise -- nutcracker -c {d}/nutcracker.yml", DEFAULT_CMD.replace(' ', "\\ ")),
+            "drop -cmd",
+        ),
+        (
+            "-sentinels :1 -supervise -- nutcracker -c x.yml".to_string(),
+            "-supervise needs -out",
+        ),
+        (
+            format!("{out} -supervise -- nutcracker -s 22222"),
+            &format!("names no config file, so nutcracker would load its default instead of -out: add -c {d}/nutcracker.yml"),
+        ),
+        (
+            format!("{out} -supervise -- nutcracker -c {d}/other.yml"),
+            &format!("loads {d}/other.yml, which is not -out {d}/nutcracker.yml"),
+        ),
+        (
+            format!("{out} -supervise -- nutcracker -d -c {d}/nutcracker.yml"),
+            "has -d: nutcracker would daemonize",
+        ),
+    ] {
+        let e = err(&line);
+        assert!(e.contains(says), "{line}: {e}");
+    }
 }
 
 /// The core settings replay reads from `flags` (after `tpc replay rec.jsonl`).

@@ -121,6 +121,8 @@ pub enum UsageError {
         /// Why tpc cannot follow it.
         why: &'static str,
     },
+    /// A `-supervise` command line that cannot work.
+    Supervise(super::supervise::SuperviseError),
     /// A path that cannot serve: a missing folder, an unreadable file, a binary that
     /// cannot run.
     BadPath {
@@ -198,6 +200,7 @@ impl fmt::Display for UsageError {
                 "give -{} or -{}, not both (or neither, to read the {} from {})",
                 s.flag, s.file_flag, s.what, s.env
             ),
+            UsageError::Supervise(e) => write!(f, "{e}"),
             UsageError::BadPath {
                 flag,
                 path,
@@ -260,6 +263,9 @@ pub struct Options {
     pub cmd: Vec<String>,
     /// How long the reload command may run.
     pub cmd_timeout: Duration,
+    /// Under `-supervise`, nutcracker's command line: tpc runs it as its child and
+    /// restarts it instead of running the reload command.
+    pub supervise: Option<Vec<String>>,
     /// Log file to append to; stdout (or stderr) when none.
     pub log: Option<PathBuf>,
     /// Slack notifications, when a token is given.
@@ -573,6 +579,8 @@ pub fn validate(raw: &RawArgs) -> Result<Options, UsageError> {
         cmd_line: raw.cmd.clone(),
         cmd,
         cmd_timeout: Duration::from_secs(cmd_timeout as u64),
+        // Checked with the rest of the daemon's command line (`super::supervise`).
+        supervise: None,
         log,
         slack,
         dry_run_masters,
