@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use tpc::shell::slack::Notifier;
+use tpc::shell::notifier::Notifier;
 use tpc::shell::supervise::{self, Supervisor};
 
 const DEFAULT_RESTARTS: usize = 50;
@@ -92,7 +92,7 @@ fn main() {
             argv,
             config: conf.clone(),
             stop_grace: supervise::STOP_GRACE,
-            notifier: Notifier::start(None),
+            notifier: Notifier::start(None, None),
         };
         let (supervisor, task) = Supervisor::start(settings, true);
         let started = Instant::now();

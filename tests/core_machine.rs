@@ -105,7 +105,7 @@ fn notes(effects: &[Effect]) -> Vec<String> {
     effects
         .iter()
         .filter_map(|e| match e {
-            Effect::Notify { text } => Some(text.clone()),
+            Effect::Notify { text, .. } => Some(text.clone()),
             _ => None,
         })
         .collect()

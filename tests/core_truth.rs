@@ -607,7 +607,7 @@ impl Sim {
                     let at = self.now + Millis(self.plan.reload_latency);
                     self.schedule(at, Event::Done { id, write: None });
                 }
-                Effect::Notify { text } => self.notes.push((self.now, text)),
+                Effect::Notify { text, .. } => self.notes.push((self.now, text)),
                 // The file is never changed behind the core's back here.
                 Effect::ReadConfig { .. } => {}
                 Effect::Stop { error } => panic!("stopped without a template: {error}"),
@@ -1341,7 +1341,7 @@ impl Bench {
         self.effects
             .iter()
             .filter_map(|(_, e)| match e {
-                Effect::Notify { text: t } if t.contains(text) => Some(t),
+                Effect::Notify { text: t, .. } if t.contains(text) => Some(t),
                 _ => None,
             })
             .collect()

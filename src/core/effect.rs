@@ -54,10 +54,13 @@ pub enum Effect {
         /// Matches the outcome to this run.
         id: EffectId,
     },
-    /// Send a notification (Slack); fire and forget.
+    /// Send a notification (Slack, webhook); fire and forget.
     Notify {
         /// The message.
         text: String,
+        /// What it is about, for structured notifications (webhooks).
+        #[serde(default, skip_serializing_if = "About::is_empty")]
+        about: About,
     },
     /// Ask the sentinels for `SENTINEL MASTERS` again; the answer comes back as a
     /// snapshot.
@@ -75,6 +78,57 @@ pub enum Effect {
         /// What is wrong and what would be right.
         error: String,
     },
+}
+
+/// What a notification is about: an event name, and where it applies the master and
+/// its addresses before and after.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct About {
+    /// What happened, a word such as `switch`, `odown`, `reload_failed` (see
+    /// [`crate::core::machine`] for the list).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub event: String,
+    /// The master concerned, if one is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub master: Option<String>,
+    /// Its address before, where that applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<Addr>,
+    /// Its address after, where that applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<Addr>,
+}
+
+impl About {
+    /// An event about no master in particular.
+    pub fn event(event: &str) -> About {
+        About {
+            event: event.to_string(),
+            ..About::default()
+        }
+    }
+
+    /// An event about `master`.
+    pub fn master(event: &str, master: &str) -> About {
+        About {
+            master: Some(master.to_string()),
+            ..About::event(event)
+        }
+    }
+
+    /// `master` moved (or was held) from one address to another.
+    pub fn moved(event: &str, master: &str, from: &Addr, to: &Addr) -> About {
+        About {
+            from: Some(from.clone()),
+            to: Some(to.clone()),
+            ..About::master(event, master)
+        }
+    }
+
+    /// Whether nothing is said.
+    pub fn is_empty(&self) -> bool {
+        self == &About::default()
+    }
 }
 
 /// What changes between two sets of masters, sorted by name: one walk through both.

@@ -7,7 +7,7 @@ use tracing::{debug, info, warn};
 
 use crate::core::addr::Addr;
 use crate::core::backoff::Retry;
-use crate::core::effect::{Effect, EffectId};
+use crate::core::effect::{About, Effect, EffectId};
 use crate::core::event::{is_valid_name, SentinelEvent};
 use crate::core::input::{Input, Outcome};
 use crate::core::layout::{Disk, Layout, Target};
@@ -298,7 +298,7 @@ impl Core {
                         info!("Removing master {name} {addr}: no sentinel monitors it any more");
                         if self.topology.is_empty() {
                             warn!("No master left: nutcracker needs at least one server, so the config keeps {name}");
-                            self.notify(format!(
+                            self.notify(About::master("last_master_removed", name), format!(
                                 "-monitor removed the last master ({name}); the config keeps it, since nutcracker needs at least one server"
                             ));
                         }
@@ -325,7 +325,11 @@ impl Core {
                     } else {
                         "is no longer objectively down"
                     };
-                    self.notify(format!("{channel}: {instance} {what}"));
+                    let event = if down { "odown" } else { "odown_end" };
+                    self.notify(
+                        About::master(event, master),
+                        format!("{channel}: {instance} {what}"),
+                    );
                 }
             }
             SentinelEvent::About { instance } => {
@@ -365,10 +369,14 @@ impl Core {
             Reach::LostAll => {
                 warn!("No sentinel reachable: the config stays as it is until one answers");
                 self.notify(
+                    About::event("no_sentinel"),
                     "No sentinel reachable: tpc cannot follow failovers until one answers".into(),
                 );
             }
-            Reach::Regained => self.notify(format!("Sentinel {sentinel} reachable again")),
+            Reach::Regained => self.notify(
+                About::event("sentinel_back"),
+                format!("Sentinel {sentinel} reachable again"),
+            ),
             Reach::Same => {}
         }
         if !up {
@@ -404,7 +412,10 @@ impl Core {
                     debug!("Switch of {name} to {new} already applied");
                 } else if after.as_ref() == Some(new) {
                     self.stats.switches_applied += 1;
-                    self.notify(format!("+switch-master: {name} moved from {old} to {new}"));
+                    self.notify(
+                        About::moved("switch", name, old, new),
+                        format!("+switch-master: {name} moved from {old} to {new}"),
+                    );
                     // Applied at once, but it proves nothing: the sentinels' answers
                     // confirm or overturn it.
                     self.effects.push_back(Effect::Query);
@@ -430,7 +441,7 @@ impl Core {
                     warn!(
                         "Not following switch of {name} to {new} from {sentinel}: its own answer contradicted the same switch before; asking the sentinels"
                     );
-                    self.notify(format!(
+                    self.notify(About::moved("switch_refused", name, old, new), format!(
                         "Sentinel {sentinel} announces {name} moved to {new} again, though its own answers said otherwise: tpc does not follow it"
                     ));
                 } else {
@@ -558,7 +569,7 @@ impl Core {
                 warn!(
                     "Sentinel(s) {who} report {name} at {outlier} (epoch {epoch}), but the majority reports {to}: keeping {to}"
                 );
-                self.notify(format!(
+                self.notify(About::moved("outlier", name, &outlier, &to), format!(
                     "Sentinel(s) {who} report {name} at {outlier} (epoch {epoch}) against the majority of sentinels, which reports {to}: tpc keeps {to}"
                 ));
             }
@@ -575,7 +586,7 @@ impl Core {
                     _ => to.clone(),
                 };
                 warn!("Sentinels disagree about {name} and none has a majority or a newer epoch: keeping {held}");
-                self.notify(format!(
+                self.notify(About::master("disagreement", name), format!(
                     "Sentinels disagree about {name} (no majority, no newer epoch): tpc keeps {held} until they agree"
                 ));
             }
@@ -659,7 +670,7 @@ impl Core {
             if let Ok(template) = Template::parse(t) {
                 // The operator's (or Puppet's) edit: kept, with current addresses.
                 warn!("The config file was changed behind tpc's back: tpc keeps the change as its template and keeps the servers' addresses current");
-                self.notify("The config file was changed behind tpc's back: tpc keeps the change and keeps the servers' addresses current".into());
+                self.notify(About::event("drift"), "The config file was changed behind tpc's back: tpc keeps the change and keeps the servers' addresses current".into());
                 self.stats.drift_repairs += 1;
                 self.layout = Layout::kept(template.clone(), replica_pools);
                 self.settings.template = Some(template);
@@ -675,9 +686,10 @@ impl Core {
             "was deleted"
         };
         warn!("The config file {what} behind tpc's back: writing it again");
-        self.notify(format!(
-            "The config file {what} behind tpc's back: tpc writes it again"
-        ));
+        self.notify(
+            About::event("drift"),
+            format!("The config file {what} behind tpc's back: tpc writes it again"),
+        );
         self.stats.drift_repairs += 1;
         self.on_disk = text.map(str::to_string);
         self.disk = text.map(|t| self.layout.read(t)).unwrap_or_default();
@@ -694,7 +706,10 @@ impl Core {
                     self.compare_target();
                     self.reload_owed = true;
                     if self.write_retry.succeeded() {
-                        self.notify("Config written again after failures".to_string());
+                        self.notify(
+                            About::event("write_recovered"),
+                            "Config written again after failures".to_string(),
+                        );
                     }
                 }
                 Outcome::Failed { error } => {
@@ -702,7 +717,10 @@ impl Core {
                     let delay = self.write_retry.failed(self.now);
                     warn!("Error writing config: {error}; keeping the last good one, retrying in {delay}");
                     if self.write_retry.failures == 1 {
-                        self.notify(format!("Error writing config: {error}"));
+                        self.notify(
+                            About::event("write_failed"),
+                            format!("Error writing config: {error}"),
+                        );
                     }
                 }
             }
@@ -712,7 +730,10 @@ impl Core {
                 Outcome::Ok => {
                     self.stats.reloads += 1;
                     if self.reload_retry.succeeded() {
-                        self.notify("Reload command succeeded again".to_string());
+                        self.notify(
+                            About::event("reload_recovered"),
+                            "Reload command succeeded again".to_string(),
+                        );
                     }
                 }
                 Outcome::Failed { error } => {
@@ -721,7 +742,10 @@ impl Core {
                     let delay = self.reload_retry.failed(self.now);
                     warn!("Error updating config: {error}; retrying in {delay} at the earliest");
                     if self.reload_retry.failures == 1 {
-                        self.notify(format!("Error running reload command: {error}"));
+                        self.notify(
+                            About::event("reload_failed"),
+                            format!("Error running reload command: {error}"),
+                        );
                     }
                 }
             }
@@ -784,6 +808,7 @@ impl Core {
                     text: format!(
                         "No healthy replica of {name}: its replica pools' servers point at the master until one is back"
                     ),
+                    about: About::master("no_replica", name),
                 });
             }
             for name in self.without_replica.difference(&without) {
@@ -861,8 +886,12 @@ impl Core {
         }
     }
 
-    fn notify(&mut self, text: String) {
-        self.effects.push_back(Effect::Notify { text });
+    /// Notifies `text`, about `about`. Events: `switch`, `switch_refused`, `outlier`,
+    /// `disagreement`, `odown`, `odown_end`, `no_sentinel`, `sentinel_back`, `drift`,
+    /// `write_failed`, `write_recovered`, `reload_failed`, `reload_recovered`,
+    /// `no_replica`, `last_master_removed`.
+    fn notify(&mut self, about: About, text: String) {
+        self.effects.push_back(Effect::Notify { text, about });
     }
 
     fn next_id(&mut self) -> EffectId {

@@ -24,10 +24,13 @@ use super::config_file::{
     Stale,
 };
 use super::effects::Performer;
+use super::notifier::Notifier;
 use super::recording::{Header, Recorder};
 use super::sentinel::{self, LinkEvent};
-use super::slack::Notifier;
 use super::supervise::{self, Supervisor};
+
+/// How long notifications still queued at the stop may take to go out.
+const NOTIFY_WAIT: Duration = Duration::from_secs(5);
 
 /// How long a running reload command may go on once tpc is asked to stop; then it is
 /// ended with every process it started.
@@ -253,7 +256,7 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
         mut recorder,
     } = prepare(&options)?;
     let clock = Clock::start();
-    let notifier = Notifier::start(options.slack.clone());
+    let notifier = Notifier::start(options.slack.clone(), options.webhook.clone());
     let supervised = match (&options.supervise, &options.out) {
         (Some(argv), Some(out)) => Some(Supervisor::start(
             supervise::Settings {
@@ -303,7 +306,7 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
         cmd_timeout: options.cmd_timeout,
         supervisor: supervised.as_ref().map(|(s, _)| s.clone()),
         done: done_tx,
-        notifier,
+        notifier: notifier.clone(),
         queries: query_tx,
         reads: reads_tx,
         end_commands: end_commands_rx,
@@ -389,6 +392,7 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
         supervisor.stop();
         let _ = task.await;
     }
+    notifier.finish(NOTIFY_WAIT).await;
     if let Some(error) = fatal {
         return Err(DaemonError::Stopped(error));
     }

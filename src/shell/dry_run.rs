@@ -100,7 +100,7 @@ pub fn run(options: &Options, file: &Path) -> Result<Vec<String>, DryRunError> {
                 });
                 Some(id)
             }
-            Effect::Notify { text } => {
+            Effect::Notify { text, .. } => {
                 log.push(format!("dry run: would notify: {text}"));
                 None
             }

@@ -14,9 +14,9 @@ use crate::core::{Effect, EffectId};
 
 use super::config_file::archive::Archive;
 use super::config_file::{loaded, read_existing, write_atomically};
+use super::notifier::{Note, Notifier};
 use super::reload;
 use super::reply::{self, Reply};
-use super::slack::Notifier;
 use super::stdio::{self, StdoutError};
 use super::supervise::Supervisor;
 
@@ -130,7 +130,7 @@ impl Performer {
                     result
                 });
             }
-            Effect::Notify { text } => self.notifier.send(text),
+            Effect::Notify { text, about } => self.notifier.notify(Note::new(text, about)),
             Effect::ReadConfig { id } => {
                 // Without -out there is no file to keep right: no answer.
                 if let Some(path) = self.out.clone() {

@@ -83,7 +83,7 @@ fn write_text(out: &mut impl Write, entry: &Entry) -> io::Result<()> {
                     writeln!(out)
                 }
                 Effect::RunReload { .. } => writeln!(out, "run reload"),
-                Effect::Notify { text } => writeln!(out, "notify: {text}"),
+                Effect::Notify { text, .. } => writeln!(out, "notify: {text}"),
                 Effect::Query => writeln!(out, "query sentinels"),
                 Effect::ReadConfig { .. } => writeln!(out, "check the config file"),
                 Effect::Stop { error } => writeln!(out, "stop: {error}"),

@@ -42,7 +42,7 @@ impl Run {
             if let Entry::Effect(_, effect) = entry {
                 match effect {
                     Effect::WriteConfig { text, .. } => writes.push(text),
-                    Effect::Notify { text } => notes.push(text),
+                    Effect::Notify { text, .. } => notes.push(text),
                     Effect::Stop { error } => stops.push(error),
                     Effect::ReadConfig { id } => reads.push(id),
                     _ => {}

@@ -1,6 +1,6 @@
-//! A Slack Web API stand-in for tests: an HTTP listener on a loopback port that answers
-//! `{"ok":true}` to every request and keeps the request bodies and `Authorization`
-//! headers.
+//! A Slack Web API (or webhook) stand-in for tests: an HTTP listener on a loopback port
+//! that answers `{"ok":true}` to every request (or 500 when told to) and keeps the
+//! request bodies and `Authorization` headers.
 
 #![allow(dead_code)]
 
@@ -17,6 +17,8 @@ pub struct Slack {
     pub url: String,
     bodies: Arc<Mutex<Vec<String>>>,
     authorizations: Arc<Mutex<Vec<String>>>,
+    /// How many of the next requests get a 500 (counted down).
+    failing: Arc<Mutex<usize>>,
 }
 
 impl Slack {
@@ -27,6 +29,8 @@ impl Slack {
         let bodies = Arc::new(Mutex::new(Vec::new()));
         let authorizations = Arc::new(Mutex::new(Vec::new()));
         let (seen, seen_auth) = (bodies.clone(), authorizations.clone());
+        let failing = Arc::new(Mutex::new(0));
+        let fail = failing.clone();
         thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { return };
@@ -50,10 +54,19 @@ impl Slack {
                 seen.lock()
                     .unwrap()
                     .push(String::from_utf8_lossy(&body).into_owned());
+                let status = {
+                    let mut left = fail.lock().unwrap();
+                    if *left > 0 {
+                        *left -= 1;
+                        "500 Internal Server Error"
+                    } else {
+                        "200 OK"
+                    }
+                };
                 let answer = r#"{"ok":true}"#;
                 let _ = write!(
                     stream,
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
                     answer.len()
                 );
             }
@@ -62,7 +75,23 @@ impl Slack {
             url: format!("http://127.0.0.1:{port}/api"),
             bodies,
             authorizations,
+            failing,
         }
+    }
+
+    /// The next `n` requests are answered 500 (and still recorded).
+    pub fn fail_next(&self, n: usize) {
+        *self.failing.lock().unwrap() = n;
+    }
+
+    /// Every request body so far, as JSON.
+    pub fn bodies(&self) -> Vec<serde_json::Value> {
+        self.bodies
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|b| serde_json::from_str(b).expect("a JSON body"))
+            .collect()
     }
 
     /// The `text` of every post so far.

@@ -528,6 +528,38 @@ pub const FLAGS: &[Flag] =
             slack_url = text
         ),
         flag!(
+            "webhook",
+            Value("url"),
+            "",
+            New,
+            Daemon,
+            "http://127.0.0.1:1/hook",
+            "Webhook: also POST each notification to this http(s) URL as JSON; visible in ps, so \
+         prefer -webhook_file or TPC_WEBHOOK_URL",
+            webhook = text
+        ),
+        flag!(
+            "webhook_file",
+            FILE,
+            "",
+            New,
+            Daemon,
+            "examples/webhook_url.txt",
+            "Webhook: file holding the URL",
+            webhook_file = some
+        ),
+        flag!(
+            "webhook_format",
+            STRING,
+            "json",
+            New,
+            Daemon,
+            "slack",
+            "Webhook: json (event, master, old and new address, time, host, version) or slack \
+         (a Slack or Mattermost incoming-webhook body)",
+            webhook_format = text
+        ),
+        flag!(
             "record",
             FILE,
             "",

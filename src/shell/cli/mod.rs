@@ -24,7 +24,9 @@ use std::path::PathBuf;
 use crate::core::CoreSettings;
 
 pub use help::help;
-pub use validate::{apply_overrides, Options, SlackOptions, UsageError};
+pub use validate::{
+    apply_overrides, Options, SlackOptions, UsageError, WebhookFormat, WebhookOptions,
+};
 
 use args::RawArgs;
 use goflags::{raw_args, scan, Request};

@@ -20,7 +20,7 @@ pub struct SecretFlag {
 }
 
 /// Every secret flag.
-pub const ALL: [SecretFlag; 3] = [REDIS_AUTH, SLACK_TOKEN, SENTINEL_PASSWORD];
+pub const ALL: [SecretFlag; 4] = [REDIS_AUTH, SLACK_TOKEN, SENTINEL_PASSWORD, WEBHOOK];
 
 /// The password nutcracker sends to the Redis servers.
 pub const REDIS_AUTH: SecretFlag = SecretFlag {
@@ -36,6 +36,14 @@ pub const SLACK_TOKEN: SecretFlag = SecretFlag {
     file_flag: "token_file",
     env: "TPC_SLACK_TOKEN",
     what: "token",
+};
+
+/// The webhook URL: incoming-webhook URLs (Slack's, Mattermost's) hold their secret.
+pub const WEBHOOK: SecretFlag = SecretFlag {
+    flag: "webhook",
+    file_flag: "webhook_file",
+    env: "TPC_WEBHOOK_URL",
+    what: "URL",
 };
 
 /// The sentinels' password.

@@ -15,7 +15,7 @@ use crate::core::Secret;
 
 use super::args::RawArgs;
 use super::flags::{lookup, Replay};
-use super::secrets::{SecretFlag, REDIS_AUTH, SENTINEL_PASSWORD, SLACK_TOKEN};
+use super::secrets::{SecretFlag, REDIS_AUTH, SENTINEL_PASSWORD, SLACK_TOKEN, WEBHOOK};
 use super::sentinels;
 use crate::shell::config_file::same_file;
 use crate::shell::sentinel::SentinelAuth;
@@ -246,6 +246,24 @@ pub struct SlackOptions {
     pub api_url: String,
 }
 
+/// What a webhook body looks like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookFormat {
+    /// tpc's own JSON: event, master, old and new address, text, time, host, version.
+    Json,
+    /// A Slack or Mattermost incoming-webhook body: `{"text": ...}`.
+    Slack,
+}
+
+/// Where webhooks go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookOptions {
+    /// The URL; a secret (incoming-webhook URLs hold their token).
+    pub url: Secret,
+    /// The body's format.
+    pub format: WebhookFormat,
+}
+
 /// Everything tpc runs with, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
@@ -270,6 +288,8 @@ pub struct Options {
     pub log: Option<PathBuf>,
     /// Slack notifications, when a token is given.
     pub slack: Option<SlackOptions>,
+    /// Webhook notifications, when configured.
+    pub webhook: Option<WebhookOptions>,
     /// Dry run: render for the masters in this file and exit.
     pub dry_run_masters: Option<PathBuf>,
     /// Record every input to this file.
@@ -483,6 +503,36 @@ fn slack_url(raw: &RawArgs) -> Result<String, UsageError> {
     }
 }
 
+/// `-webhook` (or its file, or TPC_WEBHOOK_URL) and `-webhook_format`.
+fn webhook(raw: &RawArgs) -> Result<Option<WebhookOptions>, UsageError> {
+    let format = match raw.webhook_format.as_str() {
+        "json" => WebhookFormat::Json,
+        "slack" => WebhookFormat::Slack,
+        other => {
+            return Err(UsageError::NotOneOf {
+                flag: "webhook_format",
+                value: other.to_string(),
+                allowed: &["json", "slack"],
+            })
+        }
+    };
+    let url = secret(WEBHOOK, Some(&raw.webhook), &raw.webhook_file)?;
+    if url.is_empty() {
+        return Ok(None);
+    }
+    match reqwest::Url::parse(url.expose()) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
+            Ok(Some(WebhookOptions { url, format }))
+        }
+        // The URL is a secret: it is not repeated.
+        _ => Err(UsageError::BadText {
+            flag: "webhook",
+            value: "(not shown)".into(),
+            allowed: "an http:// or https:// URL, e.g. https://hooks.example.com/tpc",
+        }),
+    }
+}
+
 fn slack(raw: &RawArgs) -> Result<Option<SlackOptions>, UsageError> {
     let api_url = slack_url(raw)?;
     let token = secret(SLACK_TOKEN, Some(&raw.token), &raw.token_file)?;
@@ -583,6 +633,7 @@ pub fn validate(raw: &RawArgs) -> Result<Options, UsageError> {
         supervise: None,
         log,
         slack,
+        webhook: webhook(raw)?,
         dry_run_masters,
         record,
         auth: sentinel_auth(raw)?,

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use super::temp::Temp;
 
@@ -44,7 +44,7 @@ impl Archive {
     }
 
     fn try_save(&self, text: &str, now: SystemTime) -> Result<PathBuf, String> {
-        let name = format!("{PREFIX}{}", stamp(now));
+        let name = format!("{PREFIX}{}", crate::shell::utc::stamp(now));
         let path = self.dir.join(&name);
         // A temp file as the config's own (mode 0600: it may hold redis_auth; random,
         // O_EXCL|O_NOFOLLOW), renamed into place; dropped on failure.
@@ -84,50 +84,13 @@ fn prune(dir: &Path, keep: usize, newest: &str) -> std::io::Result<()> {
     Ok(())
 }
 
-/// `YYYYMMDDhhmmss` in UTC. No date crate is in the build, so the civil date comes from
-/// the days since 1970 by Howard Hinnant's `civil_from_days`.
-pub fn stamp(now: SystemTime) -> String {
-    let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    let (y, m, d) = civil_from_days(days as i64);
-    format!(
-        "{y:04}{m:02}{d:02}{:02}{:02}{:02}",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
-}
-
-/// Year, month, day of the day `z` days after 1970-01-01.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::Duration;
 
     fn at(secs: u64) -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(secs)
-    }
-
-    #[test]
-    fn stamps_are_utc_civil_times() {
-        // Checked against `date -u -d @SECS +%Y%m%d%H%M%S`.
-        assert_eq!(stamp(at(0)), "19700101000000");
-        assert_eq!(stamp(at(951_782_400)), "20000229000000");
-        assert_eq!(stamp(at(1_798_761_599)), "20261231235959");
-        assert_eq!(stamp(at(4_107_542_400)), "21000301000000");
+        std::time::UNIX_EPOCH + Duration::from_secs(secs)
     }
 
     #[test]

@@ -30,8 +30,8 @@ use tracing::{info, warn};
 
 use super::child::describe;
 use super::effects::mark_loaded;
+use super::notifier::Notifier;
 use super::reload::quote;
-use super::slack::Notifier;
 use restarts::Restarts;
 use running::Running;
 

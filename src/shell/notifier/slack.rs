@@ -1,23 +1,10 @@
-//! Slack notifications through the Web API's `chat.postMessage`, sent from a task of
-//! their own so that posting never delays failover handling. Text is escaped as Slack
-//! asks, since much of it comes from sentinels.
-
-use std::time::Duration;
+//! Slack notifications through the Web API's `chat.postMessage`. Text is escaped as
+//! Slack asks, since much of it comes from sentinels.
 
 use serde::Serialize;
-use tokio::sync::mpsc;
-use tracing::{debug, warn};
 
-use super::cli::SlackOptions;
-
-/// Messages waiting to be posted before new ones are dropped.
-const QUEUE: usize = 256;
-
-/// Hands notifications to the Slack task; does nothing when Slack is not configured.
-#[derive(Debug, Clone)]
-pub struct Notifier {
-    tx: Option<mpsc::Sender<String>>,
-}
+use super::super::cli::SlackOptions;
+use super::{deliver_all, Queue};
 
 #[derive(Serialize)]
 struct PostMessage<'a> {
@@ -29,54 +16,19 @@ struct PostMessage<'a> {
     icon_emoji: &'a str,
 }
 
-impl Notifier {
-    /// Starts the posting task when `options` is set; must be called inside a tokio
-    /// runtime.
-    pub fn start(options: Option<SlackOptions>) -> Notifier {
-        let Some(options) = options else {
-            return Notifier { tx: None };
-        };
-        let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(post_all(options, rx));
-        Notifier { tx: Some(tx) }
-    }
-
-    /// Queues `text` for posting; never waits. A full queue drops the message with a
-    /// log line.
-    pub fn send(&self, text: String) {
-        match &self.tx {
-            None => debug!("Notification (Slack not configured): {text}"),
-            Some(tx) => {
-                if tx.try_send(text).is_err() {
-                    warn!("Slack queue full or closed; dropping a notification");
-                }
-            }
-        }
-    }
-}
-
-async fn post_all(options: SlackOptions, mut rx: mpsc::Receiver<String>) {
-    let client = match reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-    {
-        Ok(c) => c,
-        Err(e) => {
-            warn!("Slack disabled: cannot build an HTTP client: {e}");
-            return;
-        }
-    };
+/// Posts every notification of `queue` until it is closed and empty.
+pub async fn post_all(options: SlackOptions, queue: std::sync::Arc<Queue>) {
     let url = format!("{}/chat.postMessage", options.api_url);
-    while let Some(text) = rx.recv().await {
-        if let Err(e) = post(&client, &url, &options, &text).await {
-            warn!("Slack notification failed: {e}");
-        }
-    }
+    deliver_all("Slack", queue, |client, note| {
+        let (url, options) = (url.clone(), options.clone());
+        async move { post(&client, &url, &options, &note.text).await }
+    })
+    .await;
 }
 
 /// Escapes `text` as Slack asks (`&`, `<` and `>`), so that text from a sentinel cannot
 /// mention `<!channel>`, link `<http://...|...>` or mention a user.
-fn escape(text: &str) -> String {
+pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
