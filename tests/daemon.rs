@@ -100,8 +100,14 @@ fn writes_follows_a_switch_notifies_and_keeps_secrets_out_of_the_log() {
         log.contains("Replacing master node-1 127.0.0.1:7001 with 127.0.0.1:7002"),
         "{log}"
     );
-    assert!(log.contains("Writing to outfile"), "{log}");
-    assert!(log.contains("Running command"), "{log}");
+    // One line per action, with its outcome and duration.
+    assert!(
+        log.contains("Wrote ") && log.contains(" ms: node-1 127.0.0.1:7001 -> 127.0.0.1:7002"),
+        "{log}"
+    );
+    assert!(log.contains("Reloaded in "), "{log}");
+    // Raw sentinel events are at debug.
+    assert!(!log.contains("'+switch-master' from"), "{log}");
     assert!(!log.contains(SECRET_AUTH), "redis_auth leaked into the log");
     assert!(
         !log.contains(SECRET_TOKEN),
@@ -174,7 +180,13 @@ fn sigterm_lets_the_reload_in_progress_finish() {
     let dir = tempfile::tempdir().unwrap();
     let marker = dir.path().join("finished");
     let cmd = format!("sh -c 'sleep 1; touch {}'", marker.display());
-    let mut tpc = start(sentinel.port, &["-cmd", &cmd]);
+    // The start of a command is said at debug.
+    let mut tpc = Tpc::start_env(
+        tempfile::tempdir().unwrap(),
+        &[sentinel.port],
+        &["-cmd", &cmd],
+        &[("RUST_LOG", "debug")],
+    );
     wait_until("reload started", Duration::from_secs(10), || {
         tpc.log().contains("Running command")
     });
@@ -283,7 +295,7 @@ fn a_reload_that_exits_0_leaving_a_child_on_its_output_succeeds_once() {
     );
     let mut tpc = start(sentinel.port, &["-cmd", &cmd, "-cmd_timeout", "2"]);
     wait_until("reload done", Duration::from_secs(10), || {
-        tpc.log().contains("reloaded")
+        tpc.log().contains("Reloaded in")
     });
     // Long enough for the timeout and a retry, had the command been taken as hanging.
     thread::sleep(Duration::from_secs(4));
@@ -291,7 +303,7 @@ fn a_reload_that_exits_0_leaving_a_child_on_its_output_succeeds_once() {
     let status = tpc.terminate();
     kill_sleepers(&pids_in(&pids));
     assert!(status.success(), "{status:?}");
-    assert_eq!(log.matches("Running command").count(), 1, "{log}");
+    assert_eq!(log.matches("Reloaded in").count(), 1, "{log}");
     assert_eq!(pids_in(&pids).len(), 1, "{log}");
     assert!(!log.contains("killed"), "{log}");
     assert!(!log.contains("Error updating config"), "{log}");
@@ -444,4 +456,32 @@ fn secrets_from_files_or_the_environment_stay_out_of_recordings_logs_and_ps() {
             );
         }
     }
+}
+
+/// `-log_format json`: every log line is one JSON object with a time, a level and the
+/// message, for log shippers.
+#[test]
+fn json_logs_are_one_object_a_line() {
+    let sentinel = FakeSentinel::start(vec![master("node-1", 7001, 1)]);
+    let mut tpc = start(sentinel.port, &["-log_format", "json"]);
+    tpc.wait_config("127.0.0.1:7001:1 node-1", Duration::from_secs(10));
+    wait_until("the reload", Duration::from_secs(10), || reloads(&tpc) == 1);
+    tpc.stop();
+    let log = tpc.log();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(lines.len() >= 3, "{log}");
+    for line in &lines {
+        assert!(line["timestamp"].is_string(), "{line}");
+        assert!(line["level"].is_string(), "{line}");
+        assert!(line["message"].is_string(), "{line}");
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["message"].as_str().unwrap().starts_with("Reloaded in")),
+        "{log}"
+    );
 }

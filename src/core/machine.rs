@@ -99,6 +99,8 @@ pub struct Core {
     target_differs: ((u64, u64), bool),
     /// tpc must stop ([`Effect::Stop`] was given): nothing more is done.
     stopped: bool,
+    /// Links up whose first answer has not come yet.
+    fresh_links: BTreeSet<SentinelId>,
 }
 
 /// Leaves out every config text (on disk, being written, in queued effects): they hold
@@ -152,6 +154,7 @@ impl Core {
             stats: Stats::default(),
             target_differs: ((0, 0), false),
             stopped: false,
+            fresh_links: BTreeSet::new(),
         }
     }
 
@@ -282,7 +285,7 @@ impl Core {
                 self.on_switch(sentinel, name, &old, &new)
             }
             SentinelEvent::Monitor { name, addr } => {
-                info!("'+monitor' from {sentinel}: master {name} {addr}");
+                debug!("'+monitor' from {sentinel}: master {name} {addr}");
                 if self.settings.wants(name) {
                     let id = self.links.id(sentinel);
                     self.links.heard(self.now);
@@ -290,7 +293,7 @@ impl Core {
                 }
             }
             SentinelEvent::Unmonitor { name } => {
-                info!("'-monitor' from {sentinel}: master {name}");
+                debug!("'-monitor' from {sentinel}: master {name}");
                 let id = self.links.id(sentinel);
                 self.confirm.remove(name);
                 match self.topology.withdraw(name, id) {
@@ -311,7 +314,7 @@ impl Core {
                 }
             }
             SentinelEvent::ObjectivelyDown { down, instance } => {
-                info!("'{channel}' from {sentinel}: {instance}");
+                debug!("'{channel}' from {sentinel}: {instance}");
                 let master = instance.master_name();
                 // Every sentinel announces it: notify only when the state changes.
                 let changed = if down {
@@ -326,6 +329,7 @@ impl Core {
                         "is no longer objectively down"
                     };
                     let event = if down { "odown" } else { "odown_end" };
+                    info!("{master} {what} (first said by {sentinel})");
                     self.notify(
                         About::master(event, master),
                         format!("{channel}: {instance} {what}"),
@@ -333,7 +337,7 @@ impl Core {
                 }
             }
             SentinelEvent::About { instance } => {
-                info!("'{channel}' from {sentinel}: {instance}");
+                debug!("'{channel}' from {sentinel}: {instance}");
                 let master = instance.master_name();
                 let down = match channel {
                     "+slave" | "+convert-to-slave" | "-sdown" => false,
@@ -347,7 +351,7 @@ impl Core {
                 }
             }
             SentinelEvent::Other => {
-                info!("'{}' from {sentinel}: {}", shown(channel), shown(payload))
+                debug!("'{}' from {sentinel}: {}", shown(channel), shown(payload))
             }
         }
     }
@@ -359,6 +363,7 @@ impl Core {
         let was_up = self.links.is_up(id);
         let reach = self.links.set_up(id, up);
         if up {
+            self.fresh_links.insert(id);
             info!("Connected to sentinel {sentinel}");
         } else if was_up {
             warn!("Lost sentinel {sentinel}: {reason}");
@@ -388,7 +393,7 @@ impl Core {
     }
 
     fn on_switch(&mut self, sentinel: &str, name: &str, old: &Addr, new: &Addr) {
-        info!("'+switch-master' from {sentinel}: {name} {old} -> {new}");
+        debug!("'+switch-master' from {sentinel}: {name} {old} -> {new}");
         if !self.settings.wants(name) {
             self.stats.switches_ignored += 1;
             debug!("Ignoring switch of {name}: outside -master_pattern");
@@ -463,8 +468,13 @@ impl Core {
         masters: &[MasterInfo],
         replicas: &BTreeMap<String, Vec<ReplicaInfo>>,
     ) {
-        info!("Sentinel {sentinel} monitors {} master(s)", masters.len());
         let id = self.links.id(sentinel);
+        // Said once per link; the periodic answers after it at debug.
+        if self.fresh_links.remove(&id) {
+            info!("Sentinel {sentinel} monitors {} master(s)", masters.len());
+        } else {
+            debug!("Sentinel {sentinel} monitors {} master(s)", masters.len());
+        }
         self.links.answered(id, self.now);
         for (master, list) in replicas {
             if self.layout.follows_replicas_of(master) {

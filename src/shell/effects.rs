@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch, Notify};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::core::{Effect, EffectId};
 
@@ -58,22 +58,47 @@ pub struct Performer {
     pub stdout_closed: Arc<Notify>,
 }
 
+/// The most changes named in one log line; more are counted.
+const CHANGES_NAMED: usize = 10;
+
+/// `: a -> b, c added at d` for a log line; empty without changes.
+fn described(changes: &[crate::core::Change]) -> String {
+    if changes.is_empty() {
+        return String::new();
+    }
+    let named: Vec<String> = changes
+        .iter()
+        .take(CHANGES_NAMED)
+        .map(ToString::to_string)
+        .collect();
+    let more = changes.len().saturating_sub(CHANGES_NAMED);
+    let more = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    format!(": {}{more}", named.join(", "))
+}
+
 impl Performer {
     /// Starts performing `effect`; slow ones report to `done` when finished.
     pub fn perform(&self, effect: Effect) {
         match effect {
             Effect::WriteConfig { id, text, changes } => {
-                for change in &changes {
-                    info!("Config change: {change}");
-                }
+                let changes = described(&changes);
+                let started = std::time::Instant::now();
                 let reply = Reply::new(id, self.done.clone());
                 match self.out.clone() {
                     Some(path) => {
                         let check = self.nutcracker.clone();
                         let archive = self.archive.clone();
                         reply::spawn_blocking(reply, move || {
-                            info!("Writing to outfile: {}", path.display());
                             write_atomically(&path, &text, check.as_deref())?;
+                            info!(
+                                "Wrote {} in {} ms{changes}",
+                                path.display(),
+                                started.elapsed().as_millis()
+                            );
                             // A backup is a convenience: its failure never fails the write.
                             if let Some(archive) = archive {
                                 match archive.save(&text, std::time::SystemTime::now()) {
@@ -89,25 +114,38 @@ impl Performer {
                     None => {
                         let closed = self.stdout_closed.clone();
                         reply::spawn_blocking(reply, move || {
-                            info!("Writing config to STDOUT");
                             stdio::out(&text).map_err(|e| {
                                 if matches!(e, StdoutError::Closed) {
                                     closed.notify_one();
                                 }
                                 e.to_string()
-                            })
+                            })?;
+                            let ms = started.elapsed().as_millis();
+                            info!("Wrote the config to STDOUT in {ms} ms{changes}");
+                            Ok(())
                         });
                     }
                 }
             }
             Effect::RunReload { id } => {
                 let reply = Reply::new(id, self.done.clone());
+                let started = std::time::Instant::now();
                 if let Some(supervisor) = self.supervisor.clone() {
-                    info!("Reloading: restarting the nutcracker tpc supervises");
-                    reply::spawn(reply, async move { supervisor.restart().await });
+                    debug!("Reloading: restarting the nutcracker tpc supervises");
+                    reply::spawn(reply, async move {
+                        let result = supervisor.restart().await;
+                        if result.is_ok() {
+                            info!(
+                                "Restarted nutcracker in {} ms",
+                                started.elapsed().as_millis()
+                            );
+                        }
+                        result
+                    });
                     return;
                 }
-                info!("Running command: '{}'", self.cmd_line);
+                debug!("Running command: '{}'", self.cmd_line);
+                let cmd_line = self.cmd_line.clone();
                 let (cmd, timeout) = (self.cmd.clone(), self.cmd_timeout);
                 let mut end = self.end_commands.clone();
                 let stop = async move {
@@ -124,6 +162,10 @@ impl Performer {
                         None => None,
                     };
                     let result = reload::run_until(&cmd, timeout, stop).await;
+                    if result.is_ok() {
+                        let ms = started.elapsed().as_millis();
+                        info!("Reloaded in {ms} ms ('{cmd_line}')");
+                    }
                     if let (Ok(()), Some(path), Some(config)) = (&result, out, loading) {
                         mark_loaded(path, config).await;
                     }

@@ -1,4 +1,4 @@
-//! Log output: lines like the original's, to stdout, to stderr when the config itself
+//! Log output: lines of text (or JSON, `-log_format json`), to stdout, to stderr when the config itself
 //! goes to stdout, or appended to the `-log` file, which SIGHUP reopens (for logrotate).
 
 use std::fs::{File, OpenOptions};
@@ -6,6 +6,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::EnvFilter;
 
 /// Where log lines go.
@@ -52,30 +53,44 @@ impl Write for LogWriter {
     }
 }
 
-/// Installs the global subscriber. `RUST_LOG` can change the level (default `info`).
-pub fn init(target: Target<'_>) -> io::Result<()> {
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// One line of text per event: time, level, message.
+    #[default]
+    Text,
+    /// One JSON object per line, for log shippers: `timestamp`, `level`, `message`.
+    Json,
+}
+
+/// Installs the global subscriber. `RUST_LOG` can change the level (default `info`),
+/// e.g. `RUST_LOG=debug` for every sentinel event.
+pub fn init(target: Target<'_>, format: Format) -> io::Result<()> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(false)
-        // A log line that cannot be written is dropped: reporting it on stderr would
-        // panic if stderr is gone too.
-        .log_internal_errors(false);
-    // A second init (e.g. in tests) keeps the first subscriber; that is fine.
-    let _ = match target {
-        Target::Stdout => builder.with_writer(io::stdout).try_init(),
-        Target::Stderr => builder.with_writer(io::stderr).try_init(),
+    let writer = match target {
+        Target::Stdout => BoxMakeWriter::new(io::stdout),
+        Target::Stderr => BoxMakeWriter::new(io::stderr),
         Target::File(path) => {
             let log = Arc::new(LogFile {
                 path: path.to_path_buf(),
                 file: Mutex::new(open_append(path)?),
             });
             let _ = LOG_FILE.set(log.clone());
-            builder
-                .with_writer(move || LogWriter(log.clone()))
-                .try_init()
+            BoxMakeWriter::new(move || LogWriter(log.clone()))
         }
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(false)
+        .with_writer(writer)
+        // A log line that cannot be written is dropped: reporting it on stderr would
+        // panic if stderr is gone too.
+        .log_internal_errors(false);
+    // A second init (e.g. in tests) keeps the first subscriber; that is fine.
+    let _ = match format {
+        Format::Text => builder.try_init(),
+        Format::Json => builder.json().flatten_event(true).try_init(),
     };
     Ok(())
 }

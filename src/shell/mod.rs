@@ -107,7 +107,7 @@ fn run_daemon(options: Options) -> ExitCode {
         (None, None) => logging::Target::Stderr,
         (None, Some(_)) => logging::Target::Stdout,
     };
-    if let Err(e) = logging::init(target) {
+    if let Err(e) = logging::init(target, options.log_format) {
         err_line(&format!("tpc: cannot open log file: {e}"));
         return ExitCode::FAILURE;
     }

@@ -1,11 +1,11 @@
 //! Running the reload command: argv already split (no shell), bounded by a timeout that
-//! kills it with every process it started, its output logged line by line.
+//! kills it with every process it started, its output logged line by line at debug.
 
 use std::ffi::OsStr;
 use std::future::Future;
 use std::time::Duration;
 
-use tracing::{info, warn};
+use tracing::debug;
 
 use super::child::{self, Output, RunError};
 use crate::core::shown::shown;
@@ -38,10 +38,7 @@ pub async fn run_until(
         log(output);
     }
     let error = match &result {
-        Ok(exited) if exited.status.success() => {
-            info!("Command succeeded");
-            return Ok(());
-        }
+        Ok(exited) if exited.status.success() => return Ok(()),
         Ok(exited) => child::describe(&exited.status),
         Err(RunError::TimedOut { after, .. }) => format!(
             "killed after {}s (-cmd_timeout), with every process it started",
@@ -49,16 +46,16 @@ pub async fn run_until(
         ),
         Err(e) => e.to_string(),
     };
-    let error = format!("{error}{}", output.map(quote).unwrap_or_default());
-    warn!("Command failed: {error}");
-    Err(error)
+    // The core logs the failure, with this text.
+    Err(format!("{error}{}", output.map(quote).unwrap_or_default()))
 }
 
-/// Logs what the command printed, one log line per line.
+/// Logs what the command printed, one debug line per line (a failure quotes its last
+/// lines in its error).
 fn log(output: &Output) {
     for (stream, kept) in [("stdout", &output.stdout), ("stderr", &output.stderr)] {
         for line in kept.lines() {
-            info!("Command {stream}: {}", shown(&line));
+            debug!("Command {stream}: {}", shown(&line));
         }
     }
 }

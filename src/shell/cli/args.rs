@@ -14,6 +14,7 @@ pub struct RawArgs {
     pub command: Vec<String>,
     pub wait: i64,
     pub log: String,
+    pub log_format: String,
     pub master_pattern: String,
     pub master_regex: String,
     pub template: String,

@@ -229,6 +229,17 @@ pub const FLAGS: &[Flag] =
             log = text
         ),
         flag!(
+            "log_format",
+            STRING,
+            "text",
+            New,
+            Daemon,
+            "json",
+            "Log lines as text, or as json (one object a line, for log shippers); RUST_LOG \
+         sets the level, e.g. RUST_LOG=debug for every sentinel event",
+            log_format = text
+        ),
+        flag!(
             "master_pattern",
             STRING,
             "",

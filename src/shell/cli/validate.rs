@@ -18,6 +18,7 @@ use super::flags::{lookup, Replay};
 use super::secrets::{SecretFlag, REDIS_AUTH, SENTINEL_PASSWORD, SLACK_TOKEN, WEBHOOK};
 use super::sentinels;
 use crate::shell::config_file::same_file;
+use crate::shell::logging::Format as LogFormat;
 use crate::shell::sentinel::SentinelAuth;
 
 /// A flag value tpc cannot use.
@@ -290,6 +291,8 @@ pub struct Options {
     pub slack: Option<SlackOptions>,
     /// Webhook notifications, when configured.
     pub webhook: Option<WebhookOptions>,
+    /// How log lines are written.
+    pub log_format: LogFormat,
     /// Dry run: render for the masters in this file and exit.
     pub dry_run_masters: Option<PathBuf>,
     /// Record every input to this file.
@@ -634,6 +637,17 @@ pub fn validate(raw: &RawArgs) -> Result<Options, UsageError> {
         log,
         slack,
         webhook: webhook(raw)?,
+        log_format: match raw.log_format.as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => {
+                return Err(UsageError::NotOneOf {
+                    flag: "log_format",
+                    value: other.to_string(),
+                    allowed: &["text", "json"],
+                })
+            }
+        },
         dry_run_masters,
         record,
         auth: sentinel_auth(raw)?,
