@@ -46,3 +46,18 @@ fn the_systemd_unit_verifies_and_asks_for_notify_and_a_watchdog() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+#[test]
+fn the_alert_rules_pass_promtool() {
+    let o = Command::new("promtool")
+        .args(["check", "rules", "contrib/prometheus-alerts.yml"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("promtool runs (scripts/test.sh installs it)");
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
