@@ -2,7 +2,7 @@
 //! sentinel says about them (`SENTINEL REPLICAS <name>`, and the `+slave`,
 //! `+convert-to-slave`, `+sdown`/`-sdown` and `+switch-master` events), and which one a
 //! replica pool's server points at. Bounded: a sentinel's word about a master holds at
-//! most [`MAX_REPLICAS`] replicas.
+//! most [`MAX_REPLICAS`] replicas, the ones most worth choosing ([`most_choosable`]).
 
 use std::collections::BTreeMap;
 
@@ -36,6 +36,18 @@ pub struct ReplicaInfo {
     pub priority: u32,
 }
 
+/// The [`MAX_REPLICAS`] replicas of an answer most worth keeping, in the order
+/// [`Replicas::choice`] prefers them: healthy first, then lowest priority, then lowest
+/// address. A long list of stale entries (a sentinel keeps every replica it ever saw
+/// until `SENTINEL RESET`) never pushes out a healthy replica listed after them.
+pub fn most_choosable(mut replicas: Vec<ReplicaInfo>) -> Vec<ReplicaInfo> {
+    if replicas.len() > MAX_REPLICAS {
+        replicas.sort_by(|a, b| (a.down, a.priority, &a.addr).cmp(&(b.down, b.priority, &b.addr)));
+        replicas.truncate(MAX_REPLICAS);
+    }
+    replicas
+}
+
 /// What one sentinel says about one replica.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Health {
@@ -59,15 +71,14 @@ impl Replicas {
     /// A sentinel's whole answer about `master`'s replicas: it replaces what that
     /// sentinel said before.
     pub fn answer(&mut self, master: &str, sentinel: SentinelId, replicas: &[ReplicaInfo]) {
-        let said: BTreeMap<Addr, Health> = replicas
-            .iter()
-            .take(MAX_REPLICAS)
+        let said: BTreeMap<Addr, Health> = most_choosable(replicas.to_vec())
+            .into_iter()
             .map(|r| {
                 let health = Health {
                     down: r.down,
                     priority: r.priority,
                 };
-                (r.addr.clone(), health)
+                (r.addr, health)
             })
             .collect();
         let by_sentinel = self.by_master.entry(master.to_string()).or_default();
@@ -183,6 +194,18 @@ mod tests {
         assert_eq!(r.choice("m", &addr(1)), Some(&addr(4)));
         r.event("m", a, &addr(4), true);
         assert_eq!(r.choice("m", &addr(1)), None);
+    }
+
+    #[test]
+    fn a_healthy_replica_listed_after_many_stale_ones_is_kept() {
+        let mut list: Vec<ReplicaInfo> = (1..=1000).map(|p| info(p, true, 1)).collect();
+        list.push(info(2000, false, 100));
+        let mut r = Replicas::default();
+        r.answer("m", SentinelId(0), &list);
+        assert_eq!(r.choice("m", &addr(1)), Some(&addr(2000)));
+        let kept = most_choosable(list);
+        assert_eq!(kept.len(), MAX_REPLICAS);
+        assert_eq!(kept[0], info(2000, false, 100));
     }
 
     #[test]
