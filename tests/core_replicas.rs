@@ -1,7 +1,8 @@
 //! Replica pools (`-replica_pools`), through the core on virtual time: a replica pool's
 //! server follows a healthy replica of its master (lowest priority, then address),
-//! never one a sentinel reports down, falls back to the master (and says so) while none
-//! is healthy, and follows the replicas across a failover. Each written config is
+//! never one a sentinel reports down nor one only an event announced, falls back to the
+//! master (and says so) while none is healthy, and follows the replicas across a
+//! failover. Each written config is
 //! checked against the template with the expected addresses put in by plain text
 //! replacement, not by tpc's own template code.
 
@@ -49,6 +50,8 @@ struct Run {
     driver: Driver,
     writes: Vec<String>,
     notes: Vec<String>,
+    /// `Effect::Query`s so far.
+    queries: usize,
 }
 
 impl Run {
@@ -65,16 +68,18 @@ impl Run {
             driver: Driver::new(core, Outcomes::Simulated),
             writes: Vec::new(),
             notes: Vec::new(),
+            queries: 0,
         }
     }
 
     fn feed(&mut self, input: Input<'static>) {
-        let (writes, notes) = (&mut self.writes, &mut self.notes);
+        let (writes, notes, queries) = (&mut self.writes, &mut self.notes, &mut self.queries);
         let mut out = |entry| {
             if let Entry::Effect(_, effect) = entry {
                 match effect {
                     Effect::WriteConfig { text, .. } => writes.push(text),
                     Effect::Notify { text } => notes.push(text),
+                    Effect::Query => *queries += 1,
                     _ => {}
                 }
             }
@@ -213,11 +218,26 @@ fn a_replica_pool_follows_a_healthy_replica_and_falls_back_to_the_master() {
             ["10.0.0.2:6379", "10.0.1.1:6379"]
         )
     );
+    // .3 is back (-sdown): the sentinels are asked, and their answer says it is healthy.
+    let (writes, queries) = (run.writes.len(), run.queries);
     run.feed(replica_event(
         40,
         "-sdown",
         "10.0.0.3:6379",
         "10.0.0.2:6379",
+    ));
+    assert_eq!(
+        run.writes.len(),
+        writes,
+        "an event alone says nothing of health"
+    );
+    assert_eq!(run.queries, queries + 1, "-sdown asks the sentinels");
+    run.feed(answer(
+        41,
+        "10.0.0.2:6379",
+        2,
+        "m1",
+        &[("10.0.0.1:6379", true, 100), ("10.0.0.3:6379", false, 50)],
     ));
     assert_eq!(
         run.last(),
@@ -233,6 +253,13 @@ fn a_replica_pool_follows_a_healthy_replica_and_falls_back_to_the_master() {
         "+convert-to-slave",
         "10.0.0.1:6379",
         "10.0.0.2:6379",
+    ));
+    run.feed(answer(
+        51,
+        "10.0.0.2:6379",
+        2,
+        "m1",
+        &[("10.0.0.1:6379", false, 100), ("10.0.0.3:6379", false, 50)],
     ));
     assert_eq!(run.writes.len(), writes, "nothing to change");
 }
@@ -256,8 +283,10 @@ fn replicas_come_from_answers_and_events_of_followed_masters_only() {
             ["10.0.0.1:6379", "10.0.1.2:6379"]
         )
     );
-    // A replica announced by an event: known, but .2 (priority 1) stays chosen.
-    let writes = run.writes.len();
+    // A replica announced by an event (+slave comes before the sentinel has even
+    // connected to it): the sentinels are asked, but it is not chosen on the event's word,
+    // not even once .2 is down.
+    let (writes, queries) = (run.writes.len(), run.queries);
     let m2 = |t, channel, replica: &str| {
         let (host, port) = replica.split_once(':').unwrap();
         message(
@@ -268,7 +297,23 @@ fn replicas_come_from_answers_and_events_of_followed_masters_only() {
     };
     run.feed(m2(3, "+slave", "10.0.1.3:6379"));
     assert_eq!(run.writes.len(), writes);
+    assert_eq!(run.queries, queries + 1, "+slave asks the sentinels");
     run.feed(m2(4, "+sdown", "10.0.1.2:6379"));
+    assert_eq!(
+        run.last(),
+        expected(
+            ["10.0.0.1:6379", "10.0.1.1:6379"],
+            ["10.0.0.1:6379", "10.0.1.1:6379"]
+        )
+    );
+    // The answer lists it healthy: now it is followed.
+    run.feed(answer(
+        5,
+        "10.0.0.1:6379",
+        1,
+        "m2",
+        &[("10.0.1.2:6379", true, 1), ("10.0.1.3:6379", false, 100)],
+    ));
     assert_eq!(
         run.last(),
         expected(
@@ -279,14 +324,14 @@ fn replicas_come_from_answers_and_events_of_followed_masters_only() {
     // A master that no pool names: ignored.
     let writes = run.writes.len();
     run.feed(answer(
-        5,
+        6,
         "10.0.0.1:6379",
         1,
         "other",
         &[("10.9.9.9:6379", false, 1)],
     ));
     run.feed(message(
-        6,
+        7,
         "+slave",
         "slave 10.9.9.8:6379 10.9.9.8 6379 @ other 10.9.9.9 6379",
     ));

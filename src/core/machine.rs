@@ -330,15 +330,19 @@ impl Core {
             SentinelEvent::About { instance } => {
                 info!("'{channel}' from {sentinel}: {instance}");
                 let master = instance.master_name();
-                let down = match channel {
-                    "+slave" | "+convert-to-slave" | "-sdown" => false,
-                    "+sdown" => true,
-                    _ => return,
-                };
-                if instance.kind == "slave" && self.layout.follows_replicas_of(master) {
-                    let id = self.links.id(sentinel);
-                    self.replicas
-                        .event(master, id, &instance.addr.to_addr(), down);
+                if instance.kind != "slave" || !self.layout.follows_replicas_of(master) {
+                    return;
+                }
+                match channel {
+                    "+sdown" => {
+                        let id = self.links.id(sentinel);
+                        self.replicas.down(master, id, &instance.addr.to_addr());
+                    }
+                    // A replica that may be healthy now: only the answers say so.
+                    "+slave" | "+convert-to-slave" | "-sdown" => {
+                        self.effects.push_back(Effect::Query)
+                    }
+                    _ => {}
                 }
             }
             SentinelEvent::Other => {

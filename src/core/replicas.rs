@@ -88,30 +88,21 @@ impl Replicas {
         }
     }
 
-    /// A sentinel's event about one replica of `master`: it is there (`down` false:
-    /// `+slave`, `+convert-to-slave`, `-sdown`) or down (`+sdown`). A replica not known
-    /// yet gets the default priority.
-    pub fn event(&mut self, master: &str, sentinel: SentinelId, addr: &Addr, down: bool) {
-        let said = self
+    /// A sentinel's `+sdown` about one replica of `master` that its answers listed: down
+    /// until its next answer. No event says a replica is healthy (`+slave` comes before
+    /// the sentinel has even connected to it, `+convert-to-slave` and `-sdown` before it
+    /// has synced): only answers, with the replica's link to its master, do. A replica
+    /// the answers did not list is not kept, so no flood of events grows memory.
+    pub fn down(&mut self, master: &str, sentinel: SentinelId, addr: &Addr) {
+        let health = self
             .by_master
-            .entry(master.to_string())
-            .or_default()
-            .entry(sentinel)
-            .or_default();
-        let known = said.len();
-        match said.get_mut(addr) {
-            Some(h) if h.down == down => return,
-            Some(h) => h.down = down,
-            None if known >= MAX_REPLICAS => return,
-            None => {
-                let health = Health {
-                    down,
-                    priority: DEFAULT_PRIORITY,
-                };
-                said.insert(addr.clone(), health);
-            }
+            .get_mut(master)
+            .and_then(|by_sentinel| by_sentinel.get_mut(&sentinel))
+            .and_then(|said| said.get_mut(addr));
+        if let Some(h) = health.filter(|h| !h.down) {
+            h.down = true;
+            self.version += 1;
         }
-        self.version += 1;
     }
 
     /// `master` failed over to `addr`: it is no replica any more.
@@ -180,19 +171,16 @@ mod tests {
         r.answer("m", b, &[info(4, false, 10)]);
         assert_eq!(r.choice("m", &addr(1)), Some(&addr(4)));
         // Down by one sentinel's word: never chosen.
-        r.event("m", a, &addr(4), true);
+        r.down("m", b, &addr(4));
         assert_eq!(r.choice("m", &addr(1)), Some(&addr(2)));
-        r.event("m", a, &addr(4), false);
+        r.answer("m", b, &[info(4, false, 10)]);
         assert_eq!(r.choice("m", &addr(1)), Some(&addr(4)));
         // The master's own address is never a replica.
         assert_eq!(r.choice("m", &addr(4)), Some(&addr(2)));
         r.promoted("m", &addr(2));
         r.forget(b);
-        // Sentinel a's event added 4 at the default priority.
         assert_eq!(r.choice("m", &addr(1)), Some(&addr(3)));
-        r.event("m", a, &addr(3), true);
-        assert_eq!(r.choice("m", &addr(1)), Some(&addr(4)));
-        r.event("m", a, &addr(4), true);
+        r.down("m", a, &addr(3));
         assert_eq!(r.choice("m", &addr(1)), None);
     }
 
@@ -212,11 +200,13 @@ mod tests {
     fn a_flood_of_made_up_replicas_is_bounded() {
         let mut r = Replicas::default();
         for port in 1..=1000 {
-            r.event("m", SentinelId(0), &addr(port), false);
+            r.down("m", SentinelId(0), &addr(port));
         }
+        assert!(r.by_master.is_empty(), "events keep no replica");
+        assert_eq!(r.version(), 0);
         let many: Vec<ReplicaInfo> = (1..=1000).map(|p| info(p, false, 1)).collect();
         r.answer("m", SentinelId(1), &many);
         let kept: usize = r.by_master["m"].values().map(BTreeMap::len).sum();
-        assert_eq!(kept, 2 * MAX_REPLICAS);
+        assert_eq!(kept, MAX_REPLICAS);
     }
 }
