@@ -1,5 +1,6 @@
-//! Retry delays after a failed effect: doubling from one second, capped at a minute,
-//! and the retry state of one kind of effect.
+//! Delays doubling from one second, capped at a minute (retries after a failed effect,
+//! and asking the sentinels again while no replica is healthy), and the retry state of
+//! one kind of effect.
 
 use crate::core::time::Millis;
 

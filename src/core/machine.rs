@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use tracing::{debug, info, warn};
 
 use crate::core::addr::Addr;
-use crate::core::backoff::Retry;
+use crate::core::backoff::{self, Retry};
 use crate::core::effect::{About, Effect, EffectId};
 use crate::core::event::{is_valid_name, SentinelEvent};
 use crate::core::input::{Input, Outcome};
@@ -63,6 +63,11 @@ pub struct Core {
     replicas: Replicas,
     /// Masters whose replica pools' servers point at the master: no healthy replica.
     without_replica: BTreeSet<String>,
+    /// While `without_replica` is not empty: when to ask the sentinels again, and how
+    /// many times they were asked so. No event says when a replica becomes healthy
+    /// (after a failover the sentinels first list the replicas as disconnected), so
+    /// tpc asks, less and less often: after 1 s, 2 s, 4 s, ... up to a minute.
+    replica_recheck: Option<(Millis, u32)>,
     write: Option<PendingWrite>,
     reload: Option<EffectId>,
     /// A written config has not been loaded by a successful reload yet.
@@ -135,6 +140,7 @@ impl Core {
             disk,
             replicas: Replicas::default(),
             without_replica: BTreeSet::new(),
+            replica_recheck: None,
             write: None,
             reload: None,
             reload_owed: false,
@@ -227,6 +233,7 @@ impl Core {
             return;
         }
         self.reconcile();
+        self.recheck_replicas();
         if self.target_differs.0 != self.target_version() {
             self.compare_target();
         }
@@ -245,6 +252,7 @@ impl Core {
             .into_iter()
             .chain(self.next_reconcile)
             .chain(self.confirm.values().copied())
+            .chain(self.replica_recheck.map(|(due, _)| due))
             .chain(self.links.start_deadline(self.settings.start_grace))
             .min()
     }
@@ -339,15 +347,19 @@ impl Core {
             SentinelEvent::About { instance } => {
                 debug!("'{channel}' from {sentinel}: {instance}");
                 let master = instance.master_name();
-                let down = match channel {
-                    "+slave" | "+convert-to-slave" | "-sdown" => false,
-                    "+sdown" => true,
-                    _ => return,
-                };
-                if instance.kind == "slave" && self.layout.follows_replicas_of(master) {
-                    let id = self.links.id(sentinel);
-                    self.replicas
-                        .event(master, id, &instance.addr.to_addr(), down);
+                if instance.kind != "slave" || !self.layout.follows_replicas_of(master) {
+                    return;
+                }
+                match channel {
+                    "+sdown" => {
+                        let id = self.links.id(sentinel);
+                        self.replicas.down(master, id, &instance.addr.to_addr());
+                    }
+                    // A replica that may be healthy now: only the answers say so.
+                    "+slave" | "+convert-to-slave" | "-sdown" => {
+                        self.effects.push_back(Effect::Query)
+                    }
+                    _ => {}
                 }
             }
             SentinelEvent::Other => {
@@ -825,6 +837,23 @@ impl Core {
                 info!("A healthy replica of {name} again: its replica pools' servers follow it");
             }
             self.without_replica = without;
+        }
+        if self.without_replica.is_empty() {
+            self.replica_recheck = None;
+        } else if self.replica_recheck.is_none() {
+            self.replica_recheck = Some((self.now + backoff::delay(1), 1));
+        }
+    }
+
+    /// Asks the sentinels again when the recheck for want of a healthy replica is due.
+    fn recheck_replicas(&mut self) {
+        let Some((due, asked)) = self.replica_recheck else {
+            return;
+        };
+        if self.now >= due {
+            self.effects.push_back(Effect::Query);
+            let asked = asked.saturating_add(1);
+            self.replica_recheck = Some((self.now + backoff::delay(asked), asked));
         }
     }
 

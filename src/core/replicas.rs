@@ -2,7 +2,7 @@
 //! sentinel says about them (`SENTINEL REPLICAS <name>`, and the `+slave`,
 //! `+convert-to-slave`, `+sdown`/`-sdown` and `+switch-master` events), and which one a
 //! replica pool's server points at. Bounded: a sentinel's word about a master holds at
-//! most [`MAX_REPLICAS`] replicas.
+//! most [`MAX_REPLICAS`] replicas, the ones most worth choosing ([`most_choosable`]).
 
 use std::collections::BTreeMap;
 
@@ -36,6 +36,18 @@ pub struct ReplicaInfo {
     pub priority: u32,
 }
 
+/// The [`MAX_REPLICAS`] replicas of an answer most worth keeping, in the order
+/// [`Replicas::choice`] prefers them: healthy first, then lowest priority, then lowest
+/// address. A long list of stale entries (a sentinel keeps every replica it ever saw
+/// until `SENTINEL RESET`) never pushes out a healthy replica listed after them.
+pub fn most_choosable(mut replicas: Vec<ReplicaInfo>) -> Vec<ReplicaInfo> {
+    if replicas.len() > MAX_REPLICAS {
+        replicas.sort_by(|a, b| (a.down, a.priority, &a.addr).cmp(&(b.down, b.priority, &b.addr)));
+        replicas.truncate(MAX_REPLICAS);
+    }
+    replicas
+}
+
 /// What one sentinel says about one replica.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Health {
@@ -59,15 +71,14 @@ impl Replicas {
     /// A sentinel's whole answer about `master`'s replicas: it replaces what that
     /// sentinel said before.
     pub fn answer(&mut self, master: &str, sentinel: SentinelId, replicas: &[ReplicaInfo]) {
-        let said: BTreeMap<Addr, Health> = replicas
-            .iter()
-            .take(MAX_REPLICAS)
+        let said: BTreeMap<Addr, Health> = most_choosable(replicas.to_vec())
+            .into_iter()
             .map(|r| {
                 let health = Health {
                     down: r.down,
                     priority: r.priority,
                 };
-                (r.addr.clone(), health)
+                (r.addr, health)
             })
             .collect();
         let by_sentinel = self.by_master.entry(master.to_string()).or_default();
@@ -77,30 +88,21 @@ impl Replicas {
         }
     }
 
-    /// A sentinel's event about one replica of `master`: it is there (`down` false:
-    /// `+slave`, `+convert-to-slave`, `-sdown`) or down (`+sdown`). A replica not known
-    /// yet gets the default priority.
-    pub fn event(&mut self, master: &str, sentinel: SentinelId, addr: &Addr, down: bool) {
-        let said = self
+    /// A sentinel's `+sdown` about one replica of `master` that its answers listed: down
+    /// until its next answer. No event says a replica is healthy (`+slave` comes before
+    /// the sentinel has even connected to it, `+convert-to-slave` and `-sdown` before it
+    /// has synced): only answers, with the replica's link to its master, do. A replica
+    /// the answers did not list is not kept, so no flood of events grows memory.
+    pub fn down(&mut self, master: &str, sentinel: SentinelId, addr: &Addr) {
+        let health = self
             .by_master
-            .entry(master.to_string())
-            .or_default()
-            .entry(sentinel)
-            .or_default();
-        let known = said.len();
-        match said.get_mut(addr) {
-            Some(h) if h.down == down => return,
-            Some(h) => h.down = down,
-            None if known >= MAX_REPLICAS => return,
-            None => {
-                let health = Health {
-                    down,
-                    priority: DEFAULT_PRIORITY,
-                };
-                said.insert(addr.clone(), health);
-            }
+            .get_mut(master)
+            .and_then(|by_sentinel| by_sentinel.get_mut(&sentinel))
+            .and_then(|said| said.get_mut(addr));
+        if let Some(h) = health.filter(|h| !h.down) {
+            h.down = true;
+            self.version += 1;
         }
-        self.version += 1;
     }
 
     /// `master` failed over to `addr`: it is no replica any more.
@@ -169,31 +171,42 @@ mod tests {
         r.answer("m", b, &[info(4, false, 10)]);
         assert_eq!(r.choice("m", &addr(1)), Some(&addr(4)));
         // Down by one sentinel's word: never chosen.
-        r.event("m", a, &addr(4), true);
+        r.down("m", b, &addr(4));
         assert_eq!(r.choice("m", &addr(1)), Some(&addr(2)));
-        r.event("m", a, &addr(4), false);
+        r.answer("m", b, &[info(4, false, 10)]);
         assert_eq!(r.choice("m", &addr(1)), Some(&addr(4)));
         // The master's own address is never a replica.
         assert_eq!(r.choice("m", &addr(4)), Some(&addr(2)));
         r.promoted("m", &addr(2));
         r.forget(b);
-        // Sentinel a's event added 4 at the default priority.
         assert_eq!(r.choice("m", &addr(1)), Some(&addr(3)));
-        r.event("m", a, &addr(3), true);
-        assert_eq!(r.choice("m", &addr(1)), Some(&addr(4)));
-        r.event("m", a, &addr(4), true);
+        r.down("m", a, &addr(3));
         assert_eq!(r.choice("m", &addr(1)), None);
+    }
+
+    #[test]
+    fn a_healthy_replica_listed_after_many_stale_ones_is_kept() {
+        let mut list: Vec<ReplicaInfo> = (1..=1000).map(|p| info(p, true, 1)).collect();
+        list.push(info(2000, false, 100));
+        let mut r = Replicas::default();
+        r.answer("m", SentinelId(0), &list);
+        assert_eq!(r.choice("m", &addr(1)), Some(&addr(2000)));
+        let kept = most_choosable(list);
+        assert_eq!(kept.len(), MAX_REPLICAS);
+        assert_eq!(kept[0], info(2000, false, 100));
     }
 
     #[test]
     fn a_flood_of_made_up_replicas_is_bounded() {
         let mut r = Replicas::default();
         for port in 1..=1000 {
-            r.event("m", SentinelId(0), &addr(port), false);
+            r.down("m", SentinelId(0), &addr(port));
         }
+        assert!(r.by_master.is_empty(), "events keep no replica");
+        assert_eq!(r.version(), 0);
         let many: Vec<ReplicaInfo> = (1..=1000).map(|p| info(p, false, 1)).collect();
         r.answer("m", SentinelId(1), &many);
         let kept: usize = r.by_master["m"].values().map(BTreeMap::len).sum();
-        assert_eq!(kept, 2 * MAX_REPLICAS);
+        assert_eq!(kept, MAX_REPLICAS);
     }
 }

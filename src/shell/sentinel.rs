@@ -23,7 +23,7 @@ use tokio::task::JoinSet;
 use tokio::time::{sleep, timeout, Instant};
 use tracing::{info, warn};
 
-use crate::core::replicas::{ReplicaInfo, MAX_REPLICAS};
+use crate::core::replicas::{most_choosable, ReplicaInfo};
 use crate::core::snapshot::{master_from_fields, pairs, replica_from_fields};
 use crate::core::{Addr, MasterInfo};
 
@@ -355,7 +355,6 @@ async fn query_all(
         .await?;
         let found = entries_answer("SENTINEL REPLICAS", answer)?
             .iter()
-            .take(MAX_REPLICAS)
             .filter_map(|flat| {
                 replica_from_fields(&pairs(flat))
                     .map_err(|e| {
@@ -367,7 +366,7 @@ async fn query_all(
                     .ok()
             })
             .collect();
-        replicas.insert(master.name.clone(), found);
+        replicas.insert(master.name.clone(), most_choosable(found));
     }
     Ok(Answer { masters, replicas })
 }

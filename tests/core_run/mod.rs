@@ -15,6 +15,8 @@ pub struct Run {
     pub stops: Vec<String>,
     /// The ids of the reads of the file asked for.
     pub reads: Vec<EffectId>,
+    /// When each query of the sentinels was asked for.
+    pub queries: Vec<u64>,
 }
 
 impl Run {
@@ -27,24 +29,27 @@ impl Run {
             notes: Vec::new(),
             stops: Vec::new(),
             reads: Vec::new(),
+            queries: Vec::new(),
         }
     }
 
     /// Feeds `input`, then lets virtual time run until the core is settled.
     pub fn feed(&mut self, input: Input<'static>) {
-        let (writes, notes, stops, reads) = (
+        let (writes, notes, stops, reads, queries) = (
             &mut self.writes,
             &mut self.notes,
             &mut self.stops,
             &mut self.reads,
+            &mut self.queries,
         );
         let mut out = |entry| {
-            if let Entry::Effect(_, effect) = entry {
+            if let Entry::Effect(at, effect) = entry {
                 match effect {
                     Effect::WriteConfig { text, .. } => writes.push(text),
                     Effect::Notify { text, .. } => notes.push(text),
                     Effect::Stop { error } => stops.push(error),
                     Effect::ReadConfig { id } => reads.push(id),
+                    Effect::Query => queries.push(at.0),
                     _ => {}
                 }
             }

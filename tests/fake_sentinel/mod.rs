@@ -1,5 +1,6 @@
 //! A fake sentinel: a small RESP server on a loopback port that answers what tpc asks
-//! (`PSUBSCRIBE`, `SENTINEL MASTERS`, `PING`, and `+OK` to anything else) and lets a test
+//! (`PSUBSCRIBE`, `SENTINEL MASTERS`, `SENTINEL REPLICAS`, `PING`, and `+OK` to anything
+//! else) and lets a test
 //! publish events or drop every connection. For faults real sentinels won't produce on
 //! demand: it can also answer `SENTINEL MASTERS` with any bytes (garbage, a reply cut
 //! off by a closed connection), require a password like `requirepass`, answer slowly or
@@ -7,7 +8,7 @@
 
 #![allow(dead_code)] // Each test file uses a different part of it.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
@@ -56,6 +57,10 @@ struct State {
     queued: VecDeque<MastersReply>,
     /// A standing raw answer to `SENTINEL MASTERS`, in place of `masters`.
     raw_masters: Option<String>,
+    /// The raw answer to `SENTINEL REPLICAS <name>` per master name (none: no replica).
+    replicas: BTreeMap<String, String>,
+    /// Number of `SENTINEL REPLICAS` answered.
+    replicas_queries: usize,
     /// `(user, password)` every connection must `AUTH` with first.
     password: Option<(String, String)>,
     /// Commands refused with `-NOAUTH`.
@@ -118,8 +123,8 @@ fn read_command(r: &mut BufReader<TcpStream>) -> Option<Vec<String>> {
     Some(words)
 }
 
-/// A `SENTINEL MASTERS` answer made of raw `(field, value)` entries, for values a
-/// [`FakeMaster`] cannot hold (hostile names, invalid ports).
+/// A `SENTINEL MASTERS` (or `SENTINEL REPLICAS`) answer made of raw `(field, value)`
+/// entries, for values a [`FakeMaster`] cannot hold (hostile names, invalid ports).
 pub fn entries_reply(entries: &[Vec<(&str, &str)>]) -> String {
     let entries: Vec<String> = entries
         .iter()
@@ -236,6 +241,11 @@ fn serve(stream: TcpStream, state: Arc<Mutex<State>>) {
                     },
                 }
             }
+            ["SENTINEL", "REPLICAS" | "SLAVES", _] => {
+                let mut s = state.lock().unwrap();
+                s.replicas_queries += 1;
+                s.replicas.get(&cmd[2]).cloned().unwrap_or(array(&[]))
+            }
             ["PING", ..] if subscribed => array(&[bulk("pong"), bulk("")]),
             ["PING", ..] => "+PONG\r\n".into(),
             _ => "+OK\r\n".into(),
@@ -290,6 +300,16 @@ impl FakeSentinel {
     /// Answers every `SENTINEL MASTERS` with these bytes (none: with the masters again).
     pub fn set_raw_masters(&self, raw: Option<String>) {
         self.state.lock().unwrap().raw_masters = raw;
+    }
+
+    /// Answers `SENTINEL REPLICAS <name>` with these bytes, e.g. an [`entries_reply`].
+    pub fn set_replicas(&self, name: &str, raw: String) {
+        self.state.lock().unwrap().replicas.insert(name.into(), raw);
+    }
+
+    /// Number of `SENTINEL REPLICAS` answered.
+    pub fn replicas_queries(&self) -> usize {
+        self.state.lock().unwrap().replicas_queries
     }
 
     /// Requires `AUTH [user] password` before anything else on every new command, like

@@ -1,14 +1,17 @@
 //! A throwaway Redis Sentinel deployment on loopback: per master name one redis-server
-//! master and one replica, watched by N sentinels, all in a fresh temp dir.
+//! master and one replica (or as many as asked), watched by N sentinels, all in a fresh
+//! temp dir.
 //!
 //! Failovers follow the lessons of DESIGN.md §8: wait until every live sentinel sees a
 //! healthy replica and the other sentinels, send `SENTINEL FAILOVER`, verify that every
 //! live sentinel reports the new address, and retry when it answered OK but aborted.
 
-use super::launch::{restart_sentinel, start_sentinel, start_shard, Sentinel, Shard};
+use super::launch::{
+    restart_sentinel, start_sentinel, start_shard, wait_synced, Redis, Sentinel, Shard,
+};
 use super::procs::Proc;
 use super::resp::try_resp;
-use super::sentinel::{master_addr_by_name, ready_view, role, subscribers};
+use super::sentinel::{healthy_replicas, master_addr_by_name, ready_view, role, subscribers};
 use super::{info, local, POLL};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -37,9 +40,21 @@ impl Cluster {
     /// majority), and waits until every sentinel sees every master's replica and all the
     /// other sentinels. Panics, listing what is missing, after ~30 s.
     pub fn start(masters: &[&str], sentinels: usize) -> Cluster {
+        Cluster::start_with_replicas(masters, sentinels, &[&[]])
+    }
+
+    /// [`Cluster::start`] with one replica per entry of `replicas` for every master,
+    /// started with that entry's extra `redis-server` arguments (e.g.
+    /// `["--replica-priority", "10"]`); waits until every sentinel sees all of them as
+    /// healthy replicas.
+    pub fn start_with_replicas(
+        masters: &[&str],
+        sentinels: usize,
+        replicas: &[&[&str]],
+    ) -> Cluster {
         assert!(
-            sentinels >= 1 && !masters.is_empty(),
-            "need at least one master and one sentinel"
+            sentinels >= 1 && !masters.is_empty() && !replicas.is_empty(),
+            "need at least one master, one replica and one sentinel"
         );
         let dir = tempfile::Builder::new()
             .prefix("tpc-it-")
@@ -47,7 +62,7 @@ impl Cluster {
             .expect("create temp dir");
         let shards: Vec<Shard> = masters
             .iter()
-            .map(|name| start_shard(dir.path(), name))
+            .map(|name| start_shard(dir.path(), name, replicas))
             .collect();
         let sentinels = (0..sentinels)
             .map(|i| start_sentinel(dir.path(), i, &shards, sentinels / 2 + 1))
@@ -59,6 +74,12 @@ impl Cluster {
         };
         for name in masters {
             cluster.wait_ready(name);
+            let replicas: Vec<String> = cluster
+                .replica_ports(name)
+                .iter()
+                .map(|&p| local(p))
+                .collect();
+            cluster.wait_replicas(name, &replicas);
         }
         cluster
     }
@@ -103,11 +124,65 @@ impl Cluster {
             .join(",")
     }
 
-    /// `(port started as master, port started as replica)` of `name`; see
+    /// `(port started as master, port started as its first replica)` of `name`; see
     /// [`Cluster::master_addr`] for which one is the master now.
     pub fn redis_ports(&self, name: &str) -> (u16, u16) {
         let shard = self.shard(name);
-        (shard.master_port, shard.replica_port)
+        (shard.master_port, shard.replica_ports[0])
+    }
+
+    /// The ports of the redis-servers started as replicas of `name`, in start order.
+    pub fn replica_ports(&self, name: &str) -> Vec<u16> {
+        self.shard(name).replica_ports.clone()
+    }
+
+    /// SIGKILLs the redis-server on `port` (by PID).
+    pub fn kill_redis(&mut self, port: u16) {
+        self.redis(port).1.kill();
+    }
+
+    /// Starts the killed redis-server on `port` again as it was started first (a
+    /// replica of the master it started with), and waits until it answers PING and, for
+    /// a replica, its link to the master is up.
+    pub fn restart_redis(&mut self, port: u16) {
+        let dir = self.dir.path().to_path_buf();
+        let (name, redis) = self.redis(port);
+        redis.restart(&dir);
+        if redis.replica_of.is_some() {
+            wait_synced(&local(port), name);
+        }
+    }
+
+    /// Waits until every live sentinel reports each of `replicas` (`ip:port`) as a
+    /// healthy replica of `name`'s current master (no down flag, link ok). Panics with
+    /// what each sentinel reports after ~30 s.
+    pub fn wait_replicas(&self, name: &str, replicas: &[String]) {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            let master = self.master_addr(name);
+            let problems: Vec<String> = self
+                .live_sentinels()
+                .into_iter()
+                .filter_map(|i| {
+                    let seen = healthy_replicas(&self.sentinel_addr(i), name, &master);
+                    match seen {
+                        Ok(seen) if replicas.iter().all(|r| seen.contains(r)) => None,
+                        Ok(seen) => Some(format!("sentinel {i} sees healthy {seen:?}")),
+                        Err(why) => Some(format!("sentinel {i}: {why}")),
+                    }
+                })
+                .collect();
+            if problems.is_empty() {
+                return;
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "replicas {replicas:?} of {name} not all healthy after {READY_TIMEOUT:?}:\n  {}",
+                    problems.join("\n  ")
+                );
+            }
+            sleep(POLL);
+        }
     }
 
     /// SIGKILLs sentinel `i` (its port stays in [`Cluster::sentinel_ports`]).
@@ -290,6 +365,17 @@ impl Cluster {
         ))
     }
 
+    /// The redis-server on `port`, with the name of its shard.
+    fn redis(&mut self, port: u16) -> (&str, &mut Redis) {
+        self.shards
+            .iter_mut()
+            .find_map(|s| {
+                let redis = s.servers.iter_mut().find(|r| r.port == port)?;
+                Some((s.name.as_str(), redis))
+            })
+            .unwrap_or_else(|| panic!("no redis-server on port {port}"))
+    }
+
     fn shard(&self, name: &str) -> &Shard {
         self.shards
             .iter()
@@ -312,7 +398,11 @@ impl Drop for Cluster {
             }
         }
         for shard in &mut self.shards {
-            shard.procs.iter_mut().for_each(Proc::kill);
+            shard
+                .servers
+                .iter_mut()
+                .filter_map(|r| r.proc.as_mut())
+                .for_each(Proc::kill);
         }
     }
 }

@@ -14,17 +14,51 @@ use std::time::{Duration, Instant};
 /// How long a new process may take to answer PING, and a new replica to sync.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// One master name: the redis-server started as its master and the one started as its
-/// replica (their roles swap on failover).
+/// One master name: the redis-server started as its master and those started as its
+/// replicas (their roles swap on failover).
 pub struct Shard {
     /// The master name sentinels monitor.
     pub name: String,
     /// Port of the redis-server started as master.
     pub master_port: u16,
-    /// Port of the redis-server started as its replica.
-    pub replica_port: u16,
-    /// Both processes.
-    pub procs: Vec<Proc>,
+    /// Ports of the redis-servers started as its replicas, in start order.
+    pub replica_ports: Vec<u16>,
+    /// Every redis-server of the shard, the master first.
+    pub servers: Vec<Redis>,
+}
+
+/// One redis-server, with what it was started with so it can be started again.
+pub struct Redis {
+    /// Its port.
+    pub port: u16,
+    /// The port of the master it was started as a replica of.
+    pub replica_of: Option<u16>,
+    /// Extra `redis-server` arguments it was started with.
+    pub args: Vec<String>,
+    /// The running process; `None` once killed.
+    pub proc: Option<Proc>,
+}
+
+impl Redis {
+    /// Starts it again after [`Redis::kill`], as it was started first (a replica of the
+    /// master it started with), and waits for PONG.
+    pub fn restart(&mut self, dir: &Path) {
+        assert!(
+            self.proc.is_none(),
+            "redis-server :{} is still running",
+            self.port
+        );
+        self.proc = Some(start_redis(dir, self.port, self.replica_of, &self.args));
+    }
+
+    /// SIGKILLs it (by PID) and reaps it.
+    pub fn kill(&mut self) {
+        let mut proc = self
+            .proc
+            .take()
+            .unwrap_or_else(|| panic!("redis-server :{} is already dead", self.port));
+        proc.kill();
+    }
 }
 
 /// One sentinel; `proc` is `None` once killed.
@@ -35,27 +69,49 @@ pub struct Sentinel {
     pub proc: Option<Proc>,
 }
 
-/// Starts the master and the replica of `name` and waits until the replica's link is up
-/// (so sentinels discover it on their first INFO).
-pub fn start_shard(dir: &Path, name: &str) -> Shard {
-    let (master_port, replica_port) = (free_port(), free_port());
-    let master = start_redis(dir, master_port, None);
-    let replica = start_redis(dir, replica_port, Some(master_port));
-    let replica_addr = local(replica_port);
-    wait_for(
-        START_TIMEOUT,
-        &format!("replica {replica_addr} of {name} to sync"),
-        || {
-            let repl = info(&replica_addr, "replication")?;
-            (repl.get("master_link_status")? == "up").then_some(())
-        },
-    );
+/// Starts the master of `name` and one replica per entry of `replicas` (the extra
+/// `redis-server` arguments of that replica), and waits until every replica's link is up
+/// (so sentinels discover them on their first INFO).
+pub fn start_shard(dir: &Path, name: &str, replicas: &[&[&str]]) -> Shard {
+    let master_port = free_port();
+    let mut servers = vec![Redis {
+        port: master_port,
+        replica_of: None,
+        args: Vec::new(),
+        proc: Some(start_redis(dir, master_port, None, &[])),
+    }];
+    for args in replicas {
+        let port = free_port();
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let proc = Some(start_redis(dir, port, Some(master_port), &args));
+        servers.push(Redis {
+            port,
+            replica_of: Some(master_port),
+            args,
+            proc,
+        });
+    }
+    for replica in &servers[1..] {
+        wait_synced(&local(replica.port), name);
+    }
     Shard {
         name: name.to_string(),
         master_port,
-        replica_port,
-        procs: vec![master, replica],
+        replica_ports: servers[1..].iter().map(|r| r.port).collect(),
+        servers,
     }
+}
+
+/// Waits until the replica at `addr` of `name` reports its link to its master up.
+pub fn wait_synced(addr: &str, name: &str) {
+    wait_for(
+        START_TIMEOUT,
+        &format!("replica {addr} of {name} to sync"),
+        || {
+            let repl = info(addr, "replication")?;
+            (repl.get("master_link_status")? == "up").then_some(())
+        },
+    );
 }
 
 /// Writes sentinel `i`'s config (monitoring every shard with `quorum`, down after 1 s,
@@ -98,9 +154,9 @@ pub fn restart_sentinel(dir: &Path, i: usize, port: u16) -> Sentinel {
     }
 }
 
-/// Starts one redis-server on `port` (a replica of `master` if given), without
-/// persistence and with immediate diskless full syncs, and waits for PONG.
-fn start_redis(dir: &Path, port: u16, master: Option<u16>) -> Proc {
+/// Starts one redis-server on `port` (a replica of `master` if given) with `args`
+/// added, without persistence and with immediate diskless full syncs, and waits for PONG.
+fn start_redis(dir: &Path, port: u16, master: Option<u16>, args: &[String]) -> Proc {
     let data = mkdir(dir, &format!("redis-{port}"));
     let mut cmd = Command::new(binary("redis-server"));
     cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
@@ -110,6 +166,7 @@ fn start_redis(dir: &Path, port: u16, master: Option<u16>) -> Proc {
     if let Some(m) = master {
         cmd.args(["--replicaof", "127.0.0.1", &m.to_string()]);
     }
+    cmd.args(args);
     let log = dir.join(format!("redis-{port}.log"));
     let mut proc = Proc::spawn(&format!("redis-server :{port}"), &mut cmd, &log);
     wait_serving(&mut proc, port);

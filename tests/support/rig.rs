@@ -40,7 +40,19 @@ impl Rig {
     /// [`Rig::start`], with tpc also linked to the sentinels at `more` (fakes that
     /// misbehave beside the real ones).
     pub fn start_with(masters: &[&str], proxied: &[usize], more: &[String], extra: &[&str]) -> Rig {
-        let cluster = Cluster::start(masters, 3);
+        let extra: Vec<String> = extra.iter().map(|a| a.to_string()).collect();
+        Rig::follow(Cluster::start(masters, 3), proxied, more, |_| extra)
+    }
+
+    /// tpc following `cluster` (3 sentinels), as [`Rig::start_with`] starts it, with the
+    /// flags `extra` gives once the nutcracker tpc restarts is set up (e.g. a
+    /// `-template` whose first pool listens on [`Nutcracker::listen_port`]).
+    pub fn follow(
+        cluster: Cluster,
+        proxied: &[usize],
+        more: &[String],
+        extra: impl FnOnce(&Nutcracker) -> Vec<String>,
+    ) -> Rig {
         let proxies: Vec<(usize, Proxy)> = proxied
             .iter()
             .map(|&i| (i, Proxy::start(&cluster.sentinel_addr(i))))
@@ -68,7 +80,7 @@ impl Rig {
             "-record".to_string(),
             recording_path(&conf).display().to_string(),
         ];
-        args.extend(extra.iter().map(|a| a.to_string()));
+        args.extend(extra(&nut));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let tpc = Tpc::spawn_in(cluster.dir(), &args);
         Rig {

@@ -3,7 +3,7 @@
 
 use super::info;
 use super::resp::{try_resp, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One `SENTINEL MASTERS`/`SENTINEL REPLICAS` entry.
 type Record = BTreeMap<String, String>;
@@ -55,6 +55,17 @@ pub fn ready_view(addr: &str, name: &str, sentinels: usize) -> Result<String, St
         return Err(format!("no healthy replica of {master_addr}: {list}"));
     }
     Ok(master_addr)
+}
+
+/// The replicas of `name` the sentinel at `addr` reports as healthy replicas of `master`
+/// (no down flag, link ok), as `ip:port`; or why it could not say.
+pub fn healthy_replicas(addr: &str, name: &str, master: &str) -> Result<BTreeSet<String>, String> {
+    let replicas = call(addr, &["SENTINEL", "REPLICAS", name])?.records();
+    Ok(replicas
+        .iter()
+        .filter(|r| healthy_replica_of(r, master))
+        .map(|r| format!("{}:{}", r["ip"], r["port"]))
+        .collect())
 }
 
 /// Number of clients of the server at `addr` subscribed to a channel or pattern (0 when
