@@ -3,12 +3,13 @@
 //! mode: the servers are the template's, their addresses kept current). Both are
 //! templates whose holes are filled with addresses; this is where the two modes differ.
 
-use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::core::addr::Addr;
 use crate::core::render::Renderer;
 use crate::core::settings::CoreSettings;
-use crate::core::template::Template;
+use crate::core::template::{Hole, Template};
 use crate::core::topology::Topology;
 
 /// Where the config's text comes from.
@@ -29,19 +30,24 @@ impl Layout {
         }
     }
 
-    /// The masters a config holds (by its bound server lines; the first line of a name
-    /// counts), and whether the config is exactly this layout's config for them.
+    /// The masters a config holds (by its bound server lines: in generate mode the
+    /// first line of a name counts; a template's name whose lines disagree holds none),
+    /// and whether the config is exactly this layout's config for them.
     pub fn read(&self, text: &str, pool: &str) -> (BTreeMap<String, Addr>, bool) {
-        let mut masters = BTreeMap::new();
-        if let Ok(found) = Template::parse(text) {
-            for hole in found.holes() {
-                if matches!(self, Layout::Kept(_)) || hole.pool == pool {
+        let found = Template::parse(text);
+        let holes = found.iter().flat_map(|found| found.holes());
+        let masters = match self {
+            Layout::Generated(_) => {
+                let mut masters = BTreeMap::new();
+                for hole in holes.filter(|hole| hole.pool == pool) {
                     masters
                         .entry(hole.name.clone())
                         .or_insert_with(|| hole.addr.clone());
                 }
+                masters
             }
-        }
+            Layout::Kept(_) => agreed(holes.map(|hole| (&hole.name, &hole.addr))),
+        };
         let rendering = self.render(&masters) == text;
         (masters, rendering)
     }
@@ -60,15 +66,16 @@ impl Layout {
         match self {
             Layout::Generated(renderer) => (renderer.render(topology.iter()), topology.addrs()),
             Layout::Kept(template) => {
-                let masters: BTreeMap<String, Addr> = template
-                    .holes()
-                    .iter()
-                    .map(|hole| {
-                        let addr = topology.get(&hole.name).map_or(&hole.addr, |k| &k.addr);
-                        (hole.name.clone(), addr.clone())
-                    })
-                    .collect();
-                (template.fill(|hole| masters.get(&hole.name)), masters)
+                // A server no sentinel knows keeps its own address, even where another
+                // line of the same name has another one.
+                let addr = |hole: &Hole| topology.get(&hole.name).map(|k| &k.addr);
+                let masters = agreed(
+                    template
+                        .holes()
+                        .iter()
+                        .map(|hole| (&hole.name, addr(hole).unwrap_or(&hole.addr))),
+                );
+                (template.fill(addr), masters)
             }
         }
     }
@@ -97,4 +104,24 @@ impl Layout {
             }
         }
     }
+}
+
+/// The masters whose lines all hold one address, and that address (a template may name
+/// a master no sentinel knows with other addresses in other pools: it holds none).
+fn agreed<'a>(lines: impl Iterator<Item = (&'a String, &'a Addr)>) -> BTreeMap<String, Addr> {
+    let mut masters = BTreeMap::new();
+    let mut split = BTreeSet::new();
+    for (name, addr) in lines {
+        match masters.entry(name.clone()) {
+            Entry::Vacant(e) => {
+                e.insert(addr.clone());
+            }
+            Entry::Occupied(e) if e.get() != addr => {
+                split.insert(name.clone());
+            }
+            Entry::Occupied(_) => {}
+        }
+    }
+    masters.retain(|name, _| !split.contains(name));
+    masters
 }
