@@ -34,7 +34,18 @@ pub fn check_keys(
     phase: &str,
     must_hit: Vec<&str>,
 ) {
-    let mut conn = Conn::open(&nut.addr()).expect("connect to nutcracker");
+    check_keys_at(&nut.addr(), masters, phase, must_hit);
+}
+
+/// [`check_keys`] through the nutcracker pool listening on `pool` (`ip:port`), whose
+/// servers are `masters`.
+pub fn check_keys_at(
+    pool: &str,
+    masters: &BTreeMap<String, String>,
+    phase: &str,
+    must_hit: Vec<&str>,
+) {
+    let mut conn = Conn::open(pool).expect("connect to nutcracker");
     let mut hits: BTreeMap<&str, usize> = BTreeMap::new();
     for i in 0..KEYS {
         // Vary the first characters: twemproxy's fnv1a_64 keeps the low 32 bits, so keys

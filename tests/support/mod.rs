@@ -26,7 +26,7 @@ pub mod rig;
 pub mod sentinel;
 pub mod tpc;
 
-pub use checks::{check_keys, expect_reloads, secs};
+pub use checks::{check_keys, check_keys_at, expect_reloads, secs};
 pub use cluster::Cluster;
 pub use nutcracker::{nutcracker_accepts, nutcracker_yaml, Nutcracker};
 pub use procs::{PidFileGuard, Proc};
