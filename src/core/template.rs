@@ -516,7 +516,10 @@ impl<'t> Walk<'t> {
         }
         let start = self.offset(mark);
         if key.as_deref() == Some(SECRET_KEY) {
-            self.secret_at = Some((start, style));
+            // An empty plain value (`redis_auth:`) is no text at all: nothing to hide.
+            if !(value.is_empty() && style == TScalarStyle::Plain) {
+                self.secret_at = Some((start, style));
+            }
             return;
         }
         let in_servers = self.frames.len() == 3

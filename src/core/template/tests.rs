@@ -457,3 +457,25 @@ fn serialized_as_the_masked_text_and_read_back() {
         "alpha:\n  redis_auth: '(not recorded)'\n  servers:\n  - 10.0.0.1:1:1 a\n"
     );
 }
+
+/// An empty `redis_auth` hides nothing: the masked text must still read as the file.
+#[test]
+fn an_empty_redis_auth_is_left_as_it_is() {
+    let texts = [
+        "alpha:\n  redis_auth:\n  servers:\n  - 10.0.0.1:1:1 a\n",
+        "alpha:\n  redis_auth:    # none yet\n  servers:\n  - 10.0.0.1:1:1 a\n",
+        "alpha:\n  servers:\n  - 10.0.0.1:1:1 a\n  redis_auth:",
+        "alpha: {redis_auth: , servers: [10.0.0.1:1:1 a]}\n",
+        "alpha:\n  redis_auth: ''\n  servers:\n  - 10.0.0.1:1:1 a\n",
+    ];
+    for text in texts {
+        let t = parse(text);
+        let masked = t.text_without_secrets();
+        assert_eq!(without_auth(&masked).0, without_auth(text).0, "{masked:?}");
+        assert!(without_auth(&masked).1.is_some(), "{masked:?}");
+        assert_eq!(holes(&parse(&masked)), holes(&t), "{masked:?}");
+        let json = serde_json::to_string(&t).expect("JSON");
+        let back: Template = serde_json::from_str(&json).expect("a recording reads back");
+        assert_eq!(holes(&back), holes(&t));
+    }
+}
