@@ -130,7 +130,9 @@ fn first_sentinel(model: &Model, starts: &[Start]) -> Sentinel {
     sentinel
 }
 
-/// The core, with what the sentinel says and every config written.
+/// The core, with what the sentinel says and every config written. Not the replay
+/// [`tpc::core::driver::Driver`]: here the sentinel answers the core's queries, as the
+/// daemon's links do.
 struct Run {
     core: Core,
     sentinel: Sentinel,
@@ -286,7 +288,7 @@ fn check(plan: Plan) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(proptest_config::config(256, Some("proptest-regressions/template_props.txt")))]
+    #![proptest_config(proptest_config::config(512, Some("proptest-regressions/template_props.txt")))]
 
     #[test]
     fn written_configs_follow_the_model(plan in plan()) {
