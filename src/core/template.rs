@@ -56,6 +56,9 @@ pub struct Unbound {
 pub struct Template {
     pieces: Vec<String>,
     holes: Vec<Hole>,
+    /// Each hole's address as the text spells it (`:6379`, `[::1]:6379`, a padded
+    /// port), kept while the hole's address is unchanged.
+    spelled: Vec<String>,
     unbound: Vec<Unbound>,
     pools: Vec<String>,
     /// Byte ranges of `redis_auth` values in the text.
@@ -90,6 +93,13 @@ pub enum TemplateError {
         /// 1-based line of the second document.
         line: usize,
     },
+    /// A mapping holds the same key twice.
+    DuplicateKey {
+        /// The key.
+        key: String,
+        /// 1-based line of its second appearance.
+        line: usize,
+    },
     /// A pool is not a mapping, or has no non-empty `servers` list.
     NoServers {
         /// The pool.
@@ -111,6 +121,10 @@ impl fmt::Display for TemplateError {
                 f,
                 "line {line}: a second YAML document; nutcracker reads one, so remove the `---` or `...` and what follows"
             ),
+            TemplateError::DuplicateKey { key, line } => write!(
+                f,
+                "line {line}: {key:?} twice in the same mapping; YAML and nutcracker take each key once, so remove or rename one"
+            ),
             TemplateError::NoServers { pool, line } => write!(
                 f,
                 "line {line}: pool {pool:?} has no servers: nutcracker needs a `servers:` list with at least one `host:port:weight name` line"
@@ -126,21 +140,26 @@ impl Template {
     pub fn parse(text: &str) -> Result<Template, TemplateError> {
         let mut walk = Walk::new(text);
         let mut parser = Parser::new_from_str(text);
-        parser
-            .load(&mut walk, true)
-            .map_err(|e| TemplateError::Yaml {
-                line: e.marker().line(),
-                why: e.info().to_string(),
-            })?;
+        let serde_error = |e: serde_yaml::Error| TemplateError::Yaml {
+            line: e.location().map_or(1, |l| l.line()),
+            why: e.to_string(),
+        };
+        if let Err(e) = parser.load(&mut walk, true) {
+            // libyaml (serde_yaml's reader, and nutcracker's) says best where the text
+            // stops being YAML, when it sees it too.
+            let serde = serde_yaml::from_str::<serde_yaml::Mapping>(text).err();
+            return Err(serde.map_or_else(
+                || TemplateError::Yaml {
+                    line: e.marker().line(),
+                    why: e.info().to_string(),
+                },
+                serde_error,
+            ));
+        }
         if let Some(e) = walk.error {
             return Err(e);
         }
-        if let Err(e) = serde_yaml::from_str::<serde_yaml::Mapping>(text) {
-            return Err(TemplateError::Yaml {
-                line: e.location().map_or(1, |l| l.line()),
-                why: e.to_string(),
-            });
-        }
+        serde_yaml::from_str::<serde_yaml::Mapping>(text).map_err(serde_error)?;
         if walk.pools.is_empty() {
             return Err(TemplateError::NotPools);
         }
@@ -155,14 +174,17 @@ impl Template {
             });
         }
         let mut pieces = Vec::with_capacity(walk.holes.len() + 1);
+        let mut spelled = Vec::with_capacity(walk.holes.len());
         let mut at = 0;
         for (start, end, _) in &walk.holes {
             pieces.push(text[at..*start].to_string());
+            spelled.push(text[*start..*end].to_string());
             at = *end;
         }
         pieces.push(text[at..].to_string());
         Ok(Template {
             pieces,
+            spelled,
             holes: walk.holes.into_iter().map(|(_, _, h)| h).collect(),
             unbound: walk.unbound,
             pools: walk.pools.into_iter().map(|(p, _)| p).collect(),
@@ -174,8 +196,13 @@ impl Template {
     /// be one longer than the holes).
     pub(crate) fn built(pieces: Vec<String>, holes: Vec<Hole>, pools: Vec<String>) -> Template {
         debug_assert_eq!(pieces.len(), holes.len() + 1);
+        let spelled = holes
+            .iter()
+            .map(|h| format!("{}:{}", h.addr.host, h.addr.port))
+            .collect();
         Template {
             pieces,
+            spelled,
             holes,
             unbound: Vec::new(),
             pools,
@@ -199,16 +226,21 @@ impl Template {
     }
 
     /// The text with hole `i` filled by `addr_of(i, hole)`, or the template's own
-    /// address where that gives none.
+    /// address where that gives none (spelled as the template spells it).
     pub fn fill<'a>(&'a self, mut addr_of: impl FnMut(usize, &Hole) -> Option<&'a Addr>) -> String {
         use std::fmt::Write;
         let size: usize = self.pieces.iter().map(String::len).sum();
         let mut text = String::with_capacity(size + self.holes.len() * 24);
-        for (i, (piece, hole)) in self.pieces.iter().zip(&self.holes).enumerate() {
+        let holes = self.pieces.iter().zip(&self.holes).zip(&self.spelled);
+        for (i, ((piece, hole), spelled)) in holes.enumerate() {
             text.push_str(piece);
-            let addr = addr_of(i, hole).unwrap_or(&hole.addr);
-            // Writing to a String cannot fail.
-            let _ = write!(text, "{}:{}", addr.host, addr.port);
+            match addr_of(i, hole) {
+                Some(addr) if *addr != hole.addr => {
+                    // Writing to a String cannot fail.
+                    let _ = write!(text, "{}:{}", addr.host, addr.port);
+                }
+                _ => text.push_str(spelled),
+            }
         }
         text.push_str(self.pieces.last().map_or("", String::as_str));
         text
@@ -230,6 +262,12 @@ impl Template {
         for (start, end) in &self.secrets {
             masked.push_str(&text[at..*start]);
             masked.push_str(MASKED);
+            // The value's line breaks stay, so every later line keeps its number.
+            let value = &text[*start..*end];
+            for (i, _) in value.match_indices('\n') {
+                let crlf = value[..i].ends_with('\r');
+                masked.push_str(if crlf { "\r\n" } else { "\n" });
+            }
             at = *end;
         }
         masked.push_str(&text[at..]);
@@ -332,6 +370,8 @@ enum Frame {
     Map {
         /// The key whose value is awaited, if the next node is a value.
         key: Option<Option<String>>,
+        /// The keys seen so far.
+        seen: BTreeSet<String>,
     },
     Seq,
 }
@@ -345,6 +385,8 @@ struct Walk<'t> {
     /// The key each open frame is the value of.
     keys: Vec<Option<String>>,
     documents: usize,
+    /// The line of the last top-level key: the pool's name, for its errors.
+    pool_line: usize,
     pools: Vec<(String, usize)>,
     with_servers: BTreeSet<String>,
     holes: Vec<(usize, usize, Hole)>,
@@ -369,6 +411,7 @@ impl<'t> Walk<'t> {
             frames: Vec::new(),
             keys: Vec::new(),
             documents: 0,
+            pool_line: 1,
             pools: Vec::new(),
             with_servers: BTreeSet::new(),
             holes: Vec::new(),
@@ -401,7 +444,7 @@ impl<'t> Walk<'t> {
     /// the node was seen (a key, or a value).
     fn place(&mut self, scalar: Option<&str>) -> Option<Option<String>> {
         match self.frames.last_mut() {
-            Some(Frame::Map { key }) => match key.take() {
+            Some(Frame::Map { key, .. }) => match key.take() {
                 Some(k) => Some(k),
                 None => {
                     *key = Some(scalar.map(str::to_string));
@@ -412,9 +455,25 @@ impl<'t> Walk<'t> {
         }
     }
 
+    /// Notes a key of the innermost mapping; a key seen before in it is an error.
+    fn key(&mut self, key: &str, mark: Marker) {
+        if self.frames.len() == 1 {
+            self.pool_line = mark.line();
+        }
+        if let Some(Frame::Map { seen, .. }) = self.frames.last_mut() {
+            if !seen.insert(key.to_string()) {
+                self.fail(TemplateError::DuplicateKey {
+                    key: key.to_string(),
+                    line: mark.line(),
+                });
+            }
+        }
+        self.place(Some(key));
+    }
+
     /// Whether the next node in the innermost mapping is a key.
     fn is_key(&self) -> bool {
-        matches!(self.frames.last(), Some(Frame::Map { key: None }))
+        matches!(self.frames.last(), Some(Frame::Map { key: None, .. }))
     }
 
     fn open(&mut self, frame: Frame, mark: Marker) {
@@ -425,7 +484,7 @@ impl<'t> Walk<'t> {
         }
         if self.frames.len() == 1 {
             if let (Some(pool), Frame::Map { .. }) = (&key, &frame) {
-                self.pools.push((pool.clone(), mark.line()));
+                self.pools.push((pool.clone(), self.pool_line));
             }
         }
         let at = self.offset(mark);
@@ -445,20 +504,23 @@ impl<'t> Walk<'t> {
             return;
         }
         if self.is_key() {
-            self.place(Some(value));
+            self.key(value, mark);
             return;
         }
         let key = self.place(None).flatten();
         if self.frames.len() == 1 {
             // A pool that is not a mapping.
             if let Some(pool) = key {
-                self.pools.push((pool, mark.line()));
+                self.pools.push((pool, self.pool_line));
             }
             return;
         }
         let start = self.offset(mark);
         if key.as_deref() == Some(SECRET_KEY) {
-            self.secret_at = Some((start, style));
+            // An empty plain value (`redis_auth:`) is no text at all: nothing to hide.
+            if !(value.is_empty() && style == TScalarStyle::Plain) {
+                self.secret_at = Some((start, style));
+            }
             return;
         }
         let in_servers = self.frames.len() == 3
@@ -553,7 +615,13 @@ impl MarkedEventReceiver for Walk<'_> {
                     self.fail(TemplateError::ManyDocuments { line: mark.line() });
                 }
             }
-            Event::MappingStart(..) => self.open(Frame::Map { key: None }, mark),
+            Event::MappingStart(..) => self.open(
+                Frame::Map {
+                    key: None,
+                    seen: BTreeSet::new(),
+                },
+                mark,
+            ),
             Event::SequenceStart(..) => self.open(Frame::Seq, mark),
             Event::MappingEnd | Event::SequenceEnd => self.close(),
             Event::Scalar(value, style, ..) => self.scalar(&value, style, mark),
@@ -564,3 +632,6 @@ impl MarkedEventReceiver for Walk<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
