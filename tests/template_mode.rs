@@ -62,7 +62,8 @@ fn tpc(cluster: &Cluster, dir: &Path, flags: &[&str]) -> Tpc {
     let sentinels = cluster.sentinels_csv();
     let mut args = vec!["-sentinels", &sentinels, "-wait", "1"];
     args.extend_from_slice(flags);
-    Tpc::spawn_in(dir, &args)
+    // Sentinel events are logged at debug: some tests wait for them.
+    Tpc::spawn_in_env(dir, &args, &[("RUST_LOG", "debug")])
 }
 
 /// Waits until tpc has said it is connected to every sentinel of `cluster`.

@@ -33,8 +33,14 @@ impl Tpc {
 
     /// Starts `tpc ARGS...` with stdout and stderr appended to `dir/tpc.log`.
     pub fn spawn_in(dir: &Path, args: &[&str]) -> Tpc {
+        Tpc::spawn_in_env(dir, args, &[])
+    }
+
+    /// [`Tpc::spawn_in`] with these environment variables set (e.g. `RUST_LOG`).
+    pub fn spawn_in_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Tpc {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_tpc"));
         cmd.args(args);
+        cmd.envs(env.iter().copied());
         let proc = Proc::spawn("tpc", &mut cmd, &dir.join("tpc.log"));
         Tpc {
             proc,
