@@ -12,6 +12,7 @@ pub mod dry_run;
 pub mod effects;
 pub mod logging;
 pub mod masters_file;
+pub mod metrics;
 pub mod recording;
 pub mod reload;
 pub mod replay;
@@ -21,6 +22,7 @@ pub mod sentinel_log;
 pub mod slack;
 pub mod status;
 pub mod stdio;
+pub mod systemd;
 
 use std::process::ExitCode;
 use std::time::Duration;

@@ -31,10 +31,14 @@ impl Tpc {
         tpc
     }
 
-    /// Starts `tpc ARGS...` with stdout and stderr appended to `dir/tpc.log`.
+    /// Starts `tpc ARGS...` with stdout and stderr appended to `dir/tpc.log`. Unless
+    /// `args` set `-listen_address`, it is off: tests serve nothing on every address.
     pub fn spawn_in(dir: &Path, args: &[&str]) -> Tpc {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_tpc"));
         cmd.args(args);
+        if !args.iter().any(|a| a.starts_with("-listen_address")) {
+            cmd.arg("-listen_address=");
+        }
         let proc = Proc::spawn("tpc", &mut cmd, &dir.join("tpc.log"));
         Tpc {
             proc,
