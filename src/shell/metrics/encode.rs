@@ -33,6 +33,8 @@ pub struct Metric {
     pub name: &'static str,
     /// Counter, gauge or histogram.
     pub kind: MetricType,
+    /// Its labels, for the README.
+    pub labels: &'static [&'static str],
     /// What it counts, for `# HELP` and the README.
     pub help: &'static str,
     write: Write,
@@ -93,6 +95,7 @@ pub const METRICS: &[Metric] = &[
     Metric {
         name: "tpc_pmessages",
         kind: MetricType::Counter,
+        labels: &["status", "channel"],
         help: "Sentinel pub/sub messages taken in, by status (ok, or error when malformed) and channel (the event); channel sentinel counts sentinel links lost or not made",
         write: |s, e| {
             let stats = &s.snapshot.stats;
@@ -109,12 +112,14 @@ pub const METRICS: &[Metric] = &[
     Metric {
         name: "tpc_backup_error",
         kind: MetricType::Counter,
+        labels: &[],
         help: "Configs that could not be saved to -backup",
         write: |s, e| counter(e, s.snapshot.backup_errors),
     },
     Metric {
         name: "tpc_sentinel_up",
         kind: MetricType::Gauge,
+        labels: &["sentinel"],
         help: "Whether the link to each sentinel is up (1) or not (0)",
         write: |s, e| {
             for (sentinel, up) in &s.snapshot.links {
@@ -127,12 +132,14 @@ pub const METRICS: &[Metric] = &[
     Metric {
         name: "tpc_masters",
         kind: MetricType::Gauge,
+        labels: &[],
         help: "Masters tpc knows and follows",
         write: |s, e| gauge(e, s.snapshot.masters as u64),
     },
     Metric {
         name: "tpc_switches_applied",
         kind: MetricType::Counter,
+        labels: &["master"],
         help: "Times each master was moved to a new address (a +switch-master followed, or the sentinels' answers)",
         write: |s, e| {
             let moves = s.snapshot.stats.moves.iter();
@@ -142,12 +149,14 @@ pub const METRICS: &[Metric] = &[
     Metric {
         name: "tpc_switch_to_reload_seconds",
         kind: MetricType::Histogram,
+        labels: &[],
         help: "From a master's move first seen to the start of the reload that loads it",
         write: |s, e| histogram(e, &s.snapshot.switch_latency),
     },
     Metric {
         name: "tpc_config_writes",
         kind: MetricType::Counter,
+        labels: &["result"],
         help: "Config writes, by result (ok, error)",
         write: |s, e| {
             let stats = &s.snapshot.stats;
@@ -157,6 +166,7 @@ pub const METRICS: &[Metric] = &[
     Metric {
         name: "tpc_reloads",
         kind: MetricType::Counter,
+        labels: &["result"],
         help: "Reload command runs, by result (ok, error)",
         write: |s, e| {
             let stats = &s.snapshot.stats;
@@ -166,12 +176,14 @@ pub const METRICS: &[Metric] = &[
     Metric {
         name: "tpc_reload_duration_seconds",
         kind: MetricType::Histogram,
+        labels: &[],
         help: "How long reload commands ran, failed ones too",
         write: |s, e| histogram(e, &s.snapshot.stats.reload_durations),
     },
     Metric {
         name: "tpc_seconds_since_last_reload",
         kind: MetricType::Gauge,
+        labels: &[],
         help: "Seconds since the last successful reload; absent until one succeeded",
         write: |s, e| match s.snapshot.last_reload_ok {
             Some(at) => gauge(e, s.now.saturating_duration_since(at).as_secs_f64()),
@@ -181,30 +193,35 @@ pub const METRICS: &[Metric] = &[
     Metric {
         name: "tpc_config_in_sync",
         kind: MetricType::Gauge,
+        labels: &[],
         help: "Whether the config file is what tpc would write for the masters it knows (1) or not yet (0)",
         write: |s, e| gauge(e, u64::from(s.snapshot.in_sync)),
     },
     Metric {
         name: "tpc_config_drift_repairs",
         kind: MetricType::Counter,
+        labels: &[],
         help: "Times the config file was found changed or deleted behind tpc's back",
         write: |s, e| counter(e, s.snapshot.stats.drift_repairs),
     },
     Metric {
         name: "tpc_sentinel_disagreements",
         kind: MetricType::Counter,
+        labels: &[],
         help: "Times the sentinels started to disagree about a master with no majority and no newer epoch",
         write: |s, e| counter(e, s.snapshot.stats.disagreements),
     },
     Metric {
         name: "tpc_sentinel_outliers",
         kind: MetricType::Counter,
+        labels: &[],
         help: "Times the majority of the sentinels overruled one sentinel's newer epoch",
         write: |s, e| counter(e, s.snapshot.stats.outliers),
     },
     Metric {
         name: "process_cpu_seconds",
         kind: MetricType::Counter,
+        labels: &[],
         help: "User and system CPU time spent, in seconds",
         write: |s, e| match s.process.cpu_seconds {
             Some(v) => e.encode_counter::<NoLabelSet, _, u64>(&v, None),
@@ -214,30 +231,35 @@ pub const METRICS: &[Metric] = &[
     Metric {
         name: "process_resident_memory_bytes",
         kind: MetricType::Gauge,
+        labels: &[],
         help: "Resident memory, in bytes",
         write: |s, e| process(e, s.process.resident_bytes),
     },
     Metric {
         name: "process_virtual_memory_bytes",
         kind: MetricType::Gauge,
+        labels: &[],
         help: "Virtual memory, in bytes",
         write: |s, e| process(e, s.process.virtual_bytes),
     },
     Metric {
         name: "process_open_fds",
         kind: MetricType::Gauge,
+        labels: &[],
         help: "Open file descriptors",
         write: |s, e| process(e, s.process.open_fds),
     },
     Metric {
         name: "process_max_fds",
         kind: MetricType::Gauge,
+        labels: &[],
         help: "The most file descriptors tpc may open",
         write: |s, e| process(e, s.process.max_fds),
     },
     Metric {
         name: "process_start_time_seconds",
         kind: MetricType::Gauge,
+        labels: &[],
         help: "When tpc started, in seconds since the Unix epoch",
         write: |s, e| process(e, s.process.start_time_seconds),
     },
@@ -276,6 +298,29 @@ pub fn text(scrape: Scrape) -> Result<String, fmt::Error> {
 pub fn readme_list() -> String {
     METRICS
         .iter()
-        .map(|m| format!("- `{}`: {}\n", m.exposed_name(), m.help))
+        .map(|m| match m.labels {
+            [] => format!("- `{}`: {}\n", m.exposed_name(), m.help),
+            labels => format!(
+                "- `{}{{{}}}`: {}\n",
+                m.exposed_name(),
+                labels.join(","),
+                m.help
+            ),
+        })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_readme_lists_every_metric() {
+        let readme = include_str!("../../../README.md");
+        let want = readme_list();
+        assert!(
+            readme.contains(&want),
+            "README.md's list of metrics differs from the table; replace it with:\n{want}"
+        );
+    }
 }
