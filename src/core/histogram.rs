@@ -26,8 +26,12 @@ impl Histogram {
     /// Counts one duration.
     pub fn observe(&mut self, duration: Millis) {
         let ms = duration.as_u64();
-        if let Some(i) = BOUNDS.iter().position(|bound| ms <= *bound) {
-            self.per_bucket[i] += 1;
+        let bucket = BOUNDS
+            .iter()
+            .zip(self.per_bucket.iter_mut())
+            .find(|(bound, _)| ms <= **bound);
+        if let Some((_, n)) = bucket {
+            *n += 1;
         }
         self.count += 1;
         self.sum = self.sum + duration;
