@@ -326,6 +326,7 @@ fn in_stdout_mode_a_reader_that_goes_away_ends_tpc_cleanly() {
             "0",
             "-log",
             &log,
+            "-listen_address=",
         ],
     );
     // Like `tpc ... | head -1`: one line read, then the pipe is closed.

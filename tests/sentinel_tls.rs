@@ -164,6 +164,7 @@ fn a_tls_sentinel_with_a_password() {
                 "true",
                 "-log",
                 &d(log),
+                "-listen_address=",
             ],
             &dir.path().join(format!("{log}.stderr")),
         )

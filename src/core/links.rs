@@ -87,6 +87,13 @@ impl Links {
             .is_some_and(|l| l.up == Some(true))
     }
 
+    /// Each sentinel heard of, in the order first heard, with whether its link is up.
+    pub fn states(&self) -> impl Iterator<Item = (&str, bool)> {
+        self.links
+            .iter()
+            .map(|l| (l.name.as_str(), l.up == Some(true)))
+    }
+
     fn any_up(&self) -> bool {
         self.links.iter().any(|l| l.up == Some(true))
     }

@@ -9,7 +9,9 @@ use crate::core::addr::Addr;
 use crate::core::backoff::{self, Retry};
 use crate::core::effect::{About, Effect, EffectId};
 use crate::core::event::{is_valid_name, SentinelEvent};
+use crate::core::histogram::Histogram;
 use crate::core::input::{Input, Outcome};
+use crate::core::latency::Latency;
 use crate::core::layout::{Disk, Layout, Target};
 use crate::core::links::{Links, Reach};
 use crate::core::replicas::{ReplicaInfo, Replicas};
@@ -98,6 +100,16 @@ pub struct Core {
     next_id: u64,
     effects: VecDeque<Effect>,
     stats: Stats,
+    /// Moves on their way to nutcracker, and how long they took to get there.
+    latency: Latency,
+    /// When the last reload command succeeded.
+    last_reload_ok: Option<Millis>,
+    /// Why the last config write failed, until one succeeds.
+    write_error: Option<String>,
+    /// Why the last reload failed, until one succeeds.
+    reload_error: Option<String>,
+    /// A config was written, or found right on disk once start-up ended.
+    ready: bool,
     /// Whether the known masters call for a config other than the one on disk, and the
     /// topology and replicas versions that was judged at. Kept rather than recomputed:
     /// rendering and comparing configs on every input would dominate replay time.
@@ -158,6 +170,11 @@ impl Core {
             next_id: 1,
             effects: VecDeque::new(),
             stats: Stats::default(),
+            latency: Latency::default(),
+            last_reload_ok: None,
+            write_error: None,
+            reload_error: None,
+            ready: false,
             target_differs: ((0, 0), false),
             stopped: false,
             fresh_links: BTreeSet::new(),
@@ -189,6 +206,49 @@ impl Core {
     /// Counters of what the core saw and did.
     pub fn stats(&self) -> &Stats {
         &self.stats
+    }
+
+    /// Switch-to-reload latencies: from a master's move first seen to the start of the
+    /// reload that loads it.
+    pub fn switch_latency(&self) -> &Histogram {
+        self.latency.histogram()
+    }
+
+    /// The sentinels heard of, each with whether its link is up now.
+    pub fn links(&self) -> impl Iterator<Item = (&str, bool)> {
+        self.links.states()
+    }
+
+    /// How many masters tpc knows (and follows).
+    pub fn masters_known(&self) -> usize {
+        self.topology.len()
+    }
+
+    /// Whether the file on disk (as tpc last wrote or read it) is what the known masters
+    /// call for.
+    pub fn in_sync(&self) -> bool {
+        !self.needs_write()
+    }
+
+    /// When the last reload command succeeded, on the core's clock.
+    pub fn last_reload_ok(&self) -> Option<Millis> {
+        self.last_reload_ok
+    }
+
+    /// Why the last config write failed, until one succeeds.
+    pub fn write_error(&self) -> Option<&str> {
+        self.write_error.as_deref()
+    }
+
+    /// Why the last reload command failed, until one succeeds.
+    pub fn reload_error(&self) -> Option<&str> {
+        self.reload_error.as_deref()
+    }
+
+    /// Whether start-up is over: a config was written, or the file on disk was found
+    /// right once start-up ended. Stays true.
+    pub fn is_ready(&self) -> bool {
+        self.ready
     }
 
     /// Whether a write or reload is being performed right now.
@@ -238,6 +298,10 @@ impl Core {
             self.compare_target();
         }
         self.drive();
+        // Confirmed: nothing to write, and a file to have it in.
+        if !self.ready && self.links.started() && self.on_disk.is_some() && !self.is_busy() {
+            self.ready = !self.needs_write();
+        }
     }
 
     /// The next effect to perform, if any.
@@ -278,11 +342,11 @@ impl Core {
     }
 
     fn on_message(&mut self, sentinel: &str, channel: &str, payload: &str) {
-        self.stats.messages += 1;
-        let event = match SentinelEvent::parse(channel, payload) {
+        let parsed = SentinelEvent::parse(channel, payload);
+        self.stats.count_message(channel, parsed.is_ok());
+        let event = match parsed {
             Ok(event) => event,
             Err(e) => {
-                self.stats.malformed += 1;
                 let (channel, payload) = (shown(channel), shown(payload));
                 warn!("Ignoring malformed '{channel}' from {sentinel}: {e} (payload {payload})");
                 return;
@@ -374,6 +438,9 @@ impl Core {
         let id = self.links.id(sentinel);
         let was_up = self.links.is_up(id);
         let reach = self.links.set_up(id, up);
+        if !up {
+            self.stats.link_errors += 1;
+        }
         if up {
             self.fresh_links.insert(id);
             info!("Connected to sentinel {sentinel}");
@@ -542,6 +609,11 @@ impl Core {
         let to = k.addr.clone();
         let agreeing = k.agreeing();
         self.confirm.remove(name);
+        if before.as_ref().is_some_and(|b| *b != to) {
+            self.stats.count_move(name);
+            let back_on_disk = self.disk.masters.get(name) == Some(&to);
+            self.latency.moved(name, back_on_disk, now);
+        }
         // Overturning an address tpc believed only provisionally and already wrote is
         // a correction of tpc's own: it does not wait for `wait`.
         let version = self.topology.version();
@@ -723,6 +795,9 @@ impl Core {
             match outcome {
                 Outcome::Ok => {
                     self.stats.writes += 1;
+                    self.latency.write_done(true);
+                    self.write_error = None;
+                    self.ready = true;
                     self.on_disk = Some(w.text);
                     self.disk = w.disk;
                     self.compare_target();
@@ -736,6 +811,8 @@ impl Core {
                 }
                 Outcome::Failed { error } => {
                     self.stats.write_failures += 1;
+                    self.latency.write_done(false);
+                    self.write_error = Some(error.clone());
                     let delay = self.write_retry.failed(self.now);
                     warn!("Error writing config: {error}; keeping the last good one, retrying in {delay}");
                     if self.write_retry.failures == 1 {
@@ -748,9 +825,14 @@ impl Core {
             }
         } else if self.reload == Some(id) {
             self.reload = None;
+            if let Some(start) = self.last_reload_start {
+                self.stats.reload_durations.observe(self.now.since(start));
+            }
             match outcome {
                 Outcome::Ok => {
                     self.stats.reloads += 1;
+                    self.last_reload_ok = Some(self.now);
+                    self.reload_error = None;
                     if self.reload_retry.succeeded() {
                         self.notify(
                             About::event("reload_recovered"),
@@ -760,6 +842,7 @@ impl Core {
                 }
                 Outcome::Failed { error } => {
                     self.stats.reload_failures += 1;
+                    self.reload_error = Some(error.clone());
                     self.reload_owed = true;
                     let delay = self.reload_retry.failed(self.now);
                     warn!("Error updating config: {error}; retrying in {delay} at the earliest");
@@ -887,6 +970,7 @@ impl Core {
             self.reload_owed = false;
             self.correcting = None;
             self.last_reload_start = Some(now);
+            self.latency.reload_started(now);
             self.reload = Some(id);
             self.effects.push_back(Effect::RunReload { id });
         }
@@ -897,6 +981,8 @@ impl Core {
             .layout
             .target(&self.topology, &self.replicas, &self.disk);
         let changes = self.layout.changes(&self.disk, &disk);
+        self.latency
+            .write_started(changes.iter().map(|c| c.name.as_str()));
         let id = self.next_id();
         self.effects.push_back(Effect::WriteConfig {
             id,

@@ -161,6 +161,11 @@ impl Topology {
         self.masters.is_empty()
     }
 
+    /// How many masters are known.
+    pub fn len(&self) -> usize {
+        self.masters.len()
+    }
+
     /// Names known now.
     pub fn names(&self) -> impl Iterator<Item = &String> {
         self.masters.keys()

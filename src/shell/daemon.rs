@@ -24,10 +24,12 @@ use super::config_file::{
     Stale,
 };
 use super::effects::Performer;
+use super::metrics::{self, Snapshot};
 use super::notifier::Notifier;
 use super::recording::{Header, Recorder};
 use super::sentinel::{self, LinkEvent};
 use super::supervise::{self, Supervisor};
+use super::systemd::Systemd;
 
 /// How long notifications still queued at the stop may take to go out.
 const NOTIFY_WAIT: Duration = Duration::from_secs(5);
@@ -312,6 +314,21 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
         end_commands: end_commands_rx,
         stdout_closed: stdout_closed.clone(),
     };
+    // The longest start-up takes with a sentinel that answers: its answer, then the grace.
+    let start_up =
+        options.sentinel_timeout + Duration::from_millis(options.core.start_grace.as_u64());
+    let mut systemd = Systemd::from_env(start_up);
+    let (snapshot, server) = match &options.metrics {
+        Some((addr, path)) => {
+            let (tx, rx) = watch::channel(Snapshot::new(&options.sentinels));
+            let server = metrics::start(addr, path, rx)
+                .await
+                .map_err(|why| performer.notifier.send(why))
+                .ok();
+            (Some(tx), server)
+        }
+        None => (None, None),
+    };
     tokio::pin!(shutdown);
     let mut stop = Stop::Running;
     let mut fatal = None;
@@ -319,6 +336,11 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
         if let Some(error) = perform_all(&mut core, &performer) {
             fatal.get_or_insert(error);
         }
+        if let Some(snapshot) = &snapshot {
+            let backups = performer.archive.as_ref().map_or(0, Archive::failures);
+            snapshot.send_modify(|s| s.refresh(&core, &clock, backups));
+        }
+        systemd.turned(core.is_ready());
         if fatal.is_some() {
             break;
         }
@@ -331,6 +353,7 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
             Stop::Running => None,
             Stop::Waiting(at) | Stop::Ending(at) => Some(at),
         };
+        let systemd_wake = systemd.next_wake();
         tokio::select! {
             Some(delivery) = link_rx.recv(), if !stopping => {
                 // Whatever else the links sent is taken in the same turn (up to a batch),
@@ -363,12 +386,16 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
             _ = sleep_until(wake.unwrap_or_else(Instant::now)), if wake.is_some() && !stopping => {
                 feed(&mut core, Input::Tick { at: clock.now() })
             }
+            // Only turns the loop: systemd is told at the top (a stuck loop tells nothing).
+            _ = sleep_until(systemd_wake.unwrap_or_else(Instant::now)), if systemd_wake.is_some() => {}
             _ = &mut shutdown, if !stopping => {
                 info!("Stopping: finishing the write or reload in progress");
+                systemd.stopping();
                 stop = Stop::Waiting(Instant::now() + STOP_WAIT);
             }
             _ = stdout_closed.notified(), if !stopping => {
                 info!("Stopping: stdout is closed (its reader went away)");
+                systemd.stopping();
                 stop = Stop::Waiting(Instant::now() + STOP_WAIT);
             }
             _ = sleep_until(stop_deadline.unwrap_or_else(Instant::now)), if stopping => {
@@ -386,11 +413,15 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
             }
         }
     }
+    systemd.stopping();
     links.abort();
     if let Some((supervisor, task)) = supervised {
         // Bounded: the child gets its grace, then SIGKILL.
         supervisor.stop();
         let _ = task.await;
+    }
+    if let Some(server) = server {
+        server.abort();
     }
     notifier.finish(NOTIFY_WAIT).await;
     if let Some(error) = fatal {

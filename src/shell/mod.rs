@@ -12,6 +12,7 @@ pub mod dry_run;
 pub mod effects;
 pub mod logging;
 pub mod masters_file;
+pub mod metrics;
 pub mod notifier;
 pub mod recording;
 pub mod reload;
@@ -23,6 +24,7 @@ pub mod spawn;
 pub mod status;
 pub mod stdio;
 pub mod supervise;
+pub mod systemd;
 pub mod utc;
 
 use std::process::ExitCode;

@@ -9,7 +9,8 @@
 //! - [`Rig`]: a cluster, tpc following it and the nutcracker it restarts, with the
 //!   checks made after each failover; [`Proxy`]: a relay to cut a sentinel link.
 //! - [`supervised`]: nutcracker run by tpc itself (`-supervise`), found by tpc's PID.
-//! - [`resp()`]/[`Conn`]: a tiny RESP client; [`wait_until`] and friends for polling.
+//! - [`resp()`]/[`Conn`]: a tiny RESP client; [`http_get`] a tiny HTTP one; [`wait_until`]
+//!   and friends for polling.
 //!
 //! Every process is stopped by PID when its guard drops, also when a test panics. A
 //! missing binary fails the test loudly; nothing is ever skipped.
@@ -18,6 +19,7 @@
 
 pub mod checks;
 pub mod cluster;
+pub mod http;
 pub mod launch;
 pub mod nutcracker;
 pub mod procs;
@@ -30,6 +32,7 @@ pub mod tpc;
 
 pub use checks::{check_keys, expect_reloads, secs};
 pub use cluster::Cluster;
+pub use http::http_get;
 pub use nutcracker::{nutcracker_accepts, nutcracker_yaml, Nutcracker};
 pub use procs::{PidFileGuard, Proc};
 pub use proxy::Proxy;

@@ -31,7 +31,8 @@ impl Tpc {
         tpc
     }
 
-    /// Starts `tpc ARGS...` with stdout and stderr appended to `dir/tpc.log`.
+    /// Starts `tpc ARGS...` with stdout and stderr appended to `dir/tpc.log`. Unless
+    /// `args` set `-listen_address`, it is off: tests serve nothing on every address.
     pub fn spawn_in(dir: &Path, args: &[&str]) -> Tpc {
         Tpc::spawn_in_env(dir, args, &[])
     }
@@ -39,6 +40,10 @@ impl Tpc {
     /// [`Tpc::spawn_in`] with these environment variables set (e.g. `RUST_LOG`).
     pub fn spawn_in_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Tpc {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_tpc"));
+        // First, so that a later -listen_address wins and `--` (supervise) ends nothing.
+        if !args.iter().any(|a| a.starts_with("-listen_address")) {
+            cmd.arg("-listen_address=");
+        }
         cmd.args(args);
         cmd.envs(env.iter().copied());
         let proc = Proc::spawn("tpc", &mut cmd, &dir.join("tpc.log"));

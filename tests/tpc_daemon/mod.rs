@@ -57,7 +57,7 @@ pub struct Tpc {
 impl Tpc {
     /// Starts tpc in `dir` linked to the sentinels on `ports`. Unless `extra` says
     /// otherwise: the config goes to `dir/nutcracker.yml`, the command is `true`, the
-    /// wait is 0 and the log goes to `dir/tpc.log`.
+    /// wait is 0, the log goes to `dir/tpc.log` and no metrics are served.
     pub fn start(dir: tempfile::TempDir, ports: &[u16], extra: &[&str]) -> Tpc {
         Tpc::start_env(dir, ports, extra, &[])
     }
@@ -88,6 +88,9 @@ impl Tpc {
         }
         if !given("-wait") {
             args.extend(["-wait".into(), "0".into()]);
+        }
+        if !extra.iter().any(|a| a.starts_with("-listen_address")) {
+            args.push("-listen_address=".into());
         }
         args.extend(extra.iter().map(|s| s.to_string()));
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_tpc"));

@@ -26,7 +26,6 @@ const RELEASED: &[(&str, &str)] = &[
     ("auto_eject_hosts", "false"),
     ("server_retry_timeout", "-1"),
     ("server_failure_limit", "-1"),
-    ("listen_address", ":9298"),
 ];
 
 /// The releases `-compat` takes.

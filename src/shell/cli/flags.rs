@@ -706,12 +706,12 @@ pub const FLAGS: &[Flag] =
         flag!(
             "listen_address",
             Value("host:port"),
-            "",
+            ":9298",
             Release("0.1.5"),
             Daemon,
-            ":9298",
-            "Address to serve Prometheus metrics on (accepted and checked; metrics are not served \
-         yet); none when empty",
+            "127.0.0.1:9100",
+            "Address to serve Prometheus metrics (at -telemetry_path), /healthz and /readyz on; \
+         no host means every address; none when empty",
             listen_address = text
         ),
         flag!(

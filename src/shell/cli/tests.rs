@@ -475,7 +475,13 @@ fn defaults_are_the_readmes() {
     assert_eq!(o.cmd_line, "killall -USR1 nutcracker");
     assert_eq!(o.core.wait.as_u64(), 60_000);
     assert_eq!(o.core.pool, crate::core::PoolSettings::default());
-    assert_eq!(o.metrics, None);
+    // Metrics and health on every address, port 9298, as the released original.
+    let (addr, path) = o.metrics.unwrap();
+    assert_eq!(
+        (addr.to_string(), path.as_str()),
+        ("0.0.0.0:9298".into(), "/metrics")
+    );
+    assert_eq!(run("-sentinels :1 -listen_address=").unwrap().metrics, None);
     assert_eq!((o.backup, o.backup_keep), (None, 0));
 }
 
