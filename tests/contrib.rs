@@ -61,3 +61,33 @@ fn the_alert_rules_pass_promtool() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// Every metric the rules use is one tpc serves, as the README's list (made from tpc's
+/// metric table, a unit test checks) names them.
+#[test]
+fn the_alert_rules_use_metrics_tpc_serves() {
+    let rules = include_str!("../contrib/prometheus-alerts.yml");
+    let readme = include_str!("../README.md");
+    let name = regex::Regex::new(r"\btpc_[a-z_]+").unwrap();
+    let used: std::collections::BTreeSet<&str> = name
+        .find_iter(rules)
+        .map(|m| m.as_str())
+        .map(|m| {
+            ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|s| m.strip_suffix(s))
+                .unwrap_or(m)
+        })
+        .collect();
+    assert!(used.len() >= 4, "{used:?}");
+    for metric in used {
+        assert!(
+            readme.contains(&format!("- `{metric}")),
+            "{metric} is not a metric tpc serves"
+        );
+    }
+    // Label values the rules compare with.
+    assert!(
+        readme.contains("`tpc_reloads_total{result}`: Reload command runs, by result (ok, error)")
+    );
+}
