@@ -164,12 +164,26 @@ impl Layout {
         hole: &Hole,
         topology: &'a Topology,
         replicas: &'a Replicas,
+        masters: &BTreeSet<&Addr>,
     ) -> Option<&'a Addr> {
         let master = &topology.get(&hole.name)?.addr;
         if self.follows_replica(hole) {
-            return Some(replicas.choice(&hole.name, master).unwrap_or(master));
+            let replica = replicas.choice(&hole.name, |a| a == master || masters.contains(a));
+            return Some(replica.unwrap_or(master));
         }
         Some(master)
+    }
+
+    /// Every master's address, which no replica pool may route to (a sentinel listing
+    /// another shard's master as a replica would mix shards); empty without replica
+    /// pools.
+    fn master_addrs<'a>(&self, topology: &'a Topology) -> BTreeSet<&'a Addr> {
+        match self {
+            Layout::Kept { followed, .. } if !followed.is_empty() => {
+                topology.iter().map(|(_, addr)| addr).collect()
+            }
+            _ => BTreeSet::new(),
+        }
     }
 
     /// The masters of the followed replicas that have no healthy replica now (their
@@ -178,6 +192,7 @@ impl Layout {
         let Layout::Kept { template, .. } = self else {
             return BTreeSet::new();
         };
+        let masters = self.master_addrs(topology);
         template
             .holes()
             .iter()
@@ -185,7 +200,7 @@ impl Layout {
             .filter_map(|h| {
                 let master = &topology.get(&h.name)?.addr;
                 replicas
-                    .choice(&h.name, master)
+                    .choice(&h.name, |a| a == master || masters.contains(a))
                     .is_none()
                     .then(|| h.name.clone())
             })
@@ -207,12 +222,13 @@ impl Layout {
                 Target { text, disk }
             }
             Layout::Kept { template, .. } => {
+                let masters = self.master_addrs(topology);
                 let holes: Vec<Addr> = template
                     .holes()
                     .iter()
                     .enumerate()
                     .map(|(i, h)| {
-                        self.wanted(h, topology, replicas)
+                        self.wanted(h, topology, replicas, &masters)
                             .or_else(|| disk.holes.get(i))
                             .unwrap_or(&h.addr)
                             .clone()
@@ -263,9 +279,10 @@ impl Layout {
                 !topology.is_empty() && (!disk.rendering || !topology.has_addrs(&disk.masters))
             }
             Layout::Kept { template, .. } => {
+                let masters = self.master_addrs(topology);
                 !disk.rendering
                     || template.holes().iter().enumerate().any(|(i, h)| {
-                        self.wanted(h, topology, replicas)
+                        self.wanted(h, topology, replicas, &masters)
                             .is_some_and(|want| disk.holes.get(i) != Some(want))
                     })
             }

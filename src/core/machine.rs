@@ -18,7 +18,6 @@ use crate::core::replicas::{ReplicaInfo, Replicas};
 use crate::core::settings::CoreSettings;
 use crate::core::shown::shown;
 use crate::core::stats::Stats;
-use crate::core::template::Template;
 use crate::core::time::Millis;
 use crate::core::topology::{Decision, MasterInfo, Switched, Topology, Withdrawn};
 use crate::core::truth::SentinelId;
@@ -758,21 +757,6 @@ impl Core {
         };
         if writes != self.stats.writes || self.write.is_some() || text == self.on_disk.as_deref() {
             return;
-        }
-        if let (Layout::Kept { replica_pools, .. }, Some(t)) = (&self.layout, text) {
-            let replica_pools = replica_pools.clone();
-            if let Ok(template) = Template::parse(t) {
-                // The operator's (or Puppet's) edit: kept, with current addresses.
-                warn!("The config file was changed behind tpc's back: tpc keeps the change as its template and keeps the servers' addresses current");
-                self.notify(About::event("drift"), "The config file was changed behind tpc's back: tpc keeps the change and keeps the servers' addresses current".into());
-                self.stats.drift_repairs += 1;
-                self.layout = Layout::kept(template.clone(), replica_pools);
-                self.settings.template = Some(template);
-                self.on_disk = Some(t.to_string());
-                self.disk = self.layout.read(t);
-                self.compare_target();
-                return;
-            }
         }
         let what = if text.is_some() {
             "was changed"

@@ -126,23 +126,36 @@ impl Replicas {
         }
     }
 
-    /// The replica a replica pool's server for `master` (now at `master_addr`) points
-    /// at: one no sentinel reports down, lowest priority first, then lowest address;
-    /// none when there is no such replica.
-    pub fn choice(&self, master: &str, master_addr: &Addr) -> Option<&Addr> {
+    /// The replica a replica pool's server for `master` points at: one that a majority
+    /// of the sentinels answering about `master` list, that none reports down, that is
+    /// no master (`is_master`: the master's own address, or another master's) and not a
+    /// wildcard address; lowest priority first (priority 0, "never promote", last), then
+    /// lowest address; none when there is no such replica.
+    pub fn choice(&self, master: &str, is_master: impl Fn(&Addr) -> bool) -> Option<&Addr> {
         let by_sentinel = self.by_master.get(master)?;
-        let mut merged: BTreeMap<&Addr, Health> = BTreeMap::new();
+        let mut merged: BTreeMap<&Addr, (Health, usize)> = BTreeMap::new();
         for (addr, h) in by_sentinel.values().flatten() {
-            let m = merged.entry(addr).or_insert(*h);
+            let (m, listed) = merged.entry(addr).or_insert((*h, 0));
             m.down |= h.down;
             m.priority = m.priority.min(h.priority);
+            *listed += 1;
         }
+        let answering = by_sentinel.len();
         merged
             .into_iter()
-            .filter(|(addr, h)| !h.down && *addr != master_addr)
-            .min_by_key(|(addr, h)| (h.priority, *addr))
+            .filter(|(addr, (h, listed))| {
+                !h.down && listed * 2 > answering && !is_master(addr) && !is_wildcard(addr)
+            })
+            .min_by_key(|(addr, (h, _))| (h.priority == 0, h.priority, *addr))
             .map(|(addr, _)| addr)
     }
+}
+
+/// Whether `addr` is no one's address (`0.0.0.0`, `::`): never a replica to route to.
+fn is_wildcard(addr: &Addr) -> bool {
+    addr.host
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_unspecified())
 }
 
 #[cfg(test)]
@@ -162,26 +175,65 @@ mod tests {
     }
 
     #[test]
-    fn chooses_a_healthy_replica_by_priority_then_address() {
+    fn chooses_a_healthy_replica_a_majority_lists_by_priority_then_address() {
         let (a, b) = (SentinelId(0), SentinelId(1));
+        let not = |m: u16| move |x: &Addr| *x == addr(m);
         let mut r = Replicas::default();
-        assert_eq!(r.choice("m", &addr(1)), None);
+        assert_eq!(r.choice("m", not(1)), None);
         r.answer("m", a, &[info(3, false, 100), info(2, false, 100)]);
-        assert_eq!(r.choice("m", &addr(1)), Some(&addr(2)));
-        r.answer("m", b, &[info(4, false, 10)]);
-        assert_eq!(r.choice("m", &addr(1)), Some(&addr(4)));
+        assert_eq!(r.choice("m", not(1)), Some(&addr(2)));
+        // A replica only one of two sentinels lists is not trusted.
+        r.answer(
+            "m",
+            b,
+            &[info(2, false, 100), info(3, false, 100), info(4, false, 10)],
+        );
+        assert_eq!(r.choice("m", not(1)), Some(&addr(2)));
+        r.answer(
+            "m",
+            a,
+            &[info(2, false, 100), info(3, false, 100), info(4, false, 10)],
+        );
+        assert_eq!(r.choice("m", not(1)), Some(&addr(4)));
         // Down by one sentinel's word: never chosen.
         r.down("m", b, &addr(4));
-        assert_eq!(r.choice("m", &addr(1)), Some(&addr(2)));
-        r.answer("m", b, &[info(4, false, 10)]);
-        assert_eq!(r.choice("m", &addr(1)), Some(&addr(4)));
-        // The master's own address is never a replica.
-        assert_eq!(r.choice("m", &addr(4)), Some(&addr(2)));
-        r.promoted("m", &addr(2));
+        assert_eq!(r.choice("m", not(1)), Some(&addr(2)));
+        r.answer(
+            "m",
+            b,
+            &[info(2, false, 100), info(3, false, 100), info(4, false, 10)],
+        );
+        assert_eq!(r.choice("m", not(1)), Some(&addr(4)));
+        // A master's address is never a replica's.
+        assert_eq!(r.choice("m", not(4)), Some(&addr(2)));
         r.forget(b);
-        assert_eq!(r.choice("m", &addr(1)), Some(&addr(3)));
+        r.down("m", a, &addr(4));
+        r.down("m", a, &addr(2));
+        assert_eq!(r.choice("m", not(1)), Some(&addr(3)));
         r.down("m", a, &addr(3));
-        assert_eq!(r.choice("m", &addr(1)), None);
+        assert_eq!(r.choice("m", not(1)), None);
+    }
+
+    #[test]
+    fn never_promoted_and_wildcard_replicas_come_last_or_never() {
+        let mut r = Replicas::default();
+        let wildcard = ReplicaInfo {
+            addr: Addr::parse("0.0.0.0:7101").unwrap(),
+            down: false,
+            priority: 1,
+        };
+        r.answer(
+            "m",
+            SentinelId(0),
+            &[info(5, false, 0), info(6, false, 100), wildcard],
+        );
+        assert_eq!(r.choice("m", |_| false), Some(&addr(6)));
+        r.down("m", SentinelId(0), &addr(6));
+        assert_eq!(
+            r.choice("m", |_| false),
+            Some(&addr(5)),
+            "priority 0 when nothing else"
+        );
     }
 
     #[test]
@@ -190,7 +242,7 @@ mod tests {
         list.push(info(2000, false, 100));
         let mut r = Replicas::default();
         r.answer("m", SentinelId(0), &list);
-        assert_eq!(r.choice("m", &addr(1)), Some(&addr(2000)));
+        assert_eq!(r.choice("m", |a| *a == addr(1)), Some(&addr(2000)));
         let kept = most_choosable(list);
         assert_eq!(kept.len(), MAX_REPLICAS);
         assert_eq!(kept[0], info(2000, false, 100));

@@ -61,21 +61,25 @@ pub fn master_from_fields(fields: &BTreeMap<String, String>) -> Result<MasterInf
     Ok(MasterInfo { name, addr, epoch })
 }
 
-/// Reads one replica's fields from a `SENTINEL REPLICAS` answer. A replica flagged
-/// `s_down`, `o_down` or `disconnected`, or whose link to its master is not `ok`, is
-/// down.
+/// Reads one replica's fields from a `SENTINEL REPLICAS` answer. A replica is down
+/// unless its flags say it is a replica (`slave`) and nothing worse (`s_down`, `o_down`,
+/// `disconnected`), and its link to its master is `ok`: an entry that does not say so
+/// is not trusted with reads.
 pub fn replica_from_fields(
     fields: &BTreeMap<String, String>,
 ) -> Result<ReplicaInfo, SnapshotError> {
     let get = |k: &'static str| fields.get(k).ok_or(SnapshotError::MissingField(k));
     let addr = Addr::parse_parts(get("ip")?, get("port")?).map_err(SnapshotError::Addr)?;
-    let flags = fields.get("flags").map_or("", String::as_str);
-    let flagged = flags
+    let flags: Vec<&str> = fields
+        .get("flags")
+        .map_or("", String::as_str)
         .split(',')
-        .any(|f| matches!(f, "s_down" | "o_down" | "disconnected"));
-    let link_down = fields
-        .get("master-link-status")
-        .is_some_and(|status| status != "ok");
+        .collect();
+    let healthy = flags.contains(&"slave")
+        && !flags
+            .iter()
+            .any(|f| matches!(*f, "s_down" | "o_down" | "disconnected" | "master"))
+        && fields.get("master-link-status").is_some_and(|s| s == "ok");
     let priority = fields
         .get("slave-priority")
         .or_else(|| fields.get("replica-priority"))
@@ -83,7 +87,7 @@ pub fn replica_from_fields(
         .unwrap_or(100);
     Ok(ReplicaInfo {
         addr,
-        down: flagged || link_down,
+        down: !healthy,
         priority,
     })
 }
@@ -177,6 +181,14 @@ mod tests {
         link[9] = "err";
         assert!(replica(&link).unwrap().down);
         assert_eq!(replica(&healthy[..6]).unwrap().priority, 100);
+        // An entry that does not say it is a healthy replica is down.
+        assert!(
+            replica(&healthy[..6]).unwrap().down,
+            "no flags, no link status"
+        );
+        let mut master = healthy.to_vec();
+        master[7] = "master";
+        assert!(replica(&master).unwrap().down);
         assert_eq!(
             replica(&["ip", "127.0.0.1"]),
             Err(SnapshotError::MissingField("port"))

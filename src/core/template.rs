@@ -88,6 +88,13 @@ pub enum TemplateError {
     },
     /// The file is not a mapping of pool names to pools.
     NotPools,
+    /// A line break nutcracker reads and tpc would not (U+2028, U+2029, NEL, a lone CR).
+    OddLineBreak {
+        /// 1-based line (counting line feeds).
+        line: usize,
+        /// The character, in words.
+        what: &'static str,
+    },
     /// The file holds more than one YAML document.
     ManyDocuments {
         /// 1-based line of the second document.
@@ -113,6 +120,10 @@ impl fmt::Display for TemplateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TemplateError::Yaml { line, why } => write!(f, "line {line}: not valid YAML: {why}"),
+            TemplateError::OddLineBreak { line, what } => write!(
+                f,
+                "line {line}: {what}: nutcracker reads it as a line break, so lines would hide from tpc; use plain line feeds (\\n, or \\r\\n) only"
+            ),
             TemplateError::NotPools => write!(
                 f,
                 "not a nutcracker config: the file must be a mapping of pool names to pools, such as `alpha:` followed by indented `listen:` and `servers:` keys"
@@ -138,6 +149,9 @@ impl std::error::Error for TemplateError {}
 impl Template {
     /// Parses a nutcracker config into a template.
     pub fn parse(text: &str) -> Result<Template, TemplateError> {
+        if let Some(e) = odd_line_break(text) {
+            return Err(e);
+        }
         let mut walk = Walk::new(text);
         let mut parser = Parser::new_from_str(text);
         let serde_error = |e: serde_yaml::Error| TemplateError::Yaml {
@@ -279,8 +293,12 @@ impl Template {
         if self.secrets.is_empty() {
             return self.clone();
         }
-        // A masked value is a plain quoted word: the masked text parses as this did.
-        Template::parse(&self.text_without_secrets()).unwrap_or_else(|_| self.clone())
+        // A masked value is a plain quoted word: the masked text parses as this did. If
+        // it ever does not, a stand-in holds nothing of the text rather than the secret.
+        Template::parse(&self.text_without_secrets()).unwrap_or_else(|_| {
+            let note = "# tpc could not mask this template's redis_auth: not recorded\n";
+            Template::built(vec![note.to_string()], Vec::new(), self.pools.clone())
+        })
     }
 }
 
@@ -346,22 +364,38 @@ fn closing_double_quote(raw: &str) -> Option<usize> {
     None
 }
 
-/// Whether a line holds a plain scalar and at most a comment.
-fn is_plain_line(line: &str) -> bool {
-    !line.trim().is_empty()
+/// The length of a scalar at the start of `raw` (what lies before the next token):
+/// without the blanks and line breaks after it, and in a flow collection without the
+/// `,`, `}` or `]` that ends it. On one line, a comment ends it too.
+fn plain_len(raw: &str, flow: bool) -> usize {
+    let body = if raw.contains('\n') {
+        raw
+    } else {
+        raw.split(" #").next().unwrap_or_default()
+    };
+    let blanks: &[char] = if flow {
+        &[' ', '\t', '\r', '\n', ',', '}', ']']
+    } else {
+        &[' ', '\t', '\r', '\n']
+    };
+    body.trim_end_matches(blanks).len()
 }
 
-/// The length of a plain scalar at the start of `raw` (what lies before the next
-/// token): up to a comment, without trailing blanks, and in a flow collection without
-/// the `,`, `}` or `]` that ends it.
-fn plain_len(raw: &str, flow: bool) -> usize {
-    let body = raw.split(" #").next().unwrap_or_default();
-    if flow {
-        body.trim_end_matches([' ', '\t', '\r', ',', '}', ']'])
-            .len()
-    } else {
-        body.trim_end_matches([' ', '\t', '\r']).len()
-    }
+/// A line break YAML's reader (libyaml, nutcracker's) takes and tpc's does not: U+2028,
+/// U+2029, U+0085 (NEL), or a CR alone. Text with one would hide lines from tpc.
+fn odd_line_break(text: &str) -> Option<TemplateError> {
+    let bytes = text.as_bytes();
+    let (at, what) = text.char_indices().find_map(|(i, c)| match c {
+        '\u{2028}' => Some((i, "U+2028 (LINE SEPARATOR)")),
+        '\u{2029}' => Some((i, "U+2029 (PARAGRAPH SEPARATOR)")),
+        '\u{85}' => Some((i, "U+0085 (NEXT LINE)")),
+        '\r' if bytes.get(i + 1) != Some(&b'\n') => {
+            Some((i, "a carriage return not followed by a line feed"))
+        }
+        _ => None,
+    })?;
+    let line = text[..at].matches('\n').count() + 1;
+    Some(TemplateError::OddLineBreak { line, what })
 }
 
 /// Where the walk is: one frame per open mapping or sequence.
@@ -397,7 +431,7 @@ struct Walk<'t> {
     /// Open collections: whether each is a flow one.
     flows: Vec<bool>,
     /// Where a `redis_auth` value starts, until the next token says where it ends.
-    secret_at: Option<(usize, TScalarStyle)>,
+    secret_at: Option<(usize, TScalarStyle, String)>,
     error: Option<TemplateError>,
 }
 
@@ -519,7 +553,7 @@ impl<'t> Walk<'t> {
         if key.as_deref() == Some(SECRET_KEY) {
             // An empty plain value (`redis_auth:`) is no text at all: nothing to hide.
             if !(value.is_empty() && style == TScalarStyle::Plain) {
-                self.secret_at = Some((start, style));
+                self.secret_at = Some((start, style, value.to_string()));
             }
             return;
         }
@@ -573,23 +607,24 @@ impl<'t> Walk<'t> {
     }
 
     /// Notes where a `redis_auth` value that started at `start` ends, now that the next
-    /// token starts at `next`: a quoted value at its closing quote, a plain one on its
-    /// line, anything longer (a block scalar, a plain value over lines) at the last line
-    /// break before the next token, which keeps the next token's indentation.
-    fn secret(&mut self, (start, style): (usize, TScalarStyle), next: usize) {
+    /// token starts at `next`: a quoted value at its closing quote, a plain one on one
+    /// line at its end (before a comment); anything longer (a block scalar, a plain
+    /// value over lines) takes all up to the next token but the blanks and line break
+    /// before it (which keep the next token's place).
+    fn secret(&mut self, (start, style, value): (usize, TScalarStyle, String), next: usize) {
         let raw = self.text.get(start..next.max(start)).unwrap_or_default();
+        let flow = self.flow > 0;
         let len = match style {
             TScalarStyle::SingleQuoted => closing_single_quote(raw),
             TScalarStyle::DoubleQuoted => closing_double_quote(raw),
+            TScalarStyle::Plain => {
+                let line = &raw[..raw.find(['\n', '\r']).unwrap_or(raw.len())];
+                let one = plain_len(line, flow);
+                (line[..one] == *value).then_some(one)
+            }
             _ => None,
         };
-        let len = len.unwrap_or_else(|| match raw.rfind('\n') {
-            Some(newline) if raw[..newline].contains('\n') || !is_plain_line(&raw[..newline]) => {
-                newline
-            }
-            Some(newline) => plain_len(&raw[..newline], self.flow > 0),
-            None => plain_len(raw, self.flow > 0),
-        });
+        let len = len.unwrap_or_else(|| plain_len(raw, flow));
         self.secrets.push((start, start + len));
     }
 

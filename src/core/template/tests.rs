@@ -479,3 +479,53 @@ fn an_empty_redis_auth_is_left_as_it_is() {
         assert_eq!(holes(&back), holes(&t));
     }
 }
+
+/// Line breaks libyaml (nutcracker's reader) takes and yaml-rust2 does not would hide a
+/// server line, or a `redis_auth`, from tpc: such a template is refused, naming the line.
+#[test]
+fn line_breaks_nutcracker_reads_and_tpc_would_not_are_refused() {
+    for (text, line, what) in [
+        (
+            "alpha:\n  servers:\n  - 10.0.0.1:1:1 a # x\u{2028}  - 10.0.0.2:1:1 b\n",
+            3,
+            "U+2028",
+        ),
+        (
+            "alpha:\n  servers:\n  - 10.0.0.1:1:1 a\u{2029}\n",
+            3,
+            "U+2029",
+        ),
+        (
+            "alpha:\n  # \u{85}  redis_auth: x\n  servers:\n  - 10.0.0.1:1:1 a\n",
+            2,
+            "U+0085",
+        ),
+        (
+            "alpha:\r  servers:\r  - 10.0.0.1:1:1 a\r",
+            1,
+            "carriage return",
+        ),
+    ] {
+        let e = error(text);
+        assert!(
+            matches!(e, TemplateError::OddLineBreak { line: l, .. } if l == line),
+            "{text:?}: {e:?}"
+        );
+        assert!(e.to_string().contains(what), "{e}");
+    }
+    // CRLF is fine.
+    parse("alpha:\r\n  servers:\r\n  - 10.0.0.1:1:1 a\r\n");
+}
+
+/// A plain `redis_auth` continued on the next line, last in a file without a final
+/// newline, is masked whole.
+#[test]
+fn a_plain_secret_over_two_lines_at_the_end_is_masked_whole() {
+    let text = "alpha:\n  servers:\n  - 10.0.0.1:1:1 a\n  redis_auth: hunter1\n    hunter2";
+    let t = parse(text);
+    let masked = t.text_without_secrets();
+    assert!(!masked.contains("hunter"), "{masked:?}");
+    assert_eq!(holes(&parse(&masked)), holes(&t));
+    let json = serde_json::to_string(&t).unwrap();
+    assert!(!json.contains("hunter"), "{json}");
+}
