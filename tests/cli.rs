@@ -60,6 +60,10 @@ fn a_wrong_flag_or_value_exits_2_with_one_line() {
             ],
             "its pools are sessions, cache",
         ),
+        (
+            &["-sentinels", ":1", "-template", TEMPLATE, "-redis_db", "2"],
+            "-redis_db shapes the pool tpc generates",
+        ),
         // The example's last server line has no name.
         (
             &["-sentinels", ":1", "-template", TEMPLATE, "-strict"],

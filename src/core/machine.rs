@@ -717,7 +717,16 @@ impl Core {
         if unknown.is_empty() {
             return;
         }
-        let list = unknown.join(", ");
+        let filtered =
+            !self.settings.master_pattern.is_empty() || !self.settings.master_regex.is_empty();
+        let list = if filtered {
+            format!(
+                "{} (or -master_pattern/-master_regex leave them out)",
+                unknown.join(", ")
+            )
+        } else {
+            unknown.join(", ")
+        };
         if self.settings.strict {
             self.stopped = true;
             self.effects.push_back(Effect::Stop {

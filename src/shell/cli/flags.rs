@@ -73,7 +73,16 @@ pub struct Flag {
     pub example: &'static str,
 }
 
+/// How the help of every flag that shapes the generated pool begins.
+const POOL_HELP: &str = "Twemproxy: ";
+
 impl Flag {
+    /// Whether this flag shapes the pool tpc generates (`-name`, `-port`, `-redis_auth`,
+    /// ...): its help says `Twemproxy:`. Template mode takes these from the template.
+    pub fn shapes_the_pool(&self) -> bool {
+        self.help.starts_with(POOL_HELP)
+    }
+
     /// Whether `name` (underscores) names this flag.
     pub fn is_named(&self, name: &str) -> bool {
         self.name == name || self.aliases.contains(&name)

@@ -126,6 +126,21 @@ pub fn parse(args: &[String]) -> Result<Command, CliError> {
     if options.sentinels.is_empty() && options.dry_run_masters.is_none() {
         return Err(usage(UsageError::NoSentinels));
     }
+    if options.core.template.is_some() {
+        let pool_flag = given
+            .iter()
+            .filter_map(|name| flags::lookup(name))
+            .find(|flag| flag.shapes_the_pool());
+        if let Some(flag) = pool_flag {
+            return Err(usage(UsageError::PoolFlagWithTemplate(flag.name)));
+        }
+        if !options.core.pool.redis_auth.is_empty() {
+            options.warnings.push(format!(
+                "{} is set, but template mode sends the servers the template's redis_auth: it is ignored",
+                secrets::REDIS_AUTH.env
+            ));
+        }
+    }
     let cmd_given = given.iter().any(|name| name == "cmd");
     options.supervise = supervise::check(&raw, cmd_given, options.out.as_deref())
         .map_err(|e| usage(UsageError::Supervise(e)))?;

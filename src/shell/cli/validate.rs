@@ -97,6 +97,8 @@ pub enum UsageError {
     TwoSources(SecretFlag),
     /// `-replica_pools` without `-template`.
     ReplicaPoolsWithoutTemplate,
+    /// A flag of the generated pool (`-name`, `-redis_auth`, ...) with `-template`.
+    PoolFlagWithTemplate(&'static str),
     /// `-replica_pools` names a pool the template does not have.
     NoSuchPool {
         /// The pool named.
@@ -208,6 +210,10 @@ impl fmt::Display for UsageError {
                 problem,
                 want,
             } => write!(f, "invalid -{flag} {path}: {problem}; {want}"),
+            UsageError::PoolFlagWithTemplate(flag) => write!(
+                f,
+                "-{flag} shapes the pool tpc generates, but with -template the pools are the template's: set it in the template instead, and drop -{flag}"
+            ),
             UsageError::ReplicaPoolsWithoutTemplate => write!(
                 f,
                 "-replica_pools names pools of a template: give -template FILE too (generate mode writes one pool of masters)"

@@ -46,10 +46,14 @@ impl Queue {
         };
         if dropped {
             let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-            warn!(
-                "{} notifications are not going out fast enough: dropped the oldest waiting one ({n} so far)",
-                self.name
-            );
+            // Said at the 1st, 10th, 100th... drop: a stuck destination must not flood
+            // the log either.
+            if is_power_of_ten(n) {
+                warn!(
+                    "{} notifications are not going out fast enough: dropped the oldest waiting one ({n} so far)",
+                    self.name
+                );
+            }
         }
         self.ready.notify_one();
     }
@@ -86,6 +90,14 @@ impl Queue {
     }
 }
 
+/// Whether `n` is 1, 10, 100, ...
+fn is_power_of_ten(mut n: u64) -> bool {
+    while n >= 10 && n.is_multiple_of(10) {
+        n /= 10;
+    }
+    n == 1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,6 +118,12 @@ mod tests {
         assert_eq!(q.pop().await.unwrap().text, "b");
         assert_eq!(q.pop().await.unwrap().text, "c");
         assert!(q.pop().await.is_none());
+    }
+
+    #[test]
+    fn drops_are_said_at_powers_of_ten() {
+        let said: Vec<u64> = (1..=1000).filter(|n| is_power_of_ten(*n)).collect();
+        assert_eq!(said, [1, 10, 100, 1000]);
     }
 
     #[tokio::test]

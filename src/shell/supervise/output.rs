@@ -67,22 +67,93 @@ fn log(text: &str, total: usize) {
     }
 }
 
-/// Reads `pipe` to its end, logging each line and keeping the bytes in `kept`.
-pub async fn follow(mut pipe: pipe::Receiver, kept: Arc<Mutex<Captured>>) {
-    let mut lines = Lines::default();
-    let mut buf = vec![0; 16 * 1024];
-    loop {
-        match pipe.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => {
-                kept.lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(&buf[..n]);
-                lines.push(&buf[..n], &mut log);
-            }
+/// Lines of the child's output logged per [`WINDOW`], at most: a child that floods its
+/// output must not fill tpc's log (and disk) nor drown tpc's own lines.
+pub const LINES_PER_WINDOW: u32 = 200;
+/// The window [`LINES_PER_WINDOW`] counts in.
+pub const WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How many lines the current window has logged, and how many it left out.
+#[derive(Debug)]
+pub struct Budget {
+    since: std::time::Instant,
+    logged: u32,
+    skipped: u64,
+}
+
+impl Budget {
+    /// A fresh window starting `now`.
+    pub fn new(now: std::time::Instant) -> Budget {
+        Budget {
+            since: now,
+            logged: 0,
+            skipped: 0,
         }
     }
-    lines.finish(&mut log);
+
+    /// Starts a new window when the current one is over, first saying how many lines
+    /// it left out.
+    pub fn roll(&mut self, now: std::time::Instant) {
+        if now.duration_since(self.since) < WINDOW {
+            return;
+        }
+        if self.skipped > 0 {
+            info!(
+                "{PREFIX}({} more lines in {}s not logged: at most {LINES_PER_WINDOW} are)",
+                self.skipped,
+                WINDOW.as_secs()
+            );
+        }
+        *self = Budget::new(now);
+    }
+
+    /// Whether a line seen at `now` may be logged.
+    pub fn allows(&mut self, now: std::time::Instant) -> bool {
+        self.roll(now);
+        if self.logged < LINES_PER_WINDOW {
+            self.logged += 1;
+            true
+        } else {
+            self.skipped += 1;
+            false
+        }
+    }
+}
+
+/// Logs a line if `budget` allows it now.
+fn within(budget: &mut Budget) -> impl FnMut(&str, usize) + '_ {
+    |text, total| {
+        if budget.allows(std::time::Instant::now()) {
+            log(text, total);
+        }
+    }
+}
+
+/// Reads `pipe` to its end, logging each line (within the [`Budget`]) and keeping the
+/// bytes in `kept`.
+pub async fn follow(mut pipe: pipe::Receiver, kept: Arc<Mutex<Captured>>) {
+    let mut budget = Budget::new(std::time::Instant::now());
+    let mut lines = Lines::default();
+    let mut buf = vec![0; 16 * 1024];
+    // Says what a window left out even when the child falls silent after it.
+    let mut windows = tokio::time::interval(WINDOW);
+    windows.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            read = pipe.read(&mut buf) => match read {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    kept.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(&buf[..n]);
+                    lines.push(&buf[..n], &mut within(&mut budget));
+                }
+            },
+            _ = windows.tick() => budget.roll(std::time::Instant::now()),
+        }
+    }
+    lines.finish(&mut within(&mut budget));
+    budget.roll(std::time::Instant::now() + WINDOW);
 }
 
 #[cfg(test)]
@@ -106,6 +177,16 @@ mod tests {
         let (got, _) = lines(&[b"one\r\ntw", b"o\n\n", b"thr", b"ee"]);
         let got: Vec<&str> = got.iter().map(|(t, _)| t.as_str()).collect();
         assert_eq!(got, ["one", "two", "three"]);
+    }
+
+    #[test]
+    fn a_flood_of_lines_is_logged_within_the_budget() {
+        let start = std::time::Instant::now();
+        let mut budget = Budget::new(start);
+        let allowed = (0..10_000).filter(|_| budget.allows(start)).count();
+        assert_eq!(allowed, LINES_PER_WINDOW as usize);
+        assert!(budget.allows(start + WINDOW), "a new window");
+        assert_eq!(budget.skipped, 0);
     }
 
     #[test]
