@@ -970,17 +970,29 @@ fn the_reload_command_does_not_inherit_tpcs_secrets() {
     let dir = tempfile::tempdir().unwrap();
     let env = dir.path().join("env.txt");
     let cmd = format!("sh -c 'env > {}'", env.display());
+    // systemd's notification socket is tpc's, not the command's.
+    let socket = dir.path().join("notify.sock");
+    let _listening = std::os::unix::net::UnixDatagram::bind(&socket).unwrap();
+    let socket = socket.display().to_string();
     let tpc = Tpc::start_env(
         dir,
         &[s.port],
         &["-cmd", &cmd],
-        &[("TPC_SENTINEL_PASSWORD", PASSWORD)],
+        &[
+            ("TPC_SENTINEL_PASSWORD", PASSWORD),
+            ("NOTIFY_SOCKET", socket.as_str()),
+            ("WATCHDOG_USEC", "60000000"),
+        ],
     );
     wait_until("the reload command ran", secs(10), || env.exists());
     thread::sleep(Duration::from_millis(100));
     let seen = std::fs::read_to_string(&env).unwrap();
     assert!(seen.contains("PATH="), "{seen}");
     assert!(!seen.contains(PASSWORD), "the password reached the command");
+    assert!(
+        !seen.contains("NOTIFY_SOCKET") && !seen.contains("WATCHDOG_"),
+        "{seen}"
+    );
     drop(tpc);
 }
 

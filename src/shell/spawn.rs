@@ -1,6 +1,7 @@
 //! Starting an outside program the way tpc starts every one (the reload command,
 //! `nutcracker -t`, the nutcracker it supervises): no stdin; stdout and stderr each a
-//! pipe of its own; tpc's own environment variables ([`OWN_ENV_PREFIX`]) left out; and a
+//! pipe of its own; tpc's own environment variables ([`OWN_ENV_PREFIX`]) and systemd's
+//! notification socket left out; and a
 //! process group of its own ([`Group`]), so that ending it ends every process it started.
 
 use std::ffi::OsStr;
@@ -15,6 +16,9 @@ use tokio::process::{Child, Command};
 /// The prefix of tpc's own environment variables (e.g. `TPC_SENTINEL_PASSWORD`), which
 /// the programs tpc starts do not inherit.
 pub const OWN_ENV_PREFIX: &str = "TPC_";
+
+/// systemd's variables for tpc itself: a program tpc starts is not the service.
+const SYSTEMD_ENV: [&str; 3] = ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"];
 
 /// How long [`Group::end`] waits for the leader once SIGKILLed.
 const KILL_WAIT: Duration = Duration::from_secs(1);
@@ -53,7 +57,8 @@ pub fn start<A: AsRef<OsStr>>(program: &OsStr, args: &[A], tie: Tie) -> io::Resu
     let mut command = Command::new(program);
     // tpc's own settings from the environment (secrets among them) are not passed on.
     for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with(OWN_ENV_PREFIX) {
+        let name = key.to_string_lossy();
+        if name.starts_with(OWN_ENV_PREFIX) || SYSTEMD_ENV.contains(&name.as_ref()) {
             command.env_remove(&key);
         }
     }
