@@ -166,13 +166,21 @@ pub async fn ask_once(
     replicas_of: BTreeSet<String>,
 ) -> Result<Answer, String> {
     let client = client(addr, auth)?;
-    let conn = within(
+    let conn = query_connection(&client, timeout).await?;
+    query_all(conn, timeout, Arc::new(replicas_of)).await
+}
+
+/// The connection queries go over, made within `timeout`.
+async fn query_connection(
+    client: &redis::Client,
+    timeout: Duration,
+) -> Result<MultiplexedConnection, String> {
+    within(
         "connect",
         timeout,
         client.get_multiplexed_async_connection_with_config(&connection_config(timeout)),
     )
-    .await?;
-    query_all(conn, timeout, Arc::new(replicas_of)).await
+    .await
 }
 
 /// A pause of about `base`, give or take a quarter, so links to sentinels that failed

@@ -26,7 +26,7 @@ use crate::core::Addr;
 
 use super::outbox::{Outbox, Unread};
 use super::{
-    alive, client, connection_config, query_all, within, Answer, Asking, Delivery, SentinelAuth,
+    alive, client, query_all, query_connection, within, Answer, Asking, Delivery, SentinelAuth,
     PING_EVERY,
 };
 
@@ -50,12 +50,7 @@ pub(super) async fn run(
     let timeout = asking.timeout;
     let client = client(addr, auth)?;
     // Both connections are made before subscribing, so no event arrives unread.
-    let conn = within(
-        "connect",
-        timeout,
-        client.get_multiplexed_async_connection_with_config(&connection_config(timeout)),
-    )
-    .await?;
+    let conn = query_connection(&client, timeout).await?;
     let pubsub = within("connect", timeout, client.get_async_pubsub()).await?;
     let (mut sink, mut stream) = pubsub.split();
     within("PSUBSCRIBE *", timeout, sink.psubscribe("*")).await?;
