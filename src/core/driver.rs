@@ -19,7 +19,7 @@ pub enum Outcomes {
     Recorded,
     /// The inputs hold only the world's events (hand-written scenarios, imported logs):
     /// every effect is performed at once and succeeds, and the core is ticked whenever
-    /// it asks. Queries and reads of the config file are not shown: nobody answers them.
+    /// it asks.
     #[default]
     Simulated,
 }
@@ -152,11 +152,7 @@ impl Driver {
                 | Effect::ReadConfig { .. }
                 | Effect::Stop { .. } => None,
             };
-            let simulated = self.outcomes == Outcomes::Simulated;
-            let unanswered = matches!(effect, Effect::Query | Effect::ReadConfig { .. });
-            if !(simulated && unanswered) {
-                out(Entry::Effect(self.now, effect));
-            }
+            out(Entry::Effect(self.now, effect));
             match (done, self.outcomes) {
                 (Some((id, _)), Outcomes::Simulated) => self.core.handle(Input::Done {
                     at: self.now,

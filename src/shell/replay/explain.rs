@@ -53,22 +53,24 @@ impl Before {
             return None;
         }
         let why = match SentinelEvent::parse(channel, payload) {
-            Ok(SentinelEvent::SwitchMaster { name, old, new }) => match self.known.as_deref() {
-                _ if !core.settings().wants(name) => {
-                    "the master is outside -master_pattern".to_string()
-                }
-                _ if old == new => "the old and new addresses are the same".into(),
-                None => format!(
+            Ok(SentinelEvent::SwitchMaster { name, old, new }) => {
+                match self.known.as_deref() {
+                    _ if !core.settings().wants(name) => {
+                        "the master is outside -master_pattern".to_string()
+                    }
+                    _ if old == new => "the old and new addresses are the same".into(),
+                    None => format!(
                     "tpc knew no master {name} (not in -masters, a +monitor line, or an answer)"
                 ),
-                Some(known) if known == new.to_string() => {
-                    format!("tpc already had {name} at {new}")
+                    Some(known) if known == new.to_string() => {
+                        format!("already followed: tpc had {name} at {new} (the same switch, heard again)")
+                    }
+                    Some(known) if known != old.to_string() => {
+                        format!("tpc knew {name} at {known}, not at the switch's old address {old}")
+                    }
+                    Some(known) => format!("the sentinels' answers keep {name} at {known}"),
                 }
-                Some(known) if known != old.to_string() => {
-                    format!("tpc knew {name} at {known}, not at the switch's old address {old}")
-                }
-                Some(known) => format!("the sentinels' answers keep {name} at {known}"),
-            },
+            }
             _ => "not followed".into(),
         };
         Some(format!("{head}: switch ignored: {why}"))

@@ -150,7 +150,8 @@ fn replay_recording(
     };
     let core = Core::new(settings, on_disk).with_reload_owed(header.reload_owed);
     let mut driver = Driver::new(core, outcomes);
-    let mut timeline = Timeline::new(out, options.format, times);
+    let simulated = outcomes == Outcomes::Simulated;
+    let mut timeline = Timeline::new(out, options.format, times, simulated);
     if let Some(masters) = masters {
         feed_start(&mut driver, &mut timeline, masters, "file -masters");
     }
@@ -208,7 +209,7 @@ fn replay_log(options: &ReplayOptions, path: &Path, out: impl Write) -> Result<(
         .as_ref()
         .and_then(|(masters, _)| starting_config(&settings, masters));
     let mut driver = Driver::new(Core::new(settings, on_disk), Outcomes::Simulated);
-    let mut timeline = Timeline::new(out, options.format, times);
+    let mut timeline = Timeline::new(out, options.format, times, true);
     if let Some((masters, from)) = start {
         feed_start(&mut driver, &mut timeline, masters, from);
     }
@@ -421,6 +422,7 @@ fn feed<W: Write>(
 fn end<W: Write>(mut driver: Driver, mut timeline: Timeline<W>, notes: Notes) -> io::Result<()> {
     driver.finish(&mut |e| timeline.entry(e));
     let times = timeline.times();
+    let running: Vec<_> = driver.unfinished().map(|(id, _, _)| id).collect();
     let mut pending: Vec<(Millis, String)> = driver
         .unfinished()
         .map(|(id, at, slow)| {
@@ -477,21 +479,22 @@ fn end<W: Write>(mut driver: Driver, mut timeline: Timeline<W>, notes: Notes) ->
                 |t: Option<Millis>, none: &str| t.map_or(none.to_string(), |t| times.show(t));
             for f in &failovers {
                 let from = f.from.as_ref().map_or("?".to_string(), |a| a.to_string());
+                let unfinished = f.reload_id().is_some_and(|id| running.contains(&id));
+                let reload = match (f.reload, f.config) {
+                    (Some(_), _) if unfinished => {
+                        format!("{} (no outcome by the end)", show(f.reload, ""))
+                    }
+                    (Some(_), _) => show(f.reload, ""),
+                    (None, Some(_)) => "pending".into(),
+                    (None, None) => "never".into(),
+                };
                 writeln!(
                     out,
-                    "  {} {from} -> {}: switched {}, config {}, reload {}, gap {}",
+                    "  {} {from} -> {}: switched {}, config {}, reload {reload}, gap {}",
                     f.master,
                     f.to,
                     show(f.switched, "unseen (learnt from an answer)"),
                     show(f.config, "never"),
-                    show(
-                        f.reload,
-                        if f.config.is_some() {
-                            "pending"
-                        } else {
-                            "never"
-                        }
-                    ),
                     f.gap.map_or("open".to_string(), |g| g.to_string()),
                 )?;
             }

@@ -32,6 +32,13 @@ pub struct Failover {
     reload_id: Option<EffectId>,
 }
 
+impl Failover {
+    /// The reload that loads the new address, once one ran.
+    pub fn reload_id(&self) -> Option<EffectId> {
+        self.reload_id
+    }
+}
+
 /// Failovers gathered from a replay's inputs and timeline.
 #[derive(Debug, Clone, Default)]
 pub struct Summary {

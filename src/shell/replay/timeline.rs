@@ -62,19 +62,23 @@ pub struct Timeline<W: Write> {
     times: Times,
     error: Option<io::Error>,
     outages: BTreeMap<String, Outage>,
+    /// Queries and reads of the config file are left out: nobody answers them.
+    unanswered_hidden: bool,
     /// The summary per master, fed every entry.
     pub summary: Summary,
 }
 
 impl<W: Write> Timeline<W> {
-    /// A timeline written to `out`.
-    pub fn new(out: W, format: Format, times: Times) -> Timeline<W> {
+    /// A timeline written to `out`; with `simulated` outcomes, queries and reads of the
+    /// config file are left out, since nobody answers them.
+    pub fn new(out: W, format: Format, times: Times, simulated: bool) -> Timeline<W> {
         Timeline {
             out,
             format,
             times,
             error: None,
             outages: BTreeMap::new(),
+            unanswered_hidden: simulated,
             summary: Summary::default(),
         }
     }
@@ -92,6 +96,14 @@ impl<W: Write> Timeline<W> {
     /// Prints one entry (a repeated link-down of a link already down only counts).
     pub fn entry(&mut self, entry: Entry) {
         self.summary.entry(&entry);
+        if self.unanswered_hidden
+            && matches!(
+                entry,
+                Entry::Effect(_, Effect::Query | Effect::ReadConfig { .. })
+            )
+        {
+            return;
+        }
         let folded = match &entry {
             Entry::Link(at, sentinel, Some(_)) => {
                 if let Some(outage) = self.outages.get_mut(sentinel) {
