@@ -141,7 +141,7 @@ fn replay_recording(
     let times = times(
         options.clock,
         header.started_at.map(|start| (start, true)),
-        "the recording's header has no start time (recorded by a tpc before 0.2)",
+        "the recording's header has no start time (recorded by an older tpc)",
         &mut notes,
     );
     let on_disk = match &masters {
