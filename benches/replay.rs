@@ -134,6 +134,9 @@ fn measure(label: &str, path: &Path, n: usize) {
         masters: None,
         flags: CoreSettings::default(),
         given: vec![],
+        clock: Default::default(),
+        log_year: None,
+        verbose: false,
     };
     let start = Instant::now();
     replay::run(&options, std::io::sink()).unwrap();

@@ -224,7 +224,127 @@ fn replay_imports_a_sentinel_log() {
     assert!(o.status.success(), "{}", stderr(&o));
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(text.contains("write config (node-2"), "{text}");
-    assert!(text.contains("were not sentinel events and were skipped"));
+    assert!(
+        text.contains("30 of 48 line(s) were sentinel events (30 Redis 5.0+)"),
+        "{text}"
+    );
+}
+
+/// A log file in a temporary folder.
+fn log_file(dir: &tempfile::TempDir, bytes: &[u8]) -> String {
+    let file = dir.path().join("sentinel.log");
+    std::fs::write(&file, bytes).unwrap();
+    file.to_str().unwrap().to_string()
+}
+
+#[test]
+fn a_log_with_no_event_is_an_error_naming_the_shapes_tried() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = log_file(
+        &dir,
+        b"{\"level\":\"info\",\"msg\":\"+switch-master m 10.0.0.1 6379 10.0.0.2 6379\"}\nsecond line\n",
+    );
+    let o = tpc(&["replay", "-sentinel_log", &file]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(o.stdout.is_empty());
+    let e = stderr(&o);
+    assert!(e.contains("no sentinel event read from 2 line(s)"), "{e}");
+    for shape in [
+        "Redis 5.0+",
+        "Redis 3.x-4.x",
+        "Redis 2.6-2.8 and Windows",
+        "Valkey logfmt",
+        "docker logs -t",
+        "grep -n",
+    ] {
+        assert!(e.contains(shape), "{shape}: {e}");
+    }
+    assert!(e.contains("  2: second line"), "{e}");
+    assert!(
+        e.contains("line 1 looks like an event but fits no shape"),
+        "{e}"
+    );
+    // An empty file too.
+    let o = tpc(&["replay", "-sentinel_log", &log_file(&dir, b"")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("holds no line"), "{}", stderr(&o));
+}
+
+#[test]
+fn unread_event_lines_are_listed_and_bad_bytes_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log =
+        b"1:X 03 Feb 2026 10:43:15.163 # +sdown master node-1 10.0.0.1 6379 caf\xe9\n".to_vec();
+    for i in 0..7 {
+        log.extend(
+            format!("1:X 03 Feb 10:43 # +switch-master node-{i} 10.0.0.1 6379 10.0.0.2 6379\n")
+                .bytes(),
+        );
+    }
+    let file = log_file(&dir, &log);
+    let o = tpc(&["replay", "-sentinel_log", &file]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("# line(s) 1 hold bytes that are not UTF-8"),
+        "{text}"
+    );
+    assert!(
+        text.contains("# line 6 looks like a sentinel event but fits no shape"),
+        "{text}"
+    );
+    assert!(!text.contains("# line 7 looks"), "{text}");
+    assert!(
+        text.contains("... and 2 more such line(s) (-v lists them all)"),
+        "{text}"
+    );
+    let o = tpc(&["replay", "-sentinel_log", &file, "-v"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("# line 8 looks like a sentinel event"),
+        "{text}"
+    );
+    assert!(!text.contains("-v lists them all"), "{text}");
+}
+
+#[test]
+fn replay_shows_wall_clock_times_and_a_summary() {
+    let log = "tests/scenarios/sentinel_logs/redis5_monitor_lines.log";
+    let o = tpc(&["replay", "-sentinel_log", log, "-clock", "wall"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    // The log's own clock; the config on disk before the incident is not written again.
+    assert!(
+        text.contains(
+            "2026-02-03 10:43:15.163 write config (node-1 10.0.0.1:6379 -> 10.0.0.2:6379)"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("node-2 added"), "{text}");
+    assert!(text.contains("  node-1 10.0.0.1:6379 -> 10.0.0.2:6379: switched 2026-02-03 10:43:15.163, config 2026-02-03 10:43:15.163, reload 2026-02-03 10:43:15.163, gap 0.000s"), "{text}");
+    let o = tpc(&["replay", "-sentinel_log", log, "-format", "json"]);
+    let last: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&o.stdout).lines().last().unwrap()).unwrap();
+    assert_eq!(last["summary"][0]["master"], "node-1");
+    assert_eq!(last["summary"][0]["gap"], 0);
+    assert_eq!(last["summary"][0]["switched"], 195_059);
+    // A recording's wall clock is UTC, from its header.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("r.jsonl");
+    std::fs::write(
+        &file,
+        concat!(
+            "{\"tpc_recording\":1,\"started_at\":1795645261123,\"tpc_version\":\"0.2.0\"}\n",
+            "{\"type\":\"snapshot\",\"at\":1000,\"sentinel\":\"s\",\"masters\":[{\"name\":\"node-1\",\"addr\":\"10.0.0.1:6379\"}]}\n",
+        ),
+    )
+    .unwrap();
+    let o = tpc(&["replay", file.to_str().unwrap(), "-clock", "wall"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("2026-11-25 22:21:02.123Z write config (node-1 added"),
+        "{text}"
+    );
 }
 
 /// Runs tpc in `dir`, killing it if it is still running after 5 s (a daemon started

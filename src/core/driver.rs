@@ -1,6 +1,8 @@
 //! Driving the core on virtual time, for replay and tests: inputs go in with their
 //! recorded times, and every effect the core asks for comes out as a timeline entry.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::core::effect::{Effect, EffectId};
@@ -33,6 +35,15 @@ pub enum Entry {
     Link(Millis, String, Option<String>),
 }
 
+/// A slow effect asked for whose outcome has not come (yet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slow {
+    /// A config write.
+    Write,
+    /// A reload command.
+    Reload,
+}
+
 /// Most ticks in a row without an input, before the driver stops waiting for the core
 /// to settle (a safeguard: the core always settles much sooner).
 const MAX_TICKS: usize = 10_000;
@@ -43,6 +54,8 @@ pub struct Driver {
     core: Core,
     outcomes: Outcomes,
     now: Millis,
+    /// Slow effects asked for, with no outcome yet: when, and what.
+    unfinished: BTreeMap<EffectId, (Millis, Slow)>,
 }
 
 impl Driver {
@@ -52,12 +65,21 @@ impl Driver {
             core,
             outcomes,
             now: Millis::ZERO,
+            unfinished: BTreeMap::new(),
         }
     }
 
     /// The core being driven.
     pub fn core(&self) -> &Core {
         &self.core
+    }
+
+    /// Writes and reloads asked for whose outcome has not come: when, and which. Only a
+    /// recording can leave one (it ended first); simulated ones finish at once.
+    pub fn unfinished(&self) -> impl Iterator<Item = (EffectId, Millis, Slow)> + '_ {
+        self.unfinished
+            .iter()
+            .map(|(id, (at, slow))| (*id, *at, *slow))
     }
 
     /// Feeds one input; with simulated outcomes, first lets virtual time run up to the
@@ -67,6 +89,9 @@ impl Driver {
             self.run_until(input.at(), out);
         }
         self.now = self.now.max(input.at());
+        if let Input::Done { id, .. } = &input {
+            self.unfinished.remove(id);
+        }
         match &input {
             Input::Done {
                 at,
@@ -119,7 +144,8 @@ impl Driver {
     fn drain(&mut self, out: &mut impl FnMut(Entry)) {
         while let Some(effect) = self.core.poll_effect() {
             let done = match &effect {
-                Effect::WriteConfig { id, .. } | Effect::RunReload { id } => Some(*id),
+                Effect::WriteConfig { id, .. } => Some((*id, Slow::Write)),
+                Effect::RunReload { id } => Some((*id, Slow::Reload)),
                 // Nothing on disk answers a replayed read: a recording holds the answers.
                 Effect::Notify { .. }
                 | Effect::Query
@@ -127,12 +153,16 @@ impl Driver {
                 | Effect::Stop { .. } => None,
             };
             out(Entry::Effect(self.now, effect));
-            if let (Some(id), Outcomes::Simulated) = (done, self.outcomes) {
-                self.core.handle(Input::Done {
+            match (done, self.outcomes) {
+                (Some((id, _)), Outcomes::Simulated) => self.core.handle(Input::Done {
                     at: self.now,
                     id,
                     outcome: Outcome::Ok,
-                });
+                }),
+                (Some((id, slow)), Outcomes::Recorded) => {
+                    self.unfinished.insert(id, (self.now, slow));
+                }
+                (None, _) => {}
             }
         }
     }

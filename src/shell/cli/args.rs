@@ -62,6 +62,8 @@ pub struct RawArgs {
     pub record: Option<String>,
     pub sentinel_log: Option<String>,
     pub format: String,
+    pub clock: String,
+    pub log_year: Option<String>,
     pub version: bool,
     pub compat: Option<String>,
     pub backup: String,

@@ -763,6 +763,26 @@ pub const FLAGS: &[Flag] =
             "Replay: timeline format, text or json",
             format = text
         ),
+        flag!(
+            "clock",
+            STRING,
+            "relative",
+            New,
+            Input,
+            "wall",
+            "Replay: timeline times, relative (+seconds since the start) or wall (the recording's or the log's own clock)",
+            clock = text
+        ),
+        flag!(
+            "log_year",
+            INT,
+            "",
+            New,
+            Input,
+            "2024",
+            "Replay: the year a sentinel log starts in, for lines that carry none (Redis before 5.0, syslog); default: the year the file was last modified",
+            log_year = some
+        ),
         Flag {
             name: "version",
             aliases: &["v"],

@@ -48,12 +48,15 @@ pub fn help() -> String {
 pub fn replay_help() -> String {
     let mut text = String::from(
         "Usage: tpc replay FILE [flags]\n       \
-         tpc replay -sentinel_log FILE -masters MASTERS [flags]\n\n",
+         tpc replay -sentinel_log FILE [-masters MASTERS] [flags]\n\n",
     );
     text.push_str(&wrap(
         "Feeds a recording (made with tpc -record FILE) or a redis-sentinel log through tpc's \
-         core on virtual time and prints the timeline, then the final config. Flags override \
-         the recording's settings.",
+         core on virtual time and prints the timeline, a summary per failover (switch, config, \
+         reload, gap), then the final config. Flags override the recording's settings. A log \
+         may be in any shape Redis 2.6 to 7.x or Valkey writes, behind docker, kubectl, \
+         journald/syslog, grep -n or cat -n prefixes; -v lists every line that looks like an \
+         event but was not read.",
         "",
     ));
     text.push_str("\nFlags:\n");
@@ -62,7 +65,8 @@ pub fn replay_help() -> String {
     }
     text.push('\n');
     text.push_str(&wrap(
-        "Exit status: 0 replayed, 1 a file could not be read, 2 bad command line.",
+        "Exit status: 0 replayed, 1 a file could not be read (or a log held no sentinel event), \
+         2 bad command line.",
         "",
     ));
     text

@@ -44,6 +44,16 @@ pub enum Format {
     Json,
 }
 
+/// How `tpc replay` shows times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Clock {
+    /// `+1.250s`: since the start of the recording or the first event of the log.
+    #[default]
+    Relative,
+    /// The recording's wall clock (UTC) or the log's own clock.
+    Wall,
+}
+
 /// What `tpc replay` reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
@@ -66,6 +76,12 @@ pub struct ReplayOptions {
     pub flags: CoreSettings,
     /// Names of the flags given, which override the recording's header.
     pub given: Vec<String>,
+    /// How times are shown.
+    pub clock: Clock,
+    /// The year of a sentinel log's lines that carry none (`-log_year`).
+    pub log_year: Option<i64>,
+    /// `-v`: list every unread line, not only the first few.
+    pub verbose: bool,
 }
 
 /// What the command line asks tpc to do.
@@ -176,7 +192,14 @@ fn parse_raw(args: &[String]) -> Result<Option<(RawArgs, Vec<String>)>, CliError
 /// `tpc replay FILE [flags]`, `tpc replay [flags] FILE` or `tpc replay -sentinel_log
 /// FILE [flags]`.
 fn parse_replay(args: &[String]) -> Result<Command, CliError> {
-    let (file, flags) = replay_file(args);
+    // In replay, `-v` (the daemon's `-version`) asks for every unread line.
+    let verbose = args.iter().any(|a| a == "-v" || a == "--v");
+    let args: Vec<String> = args
+        .iter()
+        .filter(|a| *a != "-v" && *a != "--v")
+        .cloned()
+        .collect();
+    let (file, flags) = replay_file(&args);
     let Some((raw, given)) = parse_raw(flags)? else {
         return Ok(Command::Help(help::replay_help()));
     };
@@ -208,6 +231,28 @@ fn parse_replay(args: &[String]) -> Result<Command, CliError> {
             )))
         }
     };
+    let clock = match raw.clock.as_str() {
+        "relative" => Clock::Relative,
+        "wall" => Clock::Wall,
+        other => {
+            return Err(CliError(format!(
+                "invalid value {other:?} for -clock: must be relative or wall"
+            )))
+        }
+    };
+    let log_year = match raw.log_year.as_deref() {
+        None => None,
+        Some(y) => Some(
+            y.parse::<i64>()
+                .ok()
+                .filter(|y| (1970..=9999).contains(y))
+                .ok_or_else(|| {
+                    CliError(format!(
+                        "invalid value {y:?} for -log_year: must be a year such as 2024"
+                    ))
+                })?,
+        ),
+    };
     let options = validate::validate(&raw).map_err(usage)?;
     Ok(Command::Replay(Box::new(ReplayOptions {
         source,
@@ -215,6 +260,9 @@ fn parse_replay(args: &[String]) -> Result<Command, CliError> {
         masters: options.dry_run_masters,
         flags: options.core,
         given,
+        clock,
+        log_year,
+        verbose,
     })))
 }
 

@@ -212,6 +212,27 @@ fn replay_takes_its_file_before_or_after_the_flags() {
 }
 
 #[test]
+fn replay_takes_clock_log_year_and_v() {
+    let o = replay("replay -v -sentinel_log s.log -clock wall -log_year 2019").unwrap();
+    assert_eq!(o.clock, Clock::Wall);
+    assert_eq!(o.log_year, Some(2019));
+    assert!(o.verbose);
+    let o = replay("replay rec.jsonl").unwrap();
+    assert_eq!(
+        (o.clock, o.log_year, o.verbose),
+        (Clock::Relative, None, false)
+    );
+    assert!(replay("replay rec.jsonl -clock utc")
+        .unwrap_err()
+        .0
+        .contains("relative or wall"));
+    assert!(replay("replay -sentinel_log s.log -log_year 19")
+        .unwrap_err()
+        .0
+        .contains("a year such as 2024"));
+}
+
+#[test]
 fn a_non_utf8_argument_is_named_by_its_position_only() {
     use std::ffi::OsString;
     use std::os::unix::ffi::OsStringExt;

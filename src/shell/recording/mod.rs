@@ -42,10 +42,18 @@ pub struct Header {
     /// Where outcomes come from on replay.
     #[serde(default)]
     pub outcomes: Outcomes,
+    /// When the recording started, as milliseconds since 1970 (UTC) on the wall clock:
+    /// the recording's time 0, for `tpc replay -clock wall`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<i64>,
+    /// The version of tpc that recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tpc_version: Option<String>,
 }
 
 impl Header {
-    /// A header for a daemon's recording. It holds no secret: the settings' `redis_auth`
+    /// A header for a daemon's recording, started now by this tpc (the daemon's clock
+    /// starts within milliseconds of it). It holds no secret: the settings' `redis_auth`
     /// is never serialized, and of the config found on disk, which may hold
     /// `redis_auth` in any YAML spelling, only what the core decides from is kept (see
     /// `on_disk_without_secrets`).
@@ -56,6 +64,11 @@ impl Header {
             on_disk: on_disk.map(|text| on_disk_without_secrets(settings, text)),
             reload_owed: false,
             outcomes: Outcomes::Recorded,
+            started_at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()
+                .and_then(|d| i64::try_from(d.as_millis()).ok()),
+            tpc_version: Some(env!("CARGO_PKG_VERSION").to_string()),
         }
     }
 
@@ -207,6 +220,11 @@ impl<R: BufRead> Reader<R> {
     /// The next input, `None` at the end. A last line cut short (the daemon died
     /// mid-write) ends the recording; [`Reader::truncated_at`] then says where.
     pub fn next_input(&mut self) -> Result<Option<Input<'_>>, RecordingError> {
+        Ok(self.next_numbered()?.map(|(_, input)| input))
+    }
+
+    /// The next input with its line number (1-based), as [`Reader::next_input`].
+    pub fn next_numbered(&mut self) -> Result<Option<(usize, Input<'_>)>, RecordingError> {
         if !self.next_line()? {
             return Ok(None);
         }
@@ -224,7 +242,7 @@ impl<R: BufRead> Reader<R> {
             Err(e) => return Err(not_utf8(line_no, e)),
         };
         match parse_input(text.trim()) {
-            Ok(input) => Ok(Some(input)),
+            Ok(input) => Ok(Some((line_no, input))),
             Err(_) if last_cut_short => {
                 self.truncated_at = Some(line_no);
                 Ok(None)
@@ -448,6 +466,19 @@ mod tests {
         let (_, inputs, cut) = read_all(&text).unwrap();
         assert_eq!(inputs, [tick(1)]);
         assert_eq!(cut, None);
+    }
+
+    #[test]
+    fn a_daemon_header_says_when_and_which_tpc() {
+        let before = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        let line = Header::for_daemon(&CoreSettings::default(), None).to_line();
+        let (h, _, _) = read_all(&line).unwrap();
+        let started = h.started_at.unwrap();
+        assert!((before..before + 60_000).contains(&started), "{line}");
+        assert_eq!(h.tpc_version.as_deref(), Some(env!("CARGO_PKG_VERSION")));
     }
 
     #[test]
