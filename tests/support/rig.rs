@@ -64,6 +64,7 @@ impl Rig {
             .map(|i| sentinel_addr_for_tpc(&cluster, &proxies, i))
             .chain(more.iter().cloned())
             .collect();
+        let extra = extra(&nut);
         let mut args = vec![
             "-sentinels".to_string(),
             sentinels.join(","),
@@ -73,14 +74,20 @@ impl Rig {
             nut.command(),
             "-wait".to_string(),
             "1".to_string(),
-            "-ip".to_string(),
-            "127.0.0.1".to_string(),
-            "-port".to_string(),
-            listen.to_string(),
             "-record".to_string(),
             recording_path(&conf).display().to_string(),
         ];
-        args.extend(extra(&nut));
+        // A template gives the pools; without one, tpc's pool listens where nutcracker's
+        // test instance does.
+        if !extra.iter().any(|a| a == "-template") {
+            args.extend([
+                "-ip".into(),
+                "127.0.0.1".into(),
+                "-port".into(),
+                listen.to_string(),
+            ]);
+        }
+        args.extend(extra);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let tpc = Tpc::spawn_in(cluster.dir(), &args);
         Rig {
