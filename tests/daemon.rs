@@ -336,7 +336,9 @@ fn in_stdout_mode_a_reader_that_goes_away_ends_tpc_cleanly() {
         .unwrap();
     assert_eq!(first, "redis:\n");
     sentinel.wait_subscribers(1, Duration::from_secs(5));
-    sentinel.publish("+switch-master", "node-1 127.0.0.1 7001 127.0.0.1 7002");
+    // A real failover (the answers agree), so the new config is written whenever the
+    // sentinel's confirmation comes.
+    sentinel.fail_over("node-1", 7001, 7002);
     let status = tpc.wait_exit(Duration::from_secs(10));
     assert!(status.is_some_and(|s| s.success()), "{status:?}");
     let stderr = tpc.read("stderr");

@@ -65,6 +65,14 @@ pub enum Effect {
     /// Ask the sentinels for `SENTINEL MASTERS` again; the answer comes back as a
     /// snapshot.
     Query,
+    /// Ask the sentinels about one master, `SENTINEL MASTER <name>` (and its replicas
+    /// when a replica pool follows them): the cheap confirmation of one switch. Each
+    /// sentinel's answer comes back as
+    /// [`Input::MasterAnswer`](crate::core::input::Input::MasterAnswer).
+    QueryMaster {
+        /// The master.
+        name: String,
+    },
     /// Read the config file as it is on disk now; the answer comes back as
     /// [`Input::ConfigRead`](crate::core::input::Input::ConfigRead) with this id (none
     /// when there is no file to read, e.g. the config goes to stdout).

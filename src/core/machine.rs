@@ -25,6 +25,9 @@ use crate::core::truth::SentinelId;
 
 /// The shortest time between two rounds of confirming queries (with a zero grace).
 const MIN_ROUND: Millis = Millis(100);
+/// Up to this many masters due for confirmation are asked about one by one
+/// (`SENTINEL MASTER <name>`); more, with one `SENTINEL MASTERS`.
+const CONFIRM_ONE_BY_ONE: usize = 16;
 
 /// A config write the shell is performing.
 #[derive(Debug, Clone)]
@@ -273,6 +276,13 @@ impl Core {
                 replicas,
                 ..
             } => self.on_snapshot(&sentinel, &masters, &replicas),
+            Input::MasterAnswer {
+                sentinel,
+                name,
+                master,
+                replicas,
+                ..
+            } => self.on_master_answer(&sentinel, &name, master.as_ref(), replicas.as_deref()),
             Input::LinkUp { sentinel, .. } => self.on_link(&sentinel, true, ""),
             Input::LinkDown {
                 sentinel, reason, ..
@@ -502,14 +512,14 @@ impl Core {
                     );
                     // Applied at once, but it proves nothing: the sentinels' answers
                     // confirm or overturn it.
-                    self.effects.push_back(Effect::Query);
+                    self.query_master(name);
                 } else {
                     self.stats.switches_ignored += 1;
                     let at = after.map_or_else(String::new, |a| a.to_string());
                     warn!(
                         "Not following switch of {name} to {new} from {sentinel}: the other sentinels' answers keep it at {at}; asking them"
                     );
-                    self.effects.push_back(Effect::Query);
+                    self.query_master(name);
                 }
             }
             Switched::Mismatch(known) => {
@@ -517,7 +527,7 @@ impl Core {
                 warn!(
                     "Ignoring switch of {name} from {old}: tpc knows it at {known}; asking the sentinels"
                 );
-                self.effects.push_back(Effect::Query);
+                self.query_master(name);
             }
             Switched::Contradicted { first } => {
                 self.stats.switches_ignored += 1;
@@ -531,12 +541,12 @@ impl Core {
                 } else {
                     debug!("Not following switch of {name} to {new} from {sentinel} again");
                 }
-                self.effects.push_back(Effect::Query);
+                self.query_master(name);
             }
             Switched::Unknown => {
                 self.stats.switches_ignored += 1;
                 warn!("Ignoring switch of unknown master {name}; asking the sentinels");
-                self.effects.push_back(Effect::Query);
+                self.query_master(name);
             }
         }
     }
@@ -556,9 +566,7 @@ impl Core {
         }
         self.links.answered(id, self.now);
         for (master, list) in replicas {
-            if self.layout.follows_replicas_of(master) {
-                self.replicas.answer(master, id, list);
-            }
+            self.take_replicas(id, master, list);
         }
         for m in masters {
             if self.settings.wants(&m.name) {
@@ -581,6 +589,46 @@ impl Core {
                 self.judge(&name);
             }
         }
+    }
+
+    /// One sentinel's answer about one master: the same evidence as that master's entry
+    /// in a whole snapshot (an answer without it restates the sentinel's last word).
+    fn on_master_answer(
+        &mut self,
+        sentinel: &str,
+        name: &str,
+        master: Option<&MasterInfo>,
+        replicas: Option<&[ReplicaInfo]>,
+    ) {
+        let id = self.links.id(sentinel);
+        self.links.answered(id, self.now);
+        if let Some(list) = replicas {
+            self.take_replicas(id, name, list);
+        }
+        match master {
+            Some(m) if self.settings.wants(&m.name) => self.offer(id, &m.name, &m.addr, m.epoch),
+            Some(_) => {}
+            None => {
+                debug!("Sentinel {sentinel} does not report master {name}; keeping it");
+                if self.topology.restate(name, id, self.now) {
+                    self.judge(name);
+                }
+            }
+        }
+    }
+
+    /// A sentinel's answer about `master`'s replicas, when replica pools follow them.
+    fn take_replicas(&mut self, id: SentinelId, master: &str, list: &[ReplicaInfo]) {
+        if self.layout.follows_replicas_of(master) {
+            self.replicas.answer(master, id, list);
+        }
+    }
+
+    /// Asks the sentinels about `name` alone.
+    fn query_master(&mut self, name: &str) {
+        self.effects.push_back(Effect::QueryMaster {
+            name: name.to_string(),
+        });
     }
 
     fn offer(&mut self, sentinel: SentinelId, name: &str, addr: &Addr, epoch: Option<u64>) {
@@ -743,7 +791,15 @@ impl Core {
         if due.is_empty() {
             return;
         }
-        self.effects.push_back(Effect::Query);
+        // One master's confirmation costs one small answer per sentinel; past a few,
+        // one whole answer is cheaper than many.
+        if due.len() > CONFIRM_ONE_BY_ONE {
+            self.effects.push_back(Effect::Query);
+        } else {
+            for name in &due {
+                self.query_master(name);
+            }
+        }
         self.last_round = Some(now);
         for name in due {
             self.judge(&name);

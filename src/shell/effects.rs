@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch, Notify};
+use tokio::sync::{broadcast, mpsc, watch, Notify};
 use tracing::{debug, info, warn};
 
 use crate::core::{Effect, EffectId};
@@ -49,6 +49,8 @@ pub struct Performer {
     pub notifier: Notifier,
     /// Asks every sentinel link to query again (each change is one request).
     pub queries: watch::Sender<u64>,
+    /// Asks every sentinel link about one master (each name is one request).
+    pub master_queries: broadcast::Sender<String>,
     /// Where the config file read for [`Effect::ReadConfig`] goes.
     pub reads: mpsc::UnboundedSender<ConfigRead>,
     /// Turns true when a running reload command must be ended now (tpc is stopping).
@@ -187,6 +189,10 @@ impl Performer {
             }
             Effect::Query => {
                 self.queries.send_modify(|n| *n += 1);
+            }
+            Effect::QueryMaster { name } => {
+                // No link listening (none yet): the first answers cover it.
+                let _ = self.master_queries.send(name);
             }
             // The daemon stops on it before it gets here (see `daemon::perform_all`).
             Effect::Stop { error } => warn!("{error}"),

@@ -85,6 +85,7 @@ fn write_text(out: &mut impl Write, entry: &Entry) -> io::Result<()> {
                 Effect::RunReload { .. } => writeln!(out, "run reload"),
                 Effect::Notify { text, .. } => writeln!(out, "notify: {text}"),
                 Effect::Query => writeln!(out, "query sentinels"),
+                Effect::QueryMaster { name } => writeln!(out, "query sentinels about {name}"),
                 Effect::ReadConfig { .. } => writeln!(out, "check the config file"),
                 Effect::Stop { error } => writeln!(out, "stop: {error}"),
             }
