@@ -50,7 +50,11 @@ impl Reload {
         let c = CString::new(fifo.to_str().unwrap()).unwrap();
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
         let script = dir.path().join("reload.sh");
-        std::fs::write(&script, format!("#!/bin/sh\nprintf x > {}\n", fifo.display())).unwrap();
+        std::fs::write(
+            &script,
+            format!("#!/bin/sh\nprintf x > {}\n", fifo.display()),
+        )
+        .unwrap();
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
         // Read and write: the FIFO never reports end of file between writers.
         let mut file = std::fs::OpenOptions::new()

@@ -119,6 +119,9 @@ pub struct Core {
     target_differs: ((u64, u64), bool),
     /// tpc must stop ([`Effect::Stop`] was given): nothing more is done.
     stopped: bool,
+    /// The file on disk is a config tpc wrote, checked, or changed since only in
+    /// addresses: a write that changes only addresses needs no check.
+    checked_on_disk: bool,
     /// Links up whose first answer has not come yet.
     fresh_links: BTreeSet<SentinelId>,
 }
@@ -180,6 +183,7 @@ impl Core {
             ready: false,
             target_differs: ((0, 0), false),
             stopped: false,
+            checked_on_disk: false,
             fresh_links: BTreeSet::new(),
         }
     }
@@ -826,6 +830,7 @@ impl Core {
                 self.settings.template = Some(template);
                 self.on_disk = Some(t.to_string());
                 self.disk = self.layout.read(t);
+                self.checked_on_disk = false;
                 self.compare_target();
                 return;
             }
@@ -843,6 +848,7 @@ impl Core {
         self.stats.drift_repairs += 1;
         self.on_disk = text.map(str::to_string);
         self.disk = text.map(|t| self.layout.read(t)).unwrap_or_default();
+        self.checked_on_disk = false;
         self.compare_target();
     }
 
@@ -856,6 +862,7 @@ impl Core {
                     self.ready = true;
                     self.on_disk = Some(w.text);
                     self.disk = w.disk;
+                    self.checked_on_disk = true;
                     self.compare_target();
                     self.reload_owed = true;
                     if self.write_retry.succeeded() {
@@ -1039,11 +1046,17 @@ impl Core {
         let changes = self.layout.changes(&self.disk, &disk);
         self.latency
             .write_started(changes.iter().map(|c| c.name.as_str()));
+        // Moves only, from a checked rendering: the same servers, the same keys.
+        let addresses_only = self.checked_on_disk
+            && self.disk.rendering
+            && !changes.is_empty()
+            && changes.iter().all(|c| c.from.is_some() && c.to.is_some());
         let id = self.next_id();
         self.effects.push_back(Effect::WriteConfig {
             id,
             text: text.clone(),
             changes,
+            addresses_only,
         });
         self.write = Some(PendingWrite { id, text, disk });
     }
