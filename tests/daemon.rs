@@ -488,3 +488,20 @@ fn json_logs_are_one_object_a_line() {
         "{log}"
     );
 }
+
+/// At start tpc says how many masters it follows in one line, not one line per master:
+/// a deployment may have thousands.
+#[test]
+fn start_up_says_how_many_masters_in_one_line() {
+    let masters = (1..=200).map(|i| master(&format!("node-{i}"), 7000 + i, 1));
+    let sentinel = FakeSentinel::start(masters.collect());
+    let mut tpc = Tpc::start(tempfile::tempdir().unwrap(), &[sentinel.port], &[]);
+    tpc.wait_config("127.0.0.1:7200:1 node-200", Duration::from_secs(10));
+    tpc.wait_log(
+        "Start-up over: following 200 master(s)",
+        1,
+        Duration::from_secs(5),
+    );
+    assert!(tpc.terminate().success());
+    assert_eq!(tpc.log_count("Adding master"), 0, "{}", tpc.log());
+}

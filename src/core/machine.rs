@@ -645,7 +645,13 @@ impl Core {
             return;
         }
         if self.topology.report(name, sentinel, addr, epoch, self.now) {
-            info!("Adding master {name} {addr}");
+            // At start there may be thousands: one line says how many once start-up
+            // ends.
+            if self.links.started() {
+                info!("Adding master {name} {addr}");
+            } else {
+                debug!("Adding master {name} {addr}");
+            }
         }
         self.judge(name);
     }
@@ -740,10 +746,11 @@ impl Core {
         debug!("Judged {name}: {before:?} -> {to}");
     }
 
-    /// Start-up ended: in template mode, says once which servers no sentinel knows (they
+    /// Start-up ended: says how many masters tpc follows; in template mode, says once which servers no sentinel knows (they
     /// keep the template's address) and which masters no server carries; under
     /// `strict`, a server no sentinel knows stops tpc before it touches anything.
     fn on_started(&mut self) {
+        info!("Start-up over: following {} master(s)", self.topology.len());
         let Layout::Kept { template, .. } = &self.layout else {
             return;
         };
