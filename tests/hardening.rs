@@ -549,8 +549,10 @@ fn a_config_nutcracker_rejects_never_replaces_the_live_one() {
     let bak = PathBuf::from(format!("{}.bak", tpc.out.display()));
     assert!(!bak.exists(), "a .bak with no previous config");
 
+    // A new server: the new config is checked (one that only moves an address is not).
     std::fs::write(&reject, "").unwrap();
-    s.fail_over("node-1", 7001, 7002);
+    s.set_masters(vec![master("node-1", 7001, 1), master("node-2", 7002, 1)]);
+    s.publish("+monitor", "master node-2 127.0.0.1 7002 #quorum 1");
     tpc.wait_log("nutcracker -t rejected the new config", 1, secs(5));
     // The retry after 1 s fails too; still one notification for the streak.
     tpc.wait_log("Error writing config", 2, secs(5));
@@ -574,7 +576,7 @@ fn a_config_nutcracker_rejects_never_replaces_the_live_one() {
 
     // nutcracker accepts again: the retry (2 s after the second failure) goes through.
     std::fs::remove_file(&reject).unwrap();
-    tpc.wait_config(&server(7002, "node-1"), secs(6));
+    tpc.wait_config(&server(7002, "node-2"), secs(6));
     assert_eq!(std::fs::read_to_string(&bak).unwrap(), first);
     assert!(nutcracker_accepts(&tpc.out));
     wait_until("the reload of the new config", secs(5), || {
