@@ -174,6 +174,65 @@ fn slow_checker(dir: &Path) -> PathBuf {
     path
 }
 
+/// The checks `slow_checker` logged so far.
+fn checks(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join("checks"))
+        .unwrap_or_default()
+        .lines()
+        .count()
+}
+
+/// `nutcracker -t` checks syntax only (DESIGN.md §10): tpc checks its first config and
+/// every config in which anything but an address changes (a master added), and relies
+/// on its own validation of addresses when a failover only moves one.
+#[test]
+fn nutcracker_checks_the_first_config_and_new_servers_not_each_failover() {
+    let tools = tempfile::tempdir().unwrap();
+    let checker = slow_checker(tools.path());
+    let s = FakeSentinel::start(vec![master("node-1", 7001, 1), master("node-2", 7002, 1)]);
+    let tpc = Tpc::start(
+        tempfile::tempdir().unwrap(),
+        &[s.port],
+        &[
+            "-nutcracker",
+            checker.to_str().unwrap(),
+            "-reconcile_interval",
+            "0",
+        ],
+    );
+    tpc.wait_config("127.0.0.1:7002:1 node-2", secs(10));
+    assert_eq!(checks(tools.path()), 1, "the first config is checked");
+    s.wait_subscribers(1, secs(5));
+
+    s.fail_over("node-1", 7001, 7011);
+    tpc.wait_config("127.0.0.1:7011:1 node-1", secs(5));
+    s.fail_over("node-2", 7002, 7012);
+    tpc.wait_config("127.0.0.1:7012:1 node-2", secs(5));
+    assert_eq!(checks(tools.path()), 1, "moved addresses need no check");
+
+    let mut masters = vec![master("node-1", 7011, 2), master("node-2", 7012, 2)];
+    masters.push(master("node-3", 7003, 1));
+    s.set_masters(masters);
+    s.publish("+monitor", "master node-3 127.0.0.1 7003 #quorum 1");
+    tpc.wait_config("127.0.0.1:7003:1 node-3", secs(5));
+    assert_eq!(checks(tools.path()), 2, "a new server is checked");
+
+    s.fail_over("node-3", 7003, 7013);
+    tpc.wait_config("127.0.0.1:7013:1 node-3", secs(5));
+    assert_eq!(checks(tools.path()), 2);
+    assert!(nutcracker_check(&tpc.out), "the last config is valid");
+}
+
+/// Whether the real nutcracker accepts the config at `path`.
+fn nutcracker_check(path: &Path) -> bool {
+    Command::new("/usr/sbin/nutcracker")
+        .args(["-t", "-c", path.to_str().unwrap()])
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
 /// SIGKILLs the process `pid` on drop, also when the test fails.
 struct KillOnDrop(String);
 

@@ -150,7 +150,10 @@ impl Sim {
                     self.pending
                         .push((self.now + Millis(self.plan.reload_latency), *id, None));
                 }
-                Effect::Notify { .. } | Effect::Query | Effect::ReadConfig { .. } => {}
+                Effect::Notify { .. }
+                | Effect::Query
+                | Effect::QueryMaster { .. }
+                | Effect::ReadConfig { .. } => {}
                 Effect::Stop { error } => panic!("stopped without a template: {error}"),
             }
             self.trace.effects.push((self.now, effect));

@@ -175,7 +175,7 @@ fn changes_during_the_wait_are_applied_together_when_it_ends() {
     core.handle(switch(2_000, "node-2", 2, 12));
     assert!(drain(&mut core)
         .iter()
-        .all(|e| matches!(e, Effect::Notify { .. } | Effect::Query)));
+        .all(|e| matches!(e, Effect::Notify { .. } | Effect::QueryMaster { .. })));
     assert_eq!(core.poll_timeout(), Some(WAIT));
     core.handle(Input::Tick { at: Millis(9_999) });
     assert!(drain(&mut core).is_empty(), "too early");
@@ -228,9 +228,9 @@ fn an_unchanged_config_is_neither_written_nor_reloaded() {
 fn a_switch_needs_the_name_and_the_old_address() {
     let mut core = settled();
     core.handle(switch(20_000, "node-1", 9, 11));
-    assert_eq!(drain(&mut core), [Effect::Query]);
+    assert_eq!(drain(&mut core), [query_master("node-1")]);
     core.handle(switch(20_000, "node-9", 1, 11));
-    assert_eq!(drain(&mut core), [Effect::Query]);
+    assert_eq!(drain(&mut core), [query_master("node-9")]);
     assert_eq!(core.stats().switches_ignored, 2);
     assert_eq!(core.masters()["node-1"], addr(1));
 }
@@ -428,12 +428,89 @@ fn outcomes_for_unknown_ids_are_ignored() {
     assert!(drain(&mut core).is_empty());
 }
 
+fn query_master(name: &str) -> Effect {
+    Effect::QueryMaster { name: name.into() }
+}
+
+/// Sentinel s1's answer to `SENTINEL MASTER <name>`.
+fn master_answer(at: u64, name: &str, master: Option<MasterInfo>) -> Input<'static> {
+    Input::MasterAnswer {
+        at: Millis(at),
+        sentinel: "s1".into(),
+        name: name.to_string().into(),
+        master,
+        replicas: None,
+    }
+}
+
 #[test]
-fn an_applied_switch_is_confirmed_by_querying_the_sentinels() {
+fn an_applied_switch_is_confirmed_by_asking_about_its_master_alone() {
     let mut core = settled();
     core.handle(switch(20_000, "node-1", 1, 11));
     let effects = drain(&mut core);
-    assert!(effects.contains(&Effect::Query), "{effects:?}");
+    assert!(effects.contains(&query_master("node-1")), "{effects:?}");
+    assert!(!effects.contains(&Effect::Query), "{effects:?}");
+}
+
+/// Every effect from `from` until `until`, ticking the core when it asks and completing
+/// writes and reloads at once; and the masters it ends with.
+fn run_to(core: &mut Core, from: u64, until: u64) -> (Vec<Effect>, Vec<(String, Addr)>) {
+    let (mut now, mut all) = (Millis(from), Vec::new());
+    for _ in 0..1_000 {
+        let effects = drain(core);
+        let slow: Vec<EffectId> = effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::WriteConfig { id, .. } | Effect::RunReload { id } => Some(*id),
+                _ => None,
+            })
+            .collect();
+        all.extend(effects);
+        if !slow.is_empty() {
+            for id in slow {
+                core.handle(done(now.0, id, true));
+            }
+            continue;
+        }
+        match core.poll_timeout() {
+            Some(t) if t < Millis(until) => {
+                now = now.max(t);
+                core.handle(Input::Tick { at: now });
+            }
+            _ => break,
+        }
+    }
+    (all, core.masters().into_iter().collect())
+}
+
+#[test]
+fn an_answer_about_one_master_weighs_as_its_entry_in_a_whole_answer() {
+    let node2 = master("node-2", 2, 1);
+    // Confirms the switch; says the old address still; a newer failover elsewhere; an
+    // older epoch elsewhere; no word about node-1.
+    let cases = [
+        Some(master("node-1", 11, 2)),
+        Some(master("node-1", 1, 1)),
+        Some(master("node-1", 21, 3)),
+        Some(master("node-1", 31, 0)),
+        None,
+    ];
+    for case in cases {
+        let mut whole = settled();
+        let mut one = settled();
+        for core in [&mut whole, &mut one] {
+            core.handle(switch(20_000, "node-1", 1, 11));
+        }
+        let mut entries: Vec<MasterInfo> = case.iter().cloned().collect();
+        entries.push(node2.clone());
+        whole.handle(snapshot(20_010, entries));
+        one.handle(master_answer(20_010, "node-1", case.clone()));
+        let (whole_effects, whole_masters) = run_to(&mut whole, 20_010, 300_000);
+        let (one_effects, one_masters) = run_to(&mut one, 20_010, 300_000);
+        assert!(!whole_effects.is_empty(), "{case:?}");
+        assert_eq!(one_masters, whole_masters, "{case:?}");
+        assert_eq!(one_effects, whole_effects, "{case:?}");
+    }
 }
 
 #[test]
@@ -704,4 +781,39 @@ fn a_switch_overturned_by_the_answers_is_corrected_without_waiting() {
         .iter()
         .all(|e| !matches!(e, Effect::WriteConfig { .. })));
     assert_eq!(core.poll_timeout(), Some(Millis(20_003) + WAIT));
+}
+
+/// Whether the only write among `effects` differs from a checked config only in
+/// addresses.
+fn addresses_only(effects: &[Effect]) -> bool {
+    let flags: Vec<bool> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::WriteConfig { addresses_only, .. } => Some(*addresses_only),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(flags.len(), 1, "{effects:?}");
+    flags[0]
+}
+
+#[test]
+fn only_a_write_that_moves_addresses_after_a_checked_one_goes_unchecked() {
+    let mut core = Core::new(settings(""), None);
+    core.handle(snapshot(0, vec![master("node-1", 1, 1)]));
+    let effects = drain(&mut core);
+    assert!(!addresses_only(&effects), "the first write is checked");
+    finish(&mut core, &effects, 0);
+
+    core.handle(snapshot(20_000, vec![master("node-1", 11, 2)]));
+    let effects = drain(&mut core);
+    assert!(addresses_only(&effects), "a move needs no check");
+    finish(&mut core, &effects, 20_000);
+
+    core.handle(snapshot(
+        40_000,
+        vec![master("node-1", 11, 2), master("node-2", 2, 1)],
+    ));
+    let effects = drain(&mut core);
+    assert!(!addresses_only(&effects), "a new server is checked");
 }

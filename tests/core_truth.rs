@@ -462,9 +462,21 @@ struct World {
 /// Something due at a time.
 #[derive(Debug)]
 enum Event {
-    Answer { s: usize, link: u64 },
-    Learn { h: usize, m: usize, view: View },
-    Done { id: EffectId, write: Option<String> },
+    /// Sentinel `s` answers, about every master or (`only`) one.
+    Answer {
+        s: usize,
+        link: u64,
+        only: Option<String>,
+    },
+    Learn {
+        h: usize,
+        m: usize,
+        view: View,
+    },
+    Done {
+        id: EffectId,
+        write: Option<String>,
+    },
 }
 
 /// The core in the generated world, checked after every input.
@@ -613,7 +625,12 @@ impl Sim {
                 Effect::Stop { error } => panic!("stopped without a template: {error}"),
                 Effect::Query => {
                     for s in 0..SENTINELS {
-                        self.ask(s);
+                        self.ask(s, None);
+                    }
+                }
+                Effect::QueryMaster { name } => {
+                    for s in 0..SENTINELS {
+                        self.ask(s, Some(name.clone()));
                     }
                 }
             }
@@ -621,12 +638,12 @@ impl Sim {
         self.check()
     }
 
-    /// Asks sentinel `s` for its masters, if its link is up.
-    fn ask(&mut self, s: usize) {
+    /// Asks sentinel `s` for its masters (`only` one), if its link is up.
+    fn ask(&mut self, s: usize, only: Option<String>) {
         if self.world.up[s] {
             let at = self.now + Millis(self.plan.latency[s]);
             let link = self.world.link[s];
-            self.schedule(at, Event::Answer { s, link });
+            self.schedule(at, Event::Answer { s, link, only });
         }
     }
 
@@ -639,7 +656,7 @@ impl Sim {
                 at: self.now,
                 sentinel,
             })?;
-            self.ask(s);
+            self.ask(s, None);
             Ok(())
         } else {
             for m in 0..self.masters() {
@@ -665,9 +682,32 @@ impl Sim {
         }
     }
 
-    fn answer(&mut self, s: usize) -> Result<(), TestCaseError> {
+    fn answer(&mut self, s: usize, only: Option<String>) -> Result<(), TestCaseError> {
         let mask = self.plan.omit[(self.world.answers[s] + s) % self.plan.omit.len()];
         self.world.answers[s] += 1;
+        if let Some(only) = only {
+            // `SENTINEL MASTER <name>`: the same view as its entry in a whole answer.
+            let found = (0..self.masters()).find(|m| name(*m) == only);
+            let view = found.and_then(|m| {
+                let view = self.view(s, m).filter(|_| mask & (1 << m) == 0)?;
+                Some((m, view))
+            });
+            let master = view.map(|(m, view)| {
+                self.answered(s, m, view);
+                MasterInfo {
+                    name: name(m),
+                    addr: addr(m, view.addr),
+                    epoch: view.epoch,
+                }
+            });
+            return self.feed(Input::MasterAnswer {
+                at: self.now,
+                sentinel: sentinel(s).into(),
+                name: only.into(),
+                master,
+                replicas: None,
+            });
+        }
         let mut masters = Vec::new();
         for m in 0..self.masters() {
             let Some(view) = self.view(s, m).filter(|_| mask & (1 << m) == 0) else {
@@ -741,9 +781,9 @@ impl Sim {
 
     fn process(&mut self, event: Event) -> Result<(), TestCaseError> {
         match event {
-            Event::Answer { s, link } => {
+            Event::Answer { s, link, only } => {
                 if self.world.up[s] && self.world.link[s] == link {
-                    self.answer(s)?;
+                    self.answer(s, only)?;
                 }
                 Ok(())
             }
@@ -1284,6 +1324,12 @@ impl Bench {
                         self.at(input);
                     }
                 }
+                Effect::QueryMaster { name } => {
+                    self.queries += 1;
+                    for input in (self.answers)(self.queries, now) {
+                        self.at(about(input, name));
+                    }
+                }
                 Effect::Notify { .. } | Effect::ReadConfig { .. } => {}
                 Effect::Stop { error } => panic!("stopped without a template: {error}"),
             }
@@ -1349,6 +1395,25 @@ impl Bench {
 }
 
 /// Sentinel `s`'s answer at `at`: master `m` at address `i` and epoch, for each entry.
+/// A whole answer made the answer to `SENTINEL MASTER <name>`: its entry for `name`.
+fn about(input: Input<'static>, name: &str) -> Input<'static> {
+    match input {
+        Input::Snapshot {
+            at,
+            sentinel,
+            masters,
+            ..
+        } => Input::MasterAnswer {
+            at,
+            sentinel,
+            name: name.to_string().into(),
+            master: masters.into_iter().find(|m| m.name == name),
+            replicas: None,
+        },
+        other => other,
+    }
+}
+
 fn answer(at: u64, s: usize, masters: &[(usize, usize, Option<u64>)]) -> Input<'static> {
     Input::Snapshot {
         at: Millis(at),

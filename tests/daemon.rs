@@ -336,7 +336,9 @@ fn in_stdout_mode_a_reader_that_goes_away_ends_tpc_cleanly() {
         .unwrap();
     assert_eq!(first, "redis:\n");
     sentinel.wait_subscribers(1, Duration::from_secs(5));
-    sentinel.publish("+switch-master", "node-1 127.0.0.1 7001 127.0.0.1 7002");
+    // A real failover (the answers agree), so the new config is written whenever the
+    // sentinel's confirmation comes.
+    sentinel.fail_over("node-1", 7001, 7002);
     let status = tpc.wait_exit(Duration::from_secs(10));
     assert!(status.is_some_and(|s| s.success()), "{status:?}");
     let stderr = tpc.read("stderr");
@@ -485,4 +487,21 @@ fn json_logs_are_one_object_a_line() {
             .any(|l| l["message"].as_str().unwrap().starts_with("Reloaded in")),
         "{log}"
     );
+}
+
+/// At start tpc says how many masters it follows in one line, not one line per master:
+/// a deployment may have thousands.
+#[test]
+fn start_up_says_how_many_masters_in_one_line() {
+    let masters = (1..=200).map(|i| master(&format!("node-{i}"), 7000 + i, 1));
+    let sentinel = FakeSentinel::start(masters.collect());
+    let mut tpc = Tpc::start(tempfile::tempdir().unwrap(), &[sentinel.port], &[]);
+    tpc.wait_config("127.0.0.1:7200:1 node-200", Duration::from_secs(10));
+    tpc.wait_log(
+        "Start-up over: following 200 master(s)",
+        1,
+        Duration::from_secs(5),
+    );
+    assert!(tpc.terminate().success());
+    assert_eq!(tpc.log_count("Adding master"), 0, "{}", tpc.log());
 }

@@ -160,6 +160,21 @@ impl Run {
         }
     }
 
+    /// The answer to `SENTINEL MASTER <name>`.
+    fn answer_about(&self, name: &str) -> Input<'static> {
+        Input::MasterAnswer {
+            at: self.now,
+            sentinel: SENTINEL.into(),
+            name: name.to_string().into(),
+            master: self.sentinel.get(name).map(|(addr, epoch)| MasterInfo {
+                name: name.to_string(),
+                addr: addr.clone(),
+                epoch: Some(*epoch),
+            }),
+            replicas: None,
+        }
+    }
+
     fn done(&self, id: EffectId) -> Input<'static> {
         Input::Done {
             at: self.now,
@@ -180,6 +195,7 @@ impl Run {
                 }
                 Effect::RunReload { id } => self.done(id),
                 Effect::Query => self.answer(),
+                Effect::QueryMaster { name } => self.answer_about(&name),
                 Effect::Stop { error } => panic!("stopped without -strict: {error}"),
                 Effect::Notify { .. } | Effect::ReadConfig { .. } => continue,
             };

@@ -149,6 +149,7 @@ impl Driver {
                 // Nothing on disk answers a replayed read: a recording holds the answers.
                 Effect::Notify { .. }
                 | Effect::Query
+                | Effect::QueryMaster { .. }
                 | Effect::ReadConfig { .. }
                 | Effect::Stop { .. } => None,
             };

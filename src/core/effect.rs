@@ -48,6 +48,13 @@ pub enum Effect {
         text: String,
         /// What differs from the config on disk, sorted by name.
         changes: Vec<Change>,
+        /// The text differs from a config tpc wrote and checked (`nutcracker -t`) only
+        /// in server addresses, which tpc validated itself: it needs no check again
+        /// (`nutcracker -t` checks syntax only, DESIGN.md §10). False for a first write
+        /// and whenever anything else changes (a master added or removed, a file
+        /// changed behind tpc's back). Not part of a timeline.
+        #[serde(skip)]
+        addresses_only: bool,
     },
     /// Run the reload command. Report the outcome.
     RunReload {
@@ -65,6 +72,14 @@ pub enum Effect {
     /// Ask the sentinels for `SENTINEL MASTERS` again; the answer comes back as a
     /// snapshot.
     Query,
+    /// Ask the sentinels about one master, `SENTINEL MASTER <name>` (and its replicas
+    /// when a replica pool follows them): the cheap confirmation of one switch. Each
+    /// sentinel's answer comes back as
+    /// [`Input::MasterAnswer`](crate::core::input::Input::MasterAnswer).
+    QueryMaster {
+        /// The master.
+        name: String,
+    },
     /// Read the config file as it is on disk now; the answer comes back as
     /// [`Input::ConfigRead`](crate::core::input::Input::ConfigRead) with this id (none
     /// when there is no file to read, e.g. the config goes to stdout).

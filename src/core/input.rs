@@ -54,6 +54,22 @@ pub enum Input<'a> {
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         replicas: BTreeMap<String, Vec<ReplicaInfo>>,
     },
+    /// The answer to `SENTINEL MASTER <name>` from one sentinel.
+    MasterAnswer {
+        /// When the answer arrived.
+        at: Millis,
+        /// Which sentinel answered.
+        sentinel: Cow<'a, str>,
+        /// The master asked about.
+        name: Cow<'a, str>,
+        /// What the sentinel says of it; none when it does not monitor it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        master: Option<MasterInfo>,
+        /// The answer to `SENTINEL REPLICAS <name>` asked with it, when replica pools
+        /// follow the master's replicas.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replicas: Option<Vec<ReplicaInfo>>,
+    },
     /// A link to a sentinel is up and subscribed.
     LinkUp {
         /// When.
@@ -123,6 +139,19 @@ impl Input<'_> {
                 masters,
                 replicas,
             },
+            Input::MasterAnswer {
+                at,
+                sentinel,
+                name,
+                master,
+                replicas,
+            } => Input::MasterAnswer {
+                at,
+                sentinel: own(sentinel),
+                name: own(name),
+                master,
+                replicas,
+            },
             Input::LinkUp { at, sentinel } => Input::LinkUp {
                 at,
                 sentinel: own(sentinel),
@@ -151,6 +180,7 @@ impl Input<'_> {
         match self {
             Input::Message { at, .. }
             | Input::Snapshot { at, .. }
+            | Input::MasterAnswer { at, .. }
             | Input::LinkUp { at, .. }
             | Input::LinkDown { at, .. }
             | Input::Tick { at }

@@ -24,6 +24,9 @@ use crate::core::truth::SentinelId;
 
 /// The shortest time between two rounds of confirming queries (with a zero grace).
 const MIN_ROUND: Millis = Millis(100);
+/// Up to this many masters due for confirmation are asked about one by one
+/// (`SENTINEL MASTER <name>`); more, with one `SENTINEL MASTERS`.
+const CONFIRM_ONE_BY_ONE: usize = 16;
 
 /// A config write the shell is performing.
 #[derive(Debug, Clone)]
@@ -115,6 +118,9 @@ pub struct Core {
     target_differs: ((u64, u64), bool),
     /// tpc must stop ([`Effect::Stop`] was given): nothing more is done.
     stopped: bool,
+    /// The file on disk is a config tpc wrote, checked, or changed since only in
+    /// addresses: a write that changes only addresses needs no check.
+    checked_on_disk: bool,
     /// Links up whose first answer has not come yet.
     fresh_links: BTreeSet<SentinelId>,
 }
@@ -176,6 +182,7 @@ impl Core {
             ready: false,
             target_differs: ((0, 0), false),
             stopped: false,
+            checked_on_disk: false,
             fresh_links: BTreeSet::new(),
         }
     }
@@ -272,6 +279,13 @@ impl Core {
                 replicas,
                 ..
             } => self.on_snapshot(&sentinel, &masters, &replicas),
+            Input::MasterAnswer {
+                sentinel,
+                name,
+                master,
+                replicas,
+                ..
+            } => self.on_master_answer(&sentinel, &name, master.as_ref(), replicas.as_deref()),
             Input::LinkUp { sentinel, .. } => self.on_link(&sentinel, true, ""),
             Input::LinkDown {
                 sentinel, reason, ..
@@ -501,14 +515,14 @@ impl Core {
                     );
                     // Applied at once, but it proves nothing: the sentinels' answers
                     // confirm or overturn it.
-                    self.effects.push_back(Effect::Query);
+                    self.query_master(name);
                 } else {
                     self.stats.switches_ignored += 1;
                     let at = after.map_or_else(String::new, |a| a.to_string());
                     warn!(
                         "Not following switch of {name} to {new} from {sentinel}: the other sentinels' answers keep it at {at}; asking them"
                     );
-                    self.effects.push_back(Effect::Query);
+                    self.query_master(name);
                 }
             }
             Switched::Mismatch(known) => {
@@ -516,7 +530,7 @@ impl Core {
                 warn!(
                     "Ignoring switch of {name} from {old}: tpc knows it at {known}; asking the sentinels"
                 );
-                self.effects.push_back(Effect::Query);
+                self.query_master(name);
             }
             Switched::Contradicted { first } => {
                 self.stats.switches_ignored += 1;
@@ -530,12 +544,12 @@ impl Core {
                 } else {
                     debug!("Not following switch of {name} to {new} from {sentinel} again");
                 }
-                self.effects.push_back(Effect::Query);
+                self.query_master(name);
             }
             Switched::Unknown => {
                 self.stats.switches_ignored += 1;
                 warn!("Ignoring switch of unknown master {name}; asking the sentinels");
-                self.effects.push_back(Effect::Query);
+                self.query_master(name);
             }
         }
     }
@@ -555,9 +569,7 @@ impl Core {
         }
         self.links.answered(id, self.now);
         for (master, list) in replicas {
-            if self.layout.follows_replicas_of(master) {
-                self.replicas.answer(master, id, list);
-            }
+            self.take_replicas(id, master, list);
         }
         for m in masters {
             if self.settings.wants(&m.name) {
@@ -582,6 +594,46 @@ impl Core {
         }
     }
 
+    /// One sentinel's answer about one master: the same evidence as that master's entry
+    /// in a whole snapshot (an answer without it restates the sentinel's last word).
+    fn on_master_answer(
+        &mut self,
+        sentinel: &str,
+        name: &str,
+        master: Option<&MasterInfo>,
+        replicas: Option<&[ReplicaInfo]>,
+    ) {
+        let id = self.links.id(sentinel);
+        self.links.answered(id, self.now);
+        if let Some(list) = replicas {
+            self.take_replicas(id, name, list);
+        }
+        match master {
+            Some(m) if self.settings.wants(&m.name) => self.offer(id, &m.name, &m.addr, m.epoch),
+            Some(_) => {}
+            None => {
+                debug!("Sentinel {sentinel} does not report master {name}; keeping it");
+                if self.topology.restate(name, id, self.now) {
+                    self.judge(name);
+                }
+            }
+        }
+    }
+
+    /// A sentinel's answer about `master`'s replicas, when replica pools follow them.
+    fn take_replicas(&mut self, id: SentinelId, master: &str, list: &[ReplicaInfo]) {
+        if self.layout.follows_replicas_of(master) {
+            self.replicas.answer(master, id, list);
+        }
+    }
+
+    /// Asks the sentinels about `name` alone.
+    fn query_master(&mut self, name: &str) {
+        self.effects.push_back(Effect::QueryMaster {
+            name: name.to_string(),
+        });
+    }
+
     fn offer(&mut self, sentinel: SentinelId, name: &str, addr: &Addr, epoch: Option<u64>) {
         if !is_valid_name(name) {
             self.stats.refused += 1;
@@ -592,7 +644,13 @@ impl Core {
             return;
         }
         if self.topology.report(name, sentinel, addr, epoch, self.now) {
-            info!("Adding master {name} {addr}");
+            // At start there may be thousands: one line says how many once start-up
+            // ends.
+            if self.links.started() {
+                info!("Adding master {name} {addr}");
+            } else {
+                debug!("Adding master {name} {addr}");
+            }
         }
         self.judge(name);
     }
@@ -687,10 +745,11 @@ impl Core {
         debug!("Judged {name}: {before:?} -> {to}");
     }
 
-    /// Start-up ended: in template mode, says once which servers no sentinel knows (they
+    /// Start-up ended: says how many masters tpc follows; in template mode, says once which servers no sentinel knows (they
     /// keep the template's address) and which masters no server carries; under
     /// `strict`, a server no sentinel knows stops tpc before it touches anything.
     fn on_started(&mut self) {
+        info!("Start-up over: following {} master(s)", self.topology.len());
         let Layout::Kept { template, .. } = &self.layout else {
             return;
         };
@@ -751,7 +810,15 @@ impl Core {
         if due.is_empty() {
             return;
         }
-        self.effects.push_back(Effect::Query);
+        // One master's confirmation costs one small answer per sentinel; past a few,
+        // one whole answer is cheaper than many.
+        if due.len() > CONFIRM_ONE_BY_ONE {
+            self.effects.push_back(Effect::Query);
+        } else {
+            for name in &due {
+                self.query_master(name);
+            }
+        }
         self.last_round = Some(now);
         for name in due {
             self.judge(&name);
@@ -780,6 +847,7 @@ impl Core {
         self.stats.drift_repairs += 1;
         self.on_disk = text.map(str::to_string);
         self.disk = text.map(|t| self.layout.read(t)).unwrap_or_default();
+        self.checked_on_disk = false;
         self.compare_target();
     }
 
@@ -793,6 +861,7 @@ impl Core {
                     self.ready = true;
                     self.on_disk = Some(w.text);
                     self.disk = w.disk;
+                    self.checked_on_disk = true;
                     self.compare_target();
                     self.reload_owed = true;
                     if self.write_retry.succeeded() {
@@ -976,11 +1045,17 @@ impl Core {
         let changes = self.layout.changes(&self.disk, &disk);
         self.latency
             .write_started(changes.iter().map(|c| c.name.as_str()));
+        // Moves only, from a checked rendering: the same servers, the same keys.
+        let addresses_only = self.checked_on_disk
+            && self.disk.rendering
+            && !changes.is_empty()
+            && changes.iter().all(|c| c.from.is_some() && c.to.is_some());
         let id = self.next_id();
         self.effects.push_back(Effect::WriteConfig {
             id,
             text: text.clone(),
             changes,
+            addresses_only,
         });
         self.write = Some(PendingWrite { id, text, disk });
     }

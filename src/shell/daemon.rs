@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch, Notify};
+use tokio::sync::{broadcast, mpsc, watch, Notify};
 use tokio::time::{sleep_until, Instant};
 use tracing::{info, warn};
 
@@ -30,6 +30,10 @@ use super::recording::{Header, Recorder};
 use super::sentinel::{self, LinkEvent};
 use super::supervise::{self, Supervisor};
 use super::systemd::Systemd;
+
+/// Names asked about (`SENTINEL MASTER <name>`) a link may fall behind by; past that it
+/// asks for every master instead.
+const MASTER_QUERIES_HELD: usize = 256;
 
 /// How long notifications still queued at the stop may take to go out.
 const NOTIFY_WAIT: Duration = Duration::from_secs(5);
@@ -126,6 +130,13 @@ fn to_input(event: LinkEvent, clock: &Clock) -> Input<'static> {
             at,
             sentinel: sentinel.into(),
             masters: answer.masters,
+            replicas: answer.replicas,
+        },
+        LinkEvent::Master { sentinel, answer } => Input::MasterAnswer {
+            at,
+            sentinel: sentinel.into(),
+            name: answer.name.into(),
+            master: answer.master,
             replicas: answer.replicas,
         },
     }
@@ -284,6 +295,7 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
     };
     let (link_tx, mut link_rx) = mpsc::channel(1024);
     let (query_tx, query_rx) = watch::channel(0u64);
+    let (master_query_tx, _) = broadcast::channel(MASTER_QUERIES_HELD);
     let (done_tx, mut done_rx) = mpsc::unbounded_channel();
     let (reads_tx, mut reads_rx) = mpsc::unbounded_channel();
     let (end_commands, end_commands_rx) = watch::channel(false);
@@ -294,7 +306,10 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
         options.sentinel_timeout,
         Layout::new(&options.core).followed(),
         link_tx,
-        query_rx,
+        sentinel::Queries {
+            all: query_rx,
+            masters: master_query_tx.clone(),
+        },
     ));
     let performer = Performer {
         out: options.out.clone(),
@@ -310,6 +325,7 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
         done: done_tx,
         notifier: notifier.clone(),
         queries: query_tx,
+        master_queries: master_query_tx,
         reads: reads_tx,
         end_commands: end_commands_rx,
         stdout_closed: stdout_closed.clone(),

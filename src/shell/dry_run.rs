@@ -104,7 +104,7 @@ pub fn run(options: &Options, file: &Path) -> Result<Vec<String>, DryRunError> {
                 log.push(format!("dry run: would notify: {text}"));
                 None
             }
-            Effect::Query | Effect::ReadConfig { .. } => None,
+            Effect::Query | Effect::QueryMaster { .. } | Effect::ReadConfig { .. } => None,
             Effect::Stop { error } => return Err(DryRunError::Stopped(error)),
         };
         if let Some(id) = done {

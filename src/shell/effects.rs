@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch, Notify};
+use tokio::sync::{broadcast, mpsc, watch, Notify};
 use tracing::{debug, info, warn};
 
 use crate::core::{Effect, EffectId};
@@ -49,6 +49,8 @@ pub struct Performer {
     pub notifier: Notifier,
     /// Asks every sentinel link to query again (each change is one request).
     pub queries: watch::Sender<u64>,
+    /// Asks every sentinel link about one master (each name is one request).
+    pub master_queries: broadcast::Sender<String>,
     /// Where the config file read for [`Effect::ReadConfig`] goes.
     pub reads: mpsc::UnboundedSender<ConfigRead>,
     /// Turns true when a running reload command must be ended now (tpc is stopping).
@@ -84,13 +86,20 @@ impl Performer {
     /// Starts performing `effect`; slow ones report to `done` when finished.
     pub fn perform(&self, effect: Effect) {
         match effect {
-            Effect::WriteConfig { id, text, changes } => {
+            Effect::WriteConfig {
+                id,
+                text,
+                changes,
+                addresses_only,
+            } => {
                 let changes = described(&changes);
                 let started = std::time::Instant::now();
                 let reply = Reply::new(id, self.done.clone());
                 match self.out.clone() {
                     Some(path) => {
-                        let check = self.nutcracker.clone();
+                        // nutcracker -t checks syntax only: a config that differs from a
+                        // checked one only in addresses tpc validated needs no check.
+                        let check = self.nutcracker.clone().filter(|_| !addresses_only);
                         let archive = self.archive.clone();
                         reply::spawn_blocking(reply, move || {
                             write_atomically(&path, &text, check.as_deref())?;
@@ -187,6 +196,10 @@ impl Performer {
             }
             Effect::Query => {
                 self.queries.send_modify(|n| *n += 1);
+            }
+            Effect::QueryMaster { name } => {
+                // No link listening (none yet): the first answers cover it.
+                let _ = self.master_queries.send(name);
             }
             // The daemon stops on it before it gets here (see `daemon::perform_all`).
             Effect::Stop { error } => warn!("{error}"),

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::{MultiplexedConnection, PubSubSink};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::{sleep, timeout, Instant};
 use tracing::{info, warn};
@@ -98,6 +98,35 @@ pub enum LinkEvent {
         /// The answer.
         answer: Answer,
     },
+    /// The answer to `SENTINEL MASTER <name>`, and to `SENTINEL REPLICAS <name>` when
+    /// replica pools follow the master.
+    Master {
+        /// Which sentinel.
+        sentinel: String,
+        /// The answer.
+        answer: MasterAnswer,
+    },
+}
+
+/// What a sentinel says of one master asked about by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MasterAnswer {
+    /// The master asked about.
+    pub name: String,
+    /// Its entry; none when the sentinel does not monitor it (or it could not be read).
+    pub master: Option<MasterInfo>,
+    /// Its replicas, when replica pools follow them.
+    pub replicas: Option<Vec<ReplicaInfo>>,
+}
+
+/// What the sentinel links are asked to ask: every master again (each change of the
+/// counter is one request), or single masters by name.
+#[derive(Debug, Clone)]
+pub struct Queries {
+    /// `SENTINEL MASTERS`: each change is one request.
+    pub all: watch::Receiver<u64>,
+    /// `SENTINEL MASTER <name>`: each name sent is one request.
+    pub masters: broadcast::Sender<String>,
 }
 
 /// One round of queries to a sentinel: its masters, and the replicas of those that
@@ -127,16 +156,17 @@ impl Delivery {
 }
 
 /// Follows every sentinel at once, forever, sending what they say to `events`; `timeout`
-/// bounds connecting and every answer. Every change of `queries` asks each linked
+/// bounds connecting and every answer. Every change of `queries.all` asks each linked
 /// sentinel for `SENTINEL MASTERS` again (coalesced per link), and for the replicas of
-/// the masters in `replicas_of`. Returns when `events` is closed.
+/// the masters in `replicas_of`; every name sent on `queries.masters`, for `SENTINEL
+/// MASTER <name>`. Returns when `events` is closed.
 pub async fn follow_all(
     sentinels: Vec<Addr>,
     auth: SentinelAuth,
     timeout: Duration,
     replicas_of: BTreeSet<String>,
     events: mpsc::Sender<Delivery>,
-    queries: watch::Receiver<u64>,
+    queries: Queries,
 ) {
     let replicas_of = Arc::new(replicas_of);
     let mut links = JoinSet::new();
@@ -150,7 +180,7 @@ pub async fn follow_all(
             auth.clone(),
             asking,
             events.clone(),
-            queries.clone(),
+            (queries.all.clone(), queries.masters.subscribe()),
         ));
     }
     while links.join_next().await.is_some() {}
@@ -221,7 +251,7 @@ async fn follow(
     auth: SentinelAuth,
     asking: Asking,
     events: mpsc::Sender<Delivery>,
-    mut queries: watch::Receiver<u64>,
+    mut queries: (watch::Receiver<u64>, broadcast::Receiver<String>),
 ) {
     let sentinel = addr.to_string();
     let mut failures: u32 = 0;
@@ -352,31 +382,81 @@ async fn query_all(
         .collect();
     let mut replicas = BTreeMap::new();
     for master in masters.iter().filter(|m| replicas_of.contains(&m.name)) {
-        let answer: redis::Value = within(
-            "SENTINEL REPLICAS",
-            limit,
-            redis::cmd("SENTINEL")
-                .arg("REPLICAS")
-                .arg(&master.name)
-                .query_async(&mut conn),
-        )
-        .await?;
-        let found = entries_answer("SENTINEL REPLICAS", answer)?
-            .iter()
-            .filter_map(|flat| {
-                replica_from_fields(&pairs(flat))
-                    .map_err(|e| {
-                        warn!(
-                            "Skipping a replica of {} in SENTINEL REPLICAS: {e}",
-                            master.name
-                        )
-                    })
-                    .ok()
-            })
-            .collect();
-        replicas.insert(master.name.clone(), most_choosable(found));
+        let found = ask_replicas(&mut conn, limit, &master.name).await?;
+        replicas.insert(master.name.clone(), found);
     }
     Ok(Answer { masters, replicas })
+}
+
+/// `SENTINEL MASTER <name>` for each of `names`, with `SENTINEL REPLICAS <name>` for
+/// those in `replicas_of` that the sentinel monitors. A name the sentinel refuses
+/// (it does not monitor it) or reports unreadably is answered as not monitored; an
+/// answer of the wrong shape, or none within `limit`, fails the link.
+async fn query_masters(
+    mut conn: MultiplexedConnection,
+    limit: Duration,
+    names: Vec<String>,
+    replicas_of: Arc<BTreeSet<String>>,
+) -> Result<Vec<MasterAnswer>, String> {
+    let mut answers = Vec::with_capacity(names.len());
+    for name in names {
+        let mut cmd = redis::cmd("SENTINEL");
+        cmd.arg("MASTER").arg(&name);
+        let master = match timeout(limit, cmd.query_async::<redis::Value>(&mut conn)).await {
+            Err(_) => {
+                return Err(format!(
+                    "SENTINEL MASTER: no answer within {} (-sentinel_timeout)",
+                    seconds(limit)
+                ))
+            }
+            // "-ERR No such master with that name": it does not monitor it.
+            Ok(Err(e)) if e.code() == Some("ERR") => None,
+            Ok(Err(e)) => return Err(format!("SENTINEL MASTER: {e}")),
+            Ok(Ok(value)) => {
+                let fields = fields_answer("SENTINEL MASTER", value)?;
+                master_from_fields(&pairs(&fields))
+                    .map_err(|e| warn!("Skipping master {name} in SENTINEL MASTER: {e}"))
+                    .ok()
+            }
+        };
+        let mut replicas = None;
+        if master.is_some() && replicas_of.contains(&name) {
+            replicas = Some(ask_replicas(&mut conn, limit, &name).await?);
+        }
+        answers.push(MasterAnswer {
+            name,
+            master,
+            replicas,
+        });
+    }
+    Ok(answers)
+}
+
+/// `SENTINEL REPLICAS <master>`, read, the most choosable first; entries that cannot
+/// be read are logged and left out.
+async fn ask_replicas(
+    conn: &mut MultiplexedConnection,
+    limit: Duration,
+    master: &str,
+) -> Result<Vec<ReplicaInfo>, String> {
+    let answer: redis::Value = within(
+        "SENTINEL REPLICAS",
+        limit,
+        redis::cmd("SENTINEL")
+            .arg("REPLICAS")
+            .arg(master)
+            .query_async(conn),
+    )
+    .await?;
+    let found = entries_answer("SENTINEL REPLICAS", answer)?
+        .iter()
+        .filter_map(|flat| {
+            replica_from_fields(&pairs(flat))
+                .map_err(|e| warn!("Skipping a replica of {master} in SENTINEL REPLICAS: {e}"))
+                .ok()
+        })
+        .collect();
+    Ok(most_choosable(found))
 }
 
 /// What kind of RESP value this is, for error messages.
@@ -394,26 +474,37 @@ fn kind(value: &redis::Value) -> &'static str {
 /// Reads a `SENTINEL MASTERS` or `SENTINEL REPLICAS` answer (`command`): a list of
 /// flat field lists of strings. Anything else is an error that resets the link.
 fn entries_answer(command: &str, answer: redis::Value) -> Result<Vec<Vec<String>>, String> {
-    let bad = |what: &str, v: &redis::Value| format!("{command}: expected {what}, got {}", kind(v));
     let redis::Value::Array(entries) = answer else {
-        return Err(bad("a list of entries", &answer));
+        return Err(bad(command, "a list of entries", &answer));
     };
     entries
         .into_iter()
-        .map(|entry| {
-            let redis::Value::Array(fields) = entry else {
-                return Err(bad("a list of fields for each entry", &entry));
-            };
-            fields
-                .into_iter()
-                .map(|field| match field {
-                    redis::Value::BulkString(b) => Ok(String::from_utf8_lossy(&b).into_owned()),
-                    redis::Value::SimpleString(s) => Ok(s),
-                    other => Err(bad("string fields", &other)),
-                })
-                .collect()
+        .map(|entry| match entry {
+            redis::Value::Array(_) => fields_answer(command, entry),
+            _ => Err(bad(command, "a list of fields for each entry", &entry)),
         })
         .collect()
+}
+
+/// Reads one entry of an answer, or a `SENTINEL MASTER <name>` answer (`command`): a
+/// flat field list of strings. Anything else is an error that resets the link.
+fn fields_answer(command: &str, answer: redis::Value) -> Result<Vec<String>, String> {
+    let redis::Value::Array(fields) = answer else {
+        return Err(bad(command, "a list of fields", &answer));
+    };
+    fields
+        .into_iter()
+        .map(|field| match field {
+            redis::Value::BulkString(b) => Ok(String::from_utf8_lossy(&b).into_owned()),
+            redis::Value::SimpleString(s) => Ok(s),
+            other => Err(bad(command, "string fields", &other)),
+        })
+        .collect()
+}
+
+/// `command: expected what, got <kind of v>`.
+fn bad(command: &str, what: &str, v: &redis::Value) -> String {
+    format!("{command}: expected {what}, got {}", kind(v))
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! A fake sentinel: a small RESP server on a loopback port that answers what tpc asks
-//! (`PSUBSCRIBE`, `SENTINEL MASTERS`, `SENTINEL REPLICAS`, `PING`, and `+OK` to anything
-//! else) and lets a test
+//! (`PSUBSCRIBE`, `SENTINEL MASTERS`, `SENTINEL MASTER <name>`, `SENTINEL REPLICAS`,
+//! `PING`, and `+OK` to anything else) and lets a test
 //! publish events or drop every connection. For faults real sentinels won't produce on
 //! demand: it can also answer `SENTINEL MASTERS` with any bytes (garbage, a reply cut
 //! off by a closed connection), require a password like `requirepass`, answer slowly or
@@ -49,6 +49,8 @@ struct State {
     subscribers: Vec<TcpStream>,
     all: Vec<TcpStream>,
     masters_queries: usize,
+    /// Number of `SENTINEL MASTER <name>` answered.
+    master_queries: usize,
     /// Connections accepted, ever.
     accepted: usize,
     /// Every command received, in order.
@@ -139,24 +141,24 @@ pub fn entries_reply(entries: &[Vec<(&str, &str)>]) -> String {
     array(&entries)
 }
 
+/// One master's flat field list, as `SENTINEL MASTER <name>` answers it.
+fn master_fields(m: &FakeMaster) -> String {
+    array(&[
+        bulk("name"),
+        bulk(&m.name),
+        bulk("ip"),
+        bulk(&m.ip),
+        bulk("port"),
+        bulk(&m.port.to_string()),
+        bulk("flags"),
+        bulk("master"),
+        bulk("config-epoch"),
+        bulk(&m.epoch.to_string()),
+    ])
+}
+
 fn masters_reply(masters: &[FakeMaster]) -> String {
-    let entries: Vec<String> = masters
-        .iter()
-        .map(|m| {
-            array(&[
-                bulk("name"),
-                bulk(&m.name),
-                bulk("ip"),
-                bulk(&m.ip),
-                bulk("port"),
-                bulk(&m.port.to_string()),
-                bulk("flags"),
-                bulk("master"),
-                bulk("config-epoch"),
-                bulk(&m.epoch.to_string()),
-            ])
-        })
-        .collect();
+    let entries: Vec<String> = masters.iter().map(master_fields).collect();
     array(&entries)
 }
 
@@ -239,6 +241,14 @@ fn serve(stream: TcpStream, state: Arc<Mutex<State>>) {
                         Some(raw) => raw.clone(),
                         None => masters_reply(&s.masters),
                     },
+                }
+            }
+            ["SENTINEL", "MASTER", _] => {
+                let mut s = state.lock().unwrap();
+                s.master_queries += 1;
+                match s.masters.iter().find(|m| m.name == cmd[2]) {
+                    Some(m) => master_fields(m),
+                    None => "-ERR No such master with that name\r\n".into(),
                 }
             }
             ["SENTINEL", "REPLICAS" | "SLAVES", _] => {
@@ -351,6 +361,11 @@ impl FakeSentinel {
     /// Number of `SENTINEL MASTERS` answered.
     pub fn masters_queries(&self) -> usize {
         self.state.lock().unwrap().masters_queries
+    }
+
+    /// Number of `SENTINEL MASTER <name>` answered.
+    pub fn master_queries(&self) -> usize {
+        self.state.lock().unwrap().master_queries
     }
 
     /// Publishes `payload` on `channel` to every subscriber, as a pattern message.

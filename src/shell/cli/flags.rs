@@ -632,7 +632,7 @@ pub const FLAGS: &[Flag] =
             New,
             Daemon,
             "false",
-            "Check each config with nutcracker -t before it replaces the live one",
+            "Check configs with nutcracker -t before they replace the live one (the first, and any that changes more than addresses)",
             validate = boolean
         ),
         flag!(

@@ -60,13 +60,24 @@ struct FlatInput<'a> {
     #[serde(borrow)]
     payload: Option<Text<'a>>,
     masters: Option<Vec<MasterInfo>>,
-    replicas: Option<BTreeMap<String, Vec<ReplicaInfo>>>,
+    replicas: Option<Replicas>,
     #[serde(borrow)]
     reason: Option<Text<'a>>,
+    #[serde(borrow)]
+    name: Option<Text<'a>>,
+    master: Option<MasterInfo>,
     id: Option<EffectId>,
     outcome: Option<Outcome>,
     #[serde(borrow)]
     text: Option<Text<'a>>,
+}
+
+/// `replicas`: by master in a snapshot, one master's in a master answer.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Replicas {
+    ByMaster(BTreeMap<String, Vec<ReplicaInfo>>),
+    Of(Vec<ReplicaInfo>),
 }
 
 fn need<T>(value: Option<T>, kind: &str, field: &str) -> Result<T, String> {
@@ -100,7 +111,28 @@ fn parse_with_serde(line: &str) -> Result<Input<'_>, String> {
             at,
             sentinel: need_text(f.sentinel, kind, "sentinel")?,
             masters: need(f.masters, kind, "masters")?,
-            replicas: f.replicas.unwrap_or_default(),
+            replicas: match f.replicas {
+                None => BTreeMap::new(),
+                Some(Replicas::ByMaster(by_master)) => by_master,
+                Some(Replicas::Of(_)) => {
+                    return Err("a snapshot's \"replicas\" are by master name".into())
+                }
+            },
+        },
+        "master_answer" => Input::MasterAnswer {
+            at,
+            sentinel: need_text(f.sentinel, kind, "sentinel")?,
+            name: need_text(f.name, kind, "name")?,
+            master: f.master,
+            replicas: match f.replicas {
+                None => None,
+                Some(Replicas::Of(list)) => Some(list),
+                // An empty list reads as an empty map too.
+                Some(Replicas::ByMaster(m)) if m.is_empty() => Some(Vec::new()),
+                Some(Replicas::ByMaster(_)) => {
+                    return Err("a master answer's \"replicas\" are a list".into())
+                }
+            },
         },
         "link_up" => Input::LinkUp {
             at,
@@ -124,7 +156,7 @@ fn parse_with_serde(line: &str) -> Result<Input<'_>, String> {
         },
         other => {
             return Err(format!(
-                "unknown input type {other:?} (expected message, snapshot, link_up, link_down, tick, config_read or done)"
+                "unknown input type {other:?} (expected message, snapshot, master_answer, link_up, link_down, tick, config_read or done)"
             ))
         }
     })
@@ -185,6 +217,28 @@ mod tests {
 
     fn read(line: &str) -> Result<Input<'static>, String> {
         parse_input(line).map(Input::into_owned)
+    }
+
+    #[test]
+    fn a_master_answer_reads_back_as_written() {
+        let master = MasterInfo {
+            name: "node-1".into(),
+            addr: crate::core::Addr {
+                host: "10.0.0.2".into(),
+                port: 6379,
+            },
+            epoch: Some(3),
+        };
+        for (master, replicas) in [(Some(master), Some(Vec::new())), (None, None)] {
+            let answer = Input::MasterAnswer {
+                at: Millis(9),
+                sentinel: "10.0.0.9:26379".into(),
+                name: "node-1".into(),
+                master,
+                replicas,
+            };
+            assert_eq!(read(&input_line(&answer)), Ok(answer));
+        }
     }
 
     #[test]

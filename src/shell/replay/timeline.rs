@@ -99,7 +99,10 @@ impl<W: Write> Timeline<W> {
         if self.unanswered_hidden
             && matches!(
                 entry,
-                Entry::Effect(_, Effect::Query | Effect::ReadConfig { .. })
+                Entry::Effect(
+                    _,
+                    Effect::Query | Effect::QueryMaster { .. } | Effect::ReadConfig { .. }
+                )
             )
         {
             return;
@@ -178,6 +181,7 @@ impl<W: Write> Timeline<W> {
                 Effect::RunReload { .. } => writeln!(out, "run reload"),
                 Effect::Notify { text, .. } => writeln!(out, "notify: {text}"),
                 Effect::Query => writeln!(out, "query sentinels"),
+                Effect::QueryMaster { name } => writeln!(out, "query sentinels about {name}"),
                 Effect::ReadConfig { .. } => writeln!(out, "check the config file"),
                 Effect::Stop { error } => writeln!(out, "stop: {error}"),
             },

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 
-use super::{Answer, LinkEvent};
+use super::{Answer, LinkEvent, MasterAnswer};
 
 /// Events an outbox holds, at most.
 pub const ROOM: usize = 4096;
@@ -64,6 +64,14 @@ impl Outbox {
         self.events
             .retain(|e| !matches!(e, LinkEvent::Snapshot { .. }));
         self.events.push_back(LinkEvent::Snapshot {
+            sentinel: sentinel.to_string(),
+            answer,
+        });
+    }
+
+    /// Takes an answer to `SENTINEL MASTER <name>`, always, after what is held.
+    pub fn push_master(&mut self, sentinel: &str, answer: MasterAnswer) {
+        self.events.push_back(LinkEvent::Master {
             sentinel: sentinel.to_string(),
             answer,
         });
@@ -173,6 +181,7 @@ mod tests {
                     answer.masters.len(),
                     answer.replicas.len()
                 ),
+                LinkEvent::Master { answer, .. } => format!("master {}", answer.name),
                 LinkEvent::Up { .. } => "up".into(),
                 LinkEvent::Down { .. } => "down".into(),
             })

@@ -10,7 +10,14 @@
 //! the previous one began, so that a sentinel answering for thousands of masters is
 //! not asked many times a second; but never longer than [`QUERY_HOLD`], so a steady
 //! flood cannot hold it back for ever.
+//!
+//! The core may also ask about single masters (`SENTINEL MASTER <name>`, the cheap
+//! confirmation of one switch). Those names are owed alike, one set of them, and go as
+//! soon as nothing is in flight and the core caught up with the link (no gap: each is
+//! a small answer); a whole answer starting covers every name owed before it, and more
+//! than [`NAMES_OWED_MAX`] names owed become one whole query.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,7 +25,8 @@ use futures_util::future::BoxFuture;
 use futures_util::{FutureExt, StreamExt};
 use redis::aio::{MultiplexedConnection, PubSubSink, PubSubStream};
 use redis::Msg;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::{interval, sleep_until, Instant, MissedTickBehavior};
 use tracing::warn;
 
@@ -26,8 +34,8 @@ use crate::core::Addr;
 
 use super::outbox::{Outbox, Unread};
 use super::{
-    alive, client, query_all, query_connection, within, Answer, Asking, Delivery, SentinelAuth,
-    PING_EVERY,
+    alive, client, query_all, query_connection, query_masters, within, Answer, Asking, Delivery,
+    MasterAnswer, SentinelAuth, PING_EVERY,
 };
 
 /// The longest an owed query waits.
@@ -35,6 +43,17 @@ const QUERY_HOLD: Duration = Duration::from_secs(1);
 /// An owed query waits this long after the previous one began, unless it was owed for
 /// [`QUERY_HOLD`] already.
 const QUERY_GAP: Duration = Duration::from_secs(1);
+/// More names owed than this are asked about with one whole query: a flood of switches
+/// of masters tpc does not know cannot grow the set without bound.
+const NAMES_OWED_MAX: usize = 64;
+
+/// An answer to a query in flight.
+enum Reply {
+    /// `SENTINEL MASTERS`.
+    All(Answer),
+    /// `SENTINEL MASTER <name>` for some names.
+    Masters(Vec<MasterAnswer>),
+}
 
 type Pending<T> = Option<BoxFuture<'static, Result<T, String>>>;
 
@@ -45,7 +64,7 @@ pub(super) async fn run(
     sentinel: &str,
     asking: &Asking,
     events: &mpsc::Sender<Delivery>,
-    queries: &mut watch::Receiver<u64>,
+    queries: &mut (watch::Receiver<u64>, broadcast::Receiver<String>),
 ) -> Result<(), String> {
     let timeout = asking.timeout;
     let client = client(addr, auth)?;
@@ -54,7 +73,9 @@ pub(super) async fn run(
     let pubsub = within("connect", timeout, client.get_async_pubsub()).await?;
     let (mut sink, mut stream) = pubsub.split();
     within("PSUBSCRIBE *", timeout, sink.psubscribe("*")).await?;
-    queries.mark_unchanged();
+    // The first whole answer covers every ask made before it.
+    queries.0.mark_unchanged();
+    queries.1 = queries.1.resubscribe();
     let mut link = Link {
         sentinel,
         asking,
@@ -65,6 +86,8 @@ pub(super) async fn run(
         unread: Arc::new(Unread::default()),
         linked: false,
         owed: None,
+        names: BTreeSet::new(),
+        names_since: None,
         last_asked: None,
         query: None,
         ping: None,
@@ -100,21 +123,36 @@ struct Link<'a> {
     linked: bool,
     /// Since when a query is owed, if one is.
     owed: Option<Instant>,
+    /// Masters owed a `SENTINEL MASTER <name>`.
+    names: BTreeSet<String>,
+    /// Since when `names` is not empty.
+    names_since: Option<Instant>,
     /// When the last query began.
     last_asked: Option<Instant>,
     /// The query in flight.
-    query: Pending<Answer>,
+    query: Pending<Reply>,
     /// The PING in flight.
     ping: Pending<()>,
 }
 
 impl Link<'_> {
-    /// Starts a `SENTINEL MASTERS`.
+    /// Starts a `SENTINEL MASTERS`: it covers every name owed.
     fn ask(&mut self) {
         self.last_asked = Some(Instant::now());
+        self.names.clear();
+        self.names_since = None;
         let replicas_of = self.asking.replicas_of.clone();
         let query = query_all(self.conn.clone(), self.asking.timeout, replicas_of);
-        self.query = Some(query.boxed());
+        self.query = Some(query.map(|r| r.map(Reply::All)).boxed());
+    }
+
+    /// Starts a `SENTINEL MASTER <name>` for every name owed.
+    fn ask_names(&mut self) {
+        let names = std::mem::take(&mut self.names).into_iter().collect();
+        self.names_since = None;
+        let replicas_of = self.asking.replicas_of.clone();
+        let query = query_masters(self.conn.clone(), self.asking.timeout, names, replicas_of);
+        self.query = Some(query.map(|r| r.map(Reply::Masters)).boxed());
     }
 
     /// Notes that a query is owed (once: later asks join it).
@@ -122,9 +160,19 @@ impl Link<'_> {
         self.owed.get_or_insert_with(Instant::now);
     }
 
+    /// Notes that `name` is owed a `SENTINEL MASTER <name>`; too many owed, a whole
+    /// query instead.
+    fn owe_name(&mut self, name: String) {
+        self.names.insert(name);
+        self.names_since.get_or_insert_with(Instant::now);
+        if self.names.len() > NAMES_OWED_MAX {
+            self.owe();
+        }
+    }
+
     /// Whether an owed query waits only for the core to take in what it was handed.
     fn waits_for_core(&self) -> bool {
-        self.owed.is_some()
+        (self.owed.is_some() || self.names_since.is_some())
             && self.query.is_none()
             && self.outbox.is_empty()
             && !self.unread.is_empty()
@@ -133,14 +181,21 @@ impl Link<'_> {
     /// Starts the owed query when none is in flight, the core caught up with this link
     /// and the previous query began long enough ago; or once it waited long enough.
     fn start_owed_query(&mut self) {
-        let Some(since) = self.owed else { return };
         if self.query.is_some() {
             return;
         }
-        let rested = self.last_asked.is_none_or(|t| t.elapsed() >= QUERY_GAP);
-        if (self.caught_up() && rested) || since.elapsed() >= QUERY_HOLD {
-            self.owed = None;
-            self.ask();
+        if let Some(since) = self.owed {
+            let rested = self.last_asked.is_none_or(|t| t.elapsed() >= QUERY_GAP);
+            if (self.caught_up() && rested) || since.elapsed() >= QUERY_HOLD {
+                self.owed = None;
+                self.ask();
+                return;
+            }
+        }
+        if let Some(since) = self.names_since {
+            if self.caught_up() || since.elapsed() >= QUERY_HOLD {
+                self.ask_names();
+            }
         }
     }
 
@@ -153,12 +208,18 @@ impl Link<'_> {
     /// after the previous query when only that holds it, else at the end of the hold.
     /// None when no query waits.
     fn owed_due(&self) -> Option<Instant> {
-        let since = self.owed.filter(|_| self.query.is_none())?;
-        let hold = since + QUERY_HOLD;
-        Some(match self.last_asked {
-            Some(last) if self.caught_up() => hold.min(last + QUERY_GAP),
-            _ => hold,
-        })
+        if self.query.is_some() {
+            return None;
+        }
+        let all = self.owed.map(|since| {
+            let hold = since + QUERY_HOLD;
+            match self.last_asked {
+                Some(last) if self.caught_up() => hold.min(last + QUERY_GAP),
+                _ => hold,
+            }
+        });
+        let names = self.names_since.map(|since| since + QUERY_HOLD);
+        all.into_iter().chain(names).min()
     }
 
     /// One message from the pub/sub connection; none when it closed.
@@ -172,9 +233,18 @@ impl Link<'_> {
         Ok(())
     }
 
-    /// An answer to `SENTINEL MASTERS` (and `REPLICAS`); the first one brings the link
-    /// up.
-    fn answered(&mut self, answer: Answer) {
+    /// An answer to `SENTINEL MASTERS` (and `REPLICAS`), the first of which brings the
+    /// link up, or to `SENTINEL MASTER <name>`s.
+    fn answered(&mut self, reply: Reply) {
+        let answer = match reply {
+            Reply::All(answer) => answer,
+            Reply::Masters(answers) => {
+                for answer in answers {
+                    self.outbox.push_master(self.sentinel, answer);
+                }
+                return;
+            }
+        };
         if self.linked {
             self.outbox.push_answer(self.sentinel, answer);
         } else {
@@ -187,7 +257,7 @@ impl Link<'_> {
     async fn follow(
         &mut self,
         stream: &mut PubSubStream,
-        queries: &mut watch::Receiver<u64>,
+        queries: &mut (watch::Receiver<u64>, broadcast::Receiver<String>),
     ) -> Result<(), String> {
         self.ask();
         let mut tick = interval(PING_EVERY);
@@ -222,12 +292,18 @@ impl Link<'_> {
                         permit = next;
                     }
                 }
-                changed = queries.changed() => {
+                changed = queries.0.changed() => {
                     if changed.is_err() {
                         return Ok(());
                     }
                     self.owe();
                 }
+                name = queries.1.recv() => match name {
+                    Ok(name) => self.owe_name(name),
+                    // Names were missed: a whole answer covers them.
+                    Err(RecvError::Lagged(_)) => self.owe(),
+                    Err(RecvError::Closed) => return Ok(()),
+                },
                 () = self.unread.all_read(), if waits_for_core => {}
                 () = sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {}
                 pong = settle(&mut self.ping) => {
