@@ -137,6 +137,8 @@ fn measure(label: &str, path: &Path, n: usize) {
         clock: Default::default(),
         log_year: None,
         verbose: false,
+        expect: None,
+        bless: false,
     };
     let start = Instant::now();
     replay::run(&options, std::io::sink()).unwrap();

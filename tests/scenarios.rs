@@ -68,6 +68,8 @@ fn replay_text(source: Source, masters: Option<PathBuf>) -> String {
         clock: Default::default(),
         log_year: Some(2026),
         verbose: false,
+        expect: None,
+        bless: false,
     };
     let run = || {
         let mut out: Vec<u8> = Vec::new();

@@ -3,6 +3,7 @@
 //! daemon loop that connects them to the pure [`crate::core`].
 
 pub mod capture;
+pub mod cases;
 pub mod child;
 pub mod cli;
 pub mod clock;
@@ -55,6 +56,36 @@ pub fn run(command: Command) -> ExitCode {
             None => run_daemon(*options),
         },
         Command::Status(options) => run_status(&options),
+        Command::Test { dir, bless } => {
+            let (report, all_passed) = cases::run_dir(&dir, bless);
+            let printed = print(&report);
+            if all_passed {
+                printed
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Command::Replay(options) if options.expect.is_some() => {
+            let expected = options
+                .expect
+                .as_deref()
+                .unwrap_or(std::path::Path::new(""));
+            match cases::check(&options, expected, options.bless) {
+                Ok(cases::Checked::Passed) => print("as expected\n"),
+                Ok(cases::Checked::Blessed) => print(&format!("wrote {}\n", expected.display())),
+                Ok(cases::Checked::Failed(diff)) => {
+                    let _ = print(&format!(
+                        "tpc now does otherwise than {} says:\n{diff}",
+                        expected.display()
+                    ));
+                    ExitCode::FAILURE
+                }
+                Err(e) => {
+                    err_line(&format!("tpc replay: {e}"));
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Replay(options) => {
             let stdout = std::io::stdout();
             match replay::run(&options, std::io::BufWriter::new(stdout.lock())) {

@@ -62,6 +62,8 @@ pub struct RawArgs {
     pub record: Option<String>,
     pub sentinel_log: Option<String>,
     pub format: String,
+    pub expect: Option<String>,
+    pub bless: bool,
     pub clock: String,
     pub log_year: Option<String>,
     pub version: bool,

@@ -754,6 +754,28 @@ pub const FLAGS: &[Flag] =
             sentinel_log = some
         ),
         flag!(
+            "expect",
+            FILE,
+            "",
+            New,
+            Input,
+            "f.expected",
+            "Replay: compare what tpc does with this file (as tpc replay prints it); exit 1 with \
+         a diff when it differs",
+            expect = some
+        ),
+        flag!(
+            "bless",
+            Bool,
+            "false",
+            New,
+            Input,
+            "true",
+            "Replay -expect and tpc test: write the expected file(s) from what tpc does now \
+         instead of comparing",
+            bless = boolean
+        ),
+        flag!(
             "format",
             STRING,
             "text",

@@ -16,7 +16,8 @@ pub fn help() -> String {
         "Usage: tpc -sentinels HOST:PORT[,HOST:PORT...] [flags]\n       \
          tpc [flags] -out FILE -supervise -- nutcracker -c FILE [args]\n       \
          tpc replay FILE [flags]\n       \
-         tpc status -sentinels HOST:PORT[,HOST:PORT...] [flags]\n\n",
+         tpc status -sentinels HOST:PORT[,HOST:PORT...] [flags]\n       \
+         tpc test DIR [-bless]\n\n",
     );
     text.push_str(&wrap(
         "Listens to Redis Sentinel and rewrites twemproxy's config (and runs a reload command) \
@@ -27,6 +28,13 @@ pub fn help() -> String {
     text.push_str(&wrap(
         "Replay a recording (-record) or a redis-sentinel log on virtual time and print the \
          timeline; tpc replay -h lists its flags",
+        INDENT,
+    ));
+    text.push_str("  test\n");
+    text.push_str(&wrap(
+        "Replay every failover test case in a folder (NAME.jsonl or NAME.log, NAME.flags, \
+         NAME.expected) and compare with what is expected; exit 0 only when all pass; -bless \
+         writes the expected files",
         INDENT,
     ));
     text.push_str("  status\n");

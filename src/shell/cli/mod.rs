@@ -82,6 +82,10 @@ pub struct ReplayOptions {
     pub log_year: Option<i64>,
     /// `-v`: list every unread line, not only the first few.
     pub verbose: bool,
+    /// `-expect`: compare the output with this file instead of printing it.
+    pub expect: Option<PathBuf>,
+    /// `-bless`: write the `-expect` file from the output.
+    pub bless: bool,
 }
 
 /// What the command line asks tpc to do.
@@ -93,6 +97,13 @@ pub enum Command {
     Replay(Box<ReplayOptions>),
     /// Ask the sentinels once and compare the config file with what tpc would write.
     Status(Box<Options>),
+    /// Run every failover test case in a folder (`tpc test DIR`).
+    Test {
+        /// The folder of cases.
+        dir: PathBuf,
+        /// Write the expected files instead of comparing.
+        bless: bool,
+    },
     /// Print this help text and exit 0.
     Help(String),
     /// Print the version and exit 0.
@@ -129,6 +140,7 @@ pub fn utf8_args(args: impl IntoIterator<Item = OsString>) -> Result<Vec<String>
 pub fn parse(args: &[String]) -> Result<Command, CliError> {
     let (status, args) = match args.first().map(String::as_str) {
         Some("replay") => return parse_replay(&args[1..]),
+        Some("test") => return parse_test(&args[1..]),
         Some("status") => (true, &args[1..]),
         _ => (false, args),
     };
@@ -263,7 +275,30 @@ fn parse_replay(args: &[String]) -> Result<Command, CliError> {
         clock,
         log_year,
         verbose,
+        expect: raw.expect.as_deref().map(PathBuf::from),
+        bless: raw.bless,
     })))
+}
+
+/// `tpc test DIR [-bless]`.
+fn parse_test(args: &[String]) -> Result<Command, CliError> {
+    let usage =
+        || CliError("usage: tpc test DIR [-bless] (a folder of failover test cases)".into());
+    let bless = |a: &String| {
+        matches!(
+            a.as_str(),
+            "-bless" | "--bless" | "-bless=true" | "--bless=true"
+        )
+    };
+    let mut dirs = args.iter().filter(|a| !bless(a));
+    let dir = dirs.next().ok_or_else(usage)?;
+    if dirs.next().is_some() || dir.starts_with('-') {
+        return Err(usage());
+    }
+    Ok(Command::Test {
+        dir: PathBuf::from(dir),
+        bless: args.iter().any(bless),
+    })
 }
 
 /// The recording to replay, named before the flags, after them, or after `--` (as Go's
