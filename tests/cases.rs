@@ -128,3 +128,69 @@ fn a_folder_without_cases_or_a_bad_command_line_fails() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("usage: tpc test DIR"));
 }
+
+#[test]
+fn a_lost_case_a_doubled_name_and_a_self_expectation_are_refused() {
+    // An expected file whose case is gone.
+    let dir = copy_of_examples();
+    std::fs::rename(
+        dir.path().join("single-failover.jsonl"),
+        dir.path().join("single-failover.JSONL"),
+    )
+    .unwrap();
+    let o = tpc(&["test", dir.path().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("single-failover.expected has no case"),
+        "{}",
+        stdout(&o)
+    );
+
+    // Two cases of one name.
+    let dir = copy_of_examples();
+    std::fs::copy(
+        dir.path().join("node-1-incident.log"),
+        dir.path().join("single-failover.log"),
+    )
+    .unwrap();
+    for args in [vec!["test"], vec!["test", "-bless"]] {
+        let mut args = args.clone();
+        args.insert(1, dir.path().to_str().unwrap());
+        let o = tpc(&args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        assert!(
+            stdout(&o).contains("two cases are named single-failover"),
+            "{}",
+            stdout(&o)
+        );
+    }
+
+    // -expect naming the file replayed.
+    let file = dir.path().join("single-failover.jsonl");
+    let f = file.to_str().unwrap();
+    let before = std::fs::read(&file).unwrap();
+    let o = tpc(&["replay", f, "-expect", f, "-bless"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(std::fs::read(&file).unwrap(), before);
+}
+
+/// Expected files are meant to be committed: a password given to the replay never
+/// lands in one.
+#[test]
+fn a_secret_in_a_cases_flags_stays_out_of_its_expected_file() {
+    let dir = copy_of_examples();
+    std::fs::write(dir.path().join("auth.txt"), "S3cr3tPassw0rd\n").unwrap();
+    std::fs::write(
+        dir.path().join("single-failover.flags"),
+        "-redis_auth_file auth.txt\n",
+    )
+    .unwrap();
+    let o = tpc(&["test", dir.path().to_str().unwrap(), "-bless"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let expected = std::fs::read_to_string(dir.path().join("single-failover.expected")).unwrap();
+    assert!(
+        expected.contains("redis_auth: '(not recorded)'"),
+        "{expected}"
+    );
+    assert!(!expected.contains("S3cr3t"), "{expected}");
+}

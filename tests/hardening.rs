@@ -1132,3 +1132,30 @@ fn secrets_stay_out_of_logs_and_ps() {
         );
     }
 }
+
+/// An answer to `SENTINEL MASTER node-1` that is about another master (a lie, or a
+/// mix-up) is never applied to that other master.
+#[test]
+fn an_answer_about_another_master_than_asked_is_not_applied() {
+    let s = FakeSentinel::start(vec![master("node-1", 7001, 1), master("node-2", 7002, 1)]);
+    let mut tpc = Tpc::start(tempfile::tempdir().unwrap(), &[s.port], &[]);
+    tpc.wait_config(&server(7002, "node-2"), secs(10));
+    s.wait_subscribers(1, secs(5));
+    s.answer_master_with("node-1", master("node-2", 7666, 99));
+    s.fail_over("node-1", 7001, 7011);
+    tpc.wait_config(&server(7011, "node-1"), secs(10));
+    wait_until("the confirming question", secs(5), || {
+        s.commands()
+            .iter()
+            .any(|c| c.len() == 3 && c[1].eq_ignore_ascii_case("MASTER") && c[2] == "node-1")
+    });
+    holds_for("node-2 where it is", Duration::from_millis(1500), || {
+        tpc.config().contains(&server(7002, "node-2"))
+    });
+    assert!(
+        tpc.log().contains("the answer is about node-2"),
+        "{}",
+        tpc.log()
+    );
+    assert!(tpc.is_running());
+}

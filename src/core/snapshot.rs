@@ -20,6 +20,8 @@ pub enum SnapshotError {
     BadName(String),
     /// `config-epoch` is not a number.
     BadEpoch(String),
+    /// A field is given twice.
+    DuplicateField(String),
 }
 
 impl fmt::Display for SnapshotError {
@@ -34,6 +36,9 @@ impl fmt::Display for SnapshotError {
                 "master name {n:?} cannot be a nutcracker server name (use 1 to 255 letters, digits, '.', '-' or '_')"
             ),
             SnapshotError::BadEpoch(e) => write!(f, "config-epoch {e:?} is not a number"),
+            SnapshotError::DuplicateField(k) => {
+                write!(f, "field {k:?} is given twice: the entry is not used")
+            }
         }
     }
 }
@@ -41,11 +46,16 @@ impl fmt::Display for SnapshotError {
 impl std::error::Error for SnapshotError {}
 
 /// Turns a flat `[field, value, field, value, ...]` list into a map; a trailing field
-/// without a value is dropped.
-pub fn pairs(flat: &[String]) -> BTreeMap<String, String> {
-    flat.chunks_exact(2)
-        .map(|kv| (kv[0].clone(), kv[1].clone()))
-        .collect()
+/// without a value is dropped. A field given twice makes the entry unusable: which of
+/// its values is meant cannot be told (a liar could hide a second name or address).
+pub fn pairs(flat: &[String]) -> Result<BTreeMap<String, String>, SnapshotError> {
+    let mut fields = BTreeMap::new();
+    for kv in flat.chunks_exact(2) {
+        if fields.insert(kv[0].clone(), kv[1].clone()).is_some() {
+            return Err(SnapshotError::DuplicateField(kv[0].clone()));
+        }
+    }
+    Ok(fields)
 }
 
 /// Reads one master's fields.
@@ -97,7 +107,7 @@ mod tests {
     use super::*;
 
     fn flat(words: &[&str]) -> BTreeMap<String, String> {
-        pairs(&words.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        pairs(&words.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap()
     }
 
     #[test]
@@ -150,6 +160,14 @@ mod tests {
             Err(SnapshotError::BadEpoch(_))
         ));
         assert_eq!(flat(&["a", "1", "dangling"]).len(), 1);
+        let twice: Vec<String> = ["name", "a", "name", "b"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            pairs(&twice),
+            Err(SnapshotError::DuplicateField("name".into()))
+        );
     }
 
     #[test]

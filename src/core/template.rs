@@ -302,6 +302,19 @@ impl Template {
     }
 }
 
+/// A config as it may be shown (`tpc status`, replay's final config, expected files):
+/// `redis_auth` masked; a text tpc cannot read as a config is not shown at all (it may
+/// hold a secret tpc cannot find).
+pub fn shown_config(config: &str) -> String {
+    if config.is_empty() {
+        return String::new();
+    }
+    Template::parse(config).map_or_else(
+        |e| format!("(a file tpc cannot read as a nutcracker config, not shown: {e})\n"),
+        |t| t.text_without_secrets(),
+    )
+}
+
 /// Written as its text, `redis_auth` masked, so that a recording holds no secret.
 impl Serialize for Template {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

@@ -100,6 +100,25 @@ fn cases(dir: &Path) -> Result<Vec<Case>, String> {
         });
     }
     cases.sort_by(|a, b| a.name.cmp(&b.name));
+    if let Some(twice) = cases.windows(2).find(|w| w[0].name == w[1].name) {
+        return Err(format!(
+            "two cases are named {} (NAME.jsonl and NAME.log): rename one, each needs its own NAME.expected",
+            twice[0].name
+        ));
+    }
+    // An expected file whose case is gone (renamed, lost) must not pass unnoticed.
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "expected") {
+            let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+            if !cases.iter().any(|c| c.name == stem) {
+                return Err(format!(
+                    "{} has no case: give it {stem}.jsonl or {stem}.log, or remove it",
+                    path.display()
+                ));
+            }
+        }
+    }
     Ok(cases)
 }
 

@@ -374,8 +374,8 @@ async fn query_all(
     let masters: Vec<MasterInfo> = entries_answer("SENTINEL MASTERS", answer)?
         .iter()
         .filter_map(|flat| {
-            let fields: BTreeMap<String, String> = pairs(flat);
-            master_from_fields(&fields)
+            pairs(flat)
+                .and_then(|fields| master_from_fields(&fields))
                 .map_err(|e| warn!("Skipping a master in SENTINEL MASTERS: {e}"))
                 .ok()
         })
@@ -414,9 +414,23 @@ async fn query_masters(
             Ok(Err(e)) => return Err(format!("SENTINEL MASTER: {e}")),
             Ok(Ok(value)) => {
                 let fields = fields_answer("SENTINEL MASTER", value)?;
-                master_from_fields(&pairs(&fields))
-                    .map_err(|e| warn!("Skipping master {name} in SENTINEL MASTER: {e}"))
-                    .ok()
+                let answer = pairs(&fields).and_then(|fields| master_from_fields(&fields));
+                match answer {
+                    Ok(m) if m.name == name => Some(m),
+                    // An answer about another master than asked: a sentinel's lie or a
+                    // mix-up, never applied to that other master.
+                    Ok(m) => {
+                        warn!(
+                            "Skipping SENTINEL MASTER {name}: the answer is about {}",
+                            m.name
+                        );
+                        continue;
+                    }
+                    Err(e) => {
+                        warn!("Skipping master {name} in SENTINEL MASTER: {e}");
+                        None
+                    }
+                }
             }
         };
         let mut replicas = None;
@@ -451,7 +465,8 @@ async fn ask_replicas(
     let found = entries_answer("SENTINEL REPLICAS", answer)?
         .iter()
         .filter_map(|flat| {
-            replica_from_fields(&pairs(flat))
+            pairs(flat)
+                .and_then(|fields| replica_from_fields(&fields))
                 .map_err(|e| warn!("Skipping a replica of {master} in SENTINEL REPLICAS: {e}"))
                 .ok()
         })

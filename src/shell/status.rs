@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use crate::core::layout::Layout;
-use crate::core::template::Template;
+use crate::core::template::shown_config;
 use crate::core::{Core, Effect, Input, Millis};
 
 use super::cli::Options;
@@ -140,7 +140,7 @@ pub fn report(
     let Some(out) = &options.out else {
         text.push_str("The config tpc would write (no -out to compare with):\n");
         let config = would_write.as_deref().or(on_disk.as_deref()).unwrap_or("");
-        text.push_str(&without_secrets(config));
+        text.push_str(&shown_config(config));
         return Status {
             text,
             in_sync: true,
@@ -157,8 +157,8 @@ pub fn report(
         }
         Some(wanted) => {
             let _ = writeln!(text, "{out} is NOT in sync; what tpc would write differs:");
-            let old = without_secrets(&on_disk.unwrap_or_default());
-            let wanted = without_secrets(&wanted);
+            let old = shown_config(&on_disk.unwrap_or_default());
+            let wanted = shown_config(&wanted);
             let diff = similar::TextDiff::from_lines(&old, &wanted);
             let _ = write!(
                 text,
@@ -171,16 +171,4 @@ pub fn report(
             }
         }
     }
-}
-
-/// A config as it may be shown: `redis_auth` masked; a file tpc cannot read as a
-/// config is not shown at all (it may hold a secret tpc cannot find).
-fn without_secrets(config: &str) -> String {
-    if config.is_empty() {
-        return String::new();
-    }
-    Template::parse(config).map_or_else(
-        |e| format!("(a file tpc cannot read as a nutcracker config, not shown: {e})\n"),
-        |t| t.text_without_secrets(),
-    )
 }

@@ -59,6 +59,8 @@ struct State {
     queued: VecDeque<MastersReply>,
     /// A standing raw answer to `SENTINEL MASTERS`, in place of `masters`.
     raw_masters: Option<String>,
+    /// `SENTINEL MASTER <asked>` is answered with this master's entry instead.
+    master_answers: Vec<(String, FakeMaster)>,
     /// The raw answer to `SENTINEL REPLICAS <name>` per master name (none: no replica).
     replicas: BTreeMap<String, String>,
     /// Number of `SENTINEL REPLICAS` answered.
@@ -246,7 +248,11 @@ fn serve(stream: TcpStream, state: Arc<Mutex<State>>) {
             ["SENTINEL", "MASTER", _] => {
                 let mut s = state.lock().unwrap();
                 s.master_queries += 1;
-                match s.masters.iter().find(|m| m.name == cmd[2]) {
+                let instead = s.master_answers.iter().find(|(asked, _)| *asked == cmd[2]);
+                match instead
+                    .map(|(_, m)| m)
+                    .or_else(|| s.masters.iter().find(|m| m.name == cmd[2]))
+                {
                     Some(m) => master_fields(m),
                     None => "-ERR No such master with that name\r\n".into(),
                 }
@@ -308,6 +314,16 @@ impl FakeSentinel {
     }
 
     /// Answers every `SENTINEL MASTERS` with these bytes (none: with the masters again).
+    /// Answers `SENTINEL MASTER <asked>` with `answer`'s entry (a lie about which
+    /// master it is).
+    pub fn answer_master_with(&self, asked: &str, answer: FakeMaster) {
+        self.state
+            .lock()
+            .unwrap()
+            .master_answers
+            .push((asked.to_string(), answer));
+    }
+
     pub fn set_raw_masters(&self, raw: Option<String>) {
         self.state.lock().unwrap().raw_masters = raw;
     }

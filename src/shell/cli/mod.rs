@@ -266,6 +266,16 @@ fn parse_replay(args: &[String]) -> Result<Command, CliError> {
         ),
     };
     let options = validate::validate(&raw).map_err(usage)?;
+    let replayed = match &source {
+        Source::Recording(p) | Source::SentinelLog(p) => p,
+    };
+    if let Some(expect) = raw.expect.as_deref() {
+        if crate::shell::config_file::same_file(std::path::Path::new(expect), replayed) {
+            return Err(CliError(format!(
+                "-expect {expect} is the file being replayed: -bless would replace it; give the expected text a file of its own"
+            )));
+        }
+    }
     Ok(Command::Replay(Box::new(ReplayOptions {
         source,
         format,

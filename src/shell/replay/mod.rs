@@ -21,6 +21,7 @@ use serde_json::json;
 
 use crate::core::driver::{Driver, Outcomes, Slow};
 use crate::core::event::{acted_on, SentinelEvent};
+use crate::core::template::shown_config;
 use crate::core::{Core, CoreSettings, Input, MasterInfo, Millis};
 
 use super::cli::{apply_overrides, Clock, Format, ReplayOptions, Source};
@@ -517,7 +518,7 @@ fn end<W: Write>(mut driver: Driver, mut timeline: Timeline<W>, notes: Notes) ->
                 writeln!(out, "# {note}")?;
             }
             match core.on_disk() {
-                Some(text) => write!(out, "final config:\n{text}")?,
+                Some(text) => write!(out, "final config:\n{}", shown_config(text))?,
                 None => writeln!(out, "final config: none written")?,
             }
         }
@@ -527,7 +528,7 @@ fn end<W: Write>(mut driver: Driver, mut timeline: Timeline<W>, notes: Notes) ->
                 .map(|(at, what)| json!({"at": at.as_u64(), "pending": what}))
                 .collect();
             let end = json!({
-                "final_config": core.on_disk(),
+                "final_config": core.on_disk().map(shown_config),
                 "stats": stats,
                 "notes": all_notes,
                 "summary": failovers,
