@@ -102,7 +102,7 @@ pub struct Imported {
 struct Event {
     line: usize,
     stamp: Stamp,
-    /// New-year crossings of undated lines before this one.
+    /// New-year crossings of its sentinel's undated lines before this one.
     rollovers: i64,
     sentinel: String,
     channel: String,
@@ -197,8 +197,9 @@ pub struct Importer {
     year: Year,
     /// The sentinel named by the last `==> file <==` header (`tail` of several files).
     source: Option<String>,
-    last_month: Option<i64>,
-    rollovers: i64,
+    /// Per sentinel (a merged log holds several): the month of its last undated line,
+    /// and its new-year crossings so far.
+    months: BTreeMap<String, (i64, i64)>,
     events: Vec<Event>,
     report: Report,
 }
@@ -209,8 +210,7 @@ impl Importer {
         Importer {
             year,
             source: None,
-            last_month: None,
-            rollovers: 0,
+            months: BTreeMap::new(),
             events: Vec::new(),
             report: Report::default(),
         }
@@ -243,24 +243,28 @@ impl Importer {
             }
             return;
         };
+        let sentinel = read
+            .source
+            .clone()
+            .or_else(|| self.source.clone())
+            .unwrap_or_else(|| SENTINEL.to_string());
+        let mut rollovers = 0;
         if let Stamp::NoYear { month, .. } = read.stamp {
-            // December to January: a new year.
-            if self.last_month.is_some_and(|last| month + 6 <= last) {
-                self.rollovers += 1;
+            // December to January, in the same sentinel's lines: a new year.
+            let (last, crossed) = self.months.entry(sentinel.clone()).or_insert((month, 0));
+            if month + 6 <= *last {
+                *crossed += 1;
             }
-            self.last_month = Some(month);
+            *last = month;
+            rollovers = *crossed;
             self.report.year_used = Some(self.year);
         }
         *self.report.shapes.entry(read.shape).or_insert(0) += 1;
-        let sentinel = read
-            .source
-            .or_else(|| self.source.clone())
-            .unwrap_or_else(|| SENTINEL.to_string());
         *self.report.sentinels.entry(sentinel.clone()).or_insert(0) += 1;
         self.events.push(Event {
             line: line_no,
             stamp: read.stamp,
-            rollovers: self.rollovers,
+            rollovers,
             sentinel,
             channel,
             payload,
@@ -272,18 +276,22 @@ impl Importer {
     pub fn finish(self) -> Imported {
         let Importer {
             year,
-            rollovers,
+            months,
             events,
             report,
             ..
         } = self;
-        let year_of = |before: i64| match year.from {
-            YearFrom::Flag => year.year + before,
-            YearFrom::Mtime | YearFrom::Now => year.year - (rollovers - before),
+        // The flag's year is each sentinel's first; the file's (or today's), its last.
+        let year_of = |e: &Event| match year.from {
+            YearFrom::Flag => year.year + e.rollovers,
+            YearFrom::Mtime | YearFrom::Now => {
+                let crossed = months.get(&e.sentinel).map_or(0, |(_, c)| *c);
+                year.year - (crossed - e.rollovers)
+            }
         };
         let mut timed: Vec<(i64, Event)> = events
             .into_iter()
-            .map(|e| (e.stamp.ms(year_of(e.rollovers)), e))
+            .map(|e| (e.stamp.ms(year_of(&e)), e))
             .collect();
         timed.sort_by_key(|(ms, e)| (*ms, e.line));
         let start = timed.first().map(|(ms, _)| *ms);

@@ -112,6 +112,29 @@ fn lines_without_a_year_cross_new_year() {
     assert_eq!(import(ending, &lines).report.year_used, Some(ending));
 }
 
+/// A merged log of year-less lines (`grep -H` over two sentinels' logs): each
+/// sentinel's lines cross New Year on their own, not in the file's order.
+#[test]
+fn merged_logs_without_a_year_cross_new_year_per_sentinel() {
+    let lines = [
+        "s1.log:[7] 31 Dec 23:59:59.000 # +sdown master m 10.0.0.1 6379",
+        "s1.log:[7] 01 Jan 00:00:01.000 # -sdown master m 10.0.0.1 6379",
+        "s2.log:[8] 31 Dec 23:59:59.500 # +sdown master m 10.0.0.1 6379",
+        "s2.log:[8] 01 Jan 00:00:01.500 # -sdown master m 10.0.0.1 6379",
+    ];
+    for from in [YearFrom::Flag, YearFrom::Mtime] {
+        let y = if from == YearFrom::Flag { 2025 } else { 2026 };
+        let imported = import(Year { year: y, from }, &lines);
+        let at: Vec<(usize, u64)> = imported
+            .inputs
+            .iter()
+            .map(|(line, i)| (*line, i.at().0))
+            .collect();
+        assert_eq!(at, [(1, 0), (3, 500), (2, 2000), (4, 2500)], "{from:?}");
+        assert_eq!(imported.start, Some(1_767_225_599_000), "{from:?}");
+    }
+}
+
 #[test]
 fn unread_event_looking_lines_and_bad_bytes_are_reported() {
     let mut imp = Importer::new(year(2026));
