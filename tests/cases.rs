@@ -194,3 +194,38 @@ fn a_secret_in_a_cases_flags_stays_out_of_its_expected_file() {
     );
     assert!(!expected.contains("S3cr3t"), "{expected}");
 }
+
+#[test]
+fn a_flags_file_that_cannot_be_read_fails_its_case_alone() {
+    let dir = copy_of_examples();
+    std::fs::write(dir.path().join("single-failover.flags"), "-wait \"10\n").unwrap();
+    let o = tpc(&["test", dir.path().to_str().unwrap()]);
+    let report = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{report}");
+    assert!(report.contains("ok      node-1-incident\n"), "{report}");
+    assert!(
+        report.contains("FAILED  single-failover: single-failover.flags:"),
+        "{report}"
+    );
+    assert!(report.ends_with("1 passed, 1 failed\n"), "{report}");
+}
+
+/// In JSON as in text, a reload with no outcome by the end of a recording has no gap.
+#[test]
+fn a_reload_without_an_outcome_has_no_gap_in_json() {
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/scenarios/19_recording_ends_with_reload_pending.jsonl"
+    );
+    let o = tpc(&["replay", file, "-format", "json"]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    let last: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    let summary = last["summary"].as_array().unwrap();
+    let pending: Vec<_> = summary
+        .iter()
+        .filter(|f| f["reload_outcome"] == "none by the end")
+        .collect();
+    assert_eq!(pending.len(), 1, "{last}");
+    assert!(pending[0]["gap"].is_null(), "{last}");
+}

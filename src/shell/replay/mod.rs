@@ -527,11 +527,23 @@ fn end<W: Write>(mut driver: Driver, mut timeline: Timeline<W>, notes: Notes) ->
                 .iter()
                 .map(|(at, what)| json!({"at": at.as_u64(), "pending": what}))
                 .collect();
+            // A reload with no outcome by the end has no gap yet, as in the text.
+            let summary: Vec<serde_json::Value> = failovers
+                .iter()
+                .map(|f| {
+                    let mut v = json!(f);
+                    if f.reload_id().is_some_and(|id| running.contains(&id)) {
+                        v["gap"] = serde_json::Value::Null;
+                        v["reload_outcome"] = json!("none by the end");
+                    }
+                    v
+                })
+                .collect();
             let end = json!({
                 "final_config": core.on_disk().map(shown_config),
                 "stats": stats,
                 "notes": all_notes,
-                "summary": failovers,
+                "summary": summary,
                 "pending": pending,
             });
             writeln!(out, "{end}")?;
