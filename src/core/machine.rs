@@ -753,13 +753,13 @@ impl Core {
         let Layout::Kept { template, .. } = &self.layout else {
             return;
         };
-        let mut unknown: Vec<String> = template
+        // Each line is named: a server in two pools is two lines to fix.
+        let unknown: Vec<String> = template
             .holes()
             .iter()
             .filter(|h| self.topology.get(&h.name).is_none())
             .map(|h| format!("{} (pool {}, line {})", h.name, h.pool, h.line))
             .collect();
-        unknown.dedup();
         let carried: BTreeSet<&str> = template.holes().iter().map(|h| h.name.as_str()).collect();
         let unserved: Vec<&String> = self
             .topology

@@ -151,11 +151,11 @@ impl Replicas {
     }
 }
 
-/// Whether `addr` is no one's address (`0.0.0.0`, `::`): never a replica to route to.
+/// Whether `addr` is no one's address (`0.0.0.0`, `::`, any spelling of them: only
+/// zeros, dots and colons): never a replica to route to. Read from the text alone: the
+/// core resolves nothing.
 fn is_wildcard(addr: &Addr) -> bool {
-    addr.host
-        .parse::<std::net::IpAddr>()
-        .is_ok_and(|ip| ip.is_unspecified())
+    !addr.host.is_empty() && addr.host.bytes().all(|b| matches!(b, b'0' | b'.' | b':'))
 }
 
 #[cfg(test)]
