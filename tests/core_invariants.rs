@@ -301,7 +301,17 @@ fn check_converges(plan: Plan) -> Result<(), TestCaseError> {
     if trace.final_masters.is_empty() {
         return Ok(());
     }
-    let want = render(&CoreSettings::default().pool, &trace.final_masters);
+    let pool = CoreSettings::default().pool;
+    // Every config written, patched in place or rendered whole, is the rendering of the
+    // servers it holds.
+    for (_, text) in &trace.writes {
+        let held: BTreeMap<String, Addr> = servers(text)
+            .into_iter()
+            .map(|(name, a)| (name, Addr::parse(a.strip_suffix(":1").unwrap()).unwrap()))
+            .collect();
+        prop_assert_eq!(text, &render(&pool, &held));
+    }
+    let want = render(&pool, &trace.final_masters);
     prop_assert_eq!(trace.final_on_disk.as_ref(), Some(&want));
     let (written_at, text) = trace.writes.last().expect("a write happened");
     prop_assert_eq!(text, &want);

@@ -3,11 +3,19 @@
 //! mode: the servers are the template's, their addresses kept current, a replica
 //! pool's following a healthy replica). Both are templates whose holes are filled with
 //! addresses; this is where the two modes differ.
+//!
+//! A failover moves one master: the config is then patched where that master's servers
+//! are (see [`crate::core::patch`]), and only the masters touched since the file was
+//! last known to be right are compared ([`Unchecked`]), so a switch costs the same work
+//! at 2 masters as at 50,000 but for one copy of the text.
 
+use std::borrow::Cow;
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::core::addr::Addr;
 use crate::core::effect::{diff, Change};
+use crate::core::patch::{patch, spell, Span};
 use crate::core::render::Renderer;
 use crate::core::replicas::Replicas;
 use crate::core::settings::CoreSettings;
@@ -32,6 +40,8 @@ pub enum Layout {
         replica_pools: BTreeSet<String>,
         /// The masters whose replicas those servers follow.
         followed: BTreeSet<String>,
+        /// The holes of each master, in file order.
+        holes_of: BTreeMap<String, Vec<usize>>,
     },
 }
 
@@ -43,8 +53,80 @@ pub struct Disk {
     /// In template mode, the address at each of the template's holes (empty when the
     /// file does not have the template's server lines).
     pub holes: Vec<Addr>,
+    /// Where each hole's address sits in the file's text when it is a rendering (in
+    /// generate mode a hole per master, sorted by name); empty otherwise.
+    pub spans: Vec<Span>,
     /// Whether the file is exactly this layout's config for these addresses.
     pub rendering: bool,
+}
+
+impl Disk {
+    /// What the file holds once `written` is on disk.
+    pub fn apply(&mut self, written: Written) {
+        match written {
+            Written::Whole(disk) => *self = disk,
+            Written::Moves(moves) => {
+                self.masters.extend(moves.masters);
+                for (i, addr) in moves.holes {
+                    if let Some(hole) = self.holes.get_mut(i) {
+                        *hole = addr;
+                    }
+                }
+                self.spans = moves.spans;
+            }
+        }
+    }
+}
+
+/// The masters whose servers may not be where the known masters and replicas call
+/// for: every other master's are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unchecked {
+    /// Any master's (the file was just read, or nothing is known of it).
+    All,
+    /// Only these masters'.
+    Names(BTreeSet<String>),
+}
+
+impl Written {
+    /// The masters whose servers it moves; `None` when it is written all anew.
+    pub fn moved(&self) -> Option<&BTreeSet<String>> {
+        match self {
+            Written::Whole(_) => None,
+            Written::Moves(moves) => Some(&moves.names),
+        }
+    }
+}
+
+impl Unchecked {
+    /// Adds `names` to the masters to check.
+    pub fn add(&mut self, names: impl IntoIterator<Item = String>) {
+        if let Unchecked::Names(set) = self {
+            set.extend(names);
+        }
+    }
+}
+
+/// What tpc will know of the file once a config is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written {
+    /// The file is this, all anew.
+    Whole(Disk),
+    /// The file is the one on disk with these servers moved.
+    Moves(Moves),
+}
+
+/// Servers moved in place: the file's structure is unchanged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Moves {
+    /// The masters whose servers move.
+    names: BTreeSet<String>,
+    /// The masters' new addresses.
+    masters: Vec<(String, Addr)>,
+    /// In template mode, the holes' new addresses.
+    holes: Vec<(usize, Addr)>,
+    /// Where each hole's address sits in the new text.
+    spans: Vec<Span>,
 }
 
 /// A config the known masters call for.
@@ -53,7 +135,10 @@ pub struct Target {
     /// The whole file.
     pub text: String,
     /// What tpc will know of it once written.
-    pub disk: Disk,
+    pub written: Written,
+    /// What differs from the file on disk, sorted: masters by name, then each replica
+    /// pool's server that moves.
+    pub changes: Vec<Change>,
 }
 
 impl Layout {
@@ -76,10 +161,15 @@ impl Layout {
             .filter(|h| replica_pools.contains(&h.pool))
             .map(|h| h.name.clone())
             .collect();
+        let mut holes_of = BTreeMap::<String, Vec<usize>>::new();
+        for (i, hole) in template.holes().iter().enumerate() {
+            holes_of.entry(hole.name.clone()).or_default().push(i);
+        }
         Layout::Kept {
             template,
             replica_pools,
             followed,
+            holes_of,
         }
     }
 
@@ -144,6 +234,9 @@ impl Layout {
             }
         }
         disk.rendering = self.render(&disk) == text;
+        if disk.rendering {
+            disk.spans = found.spans();
+        }
         disk
     }
 
@@ -208,18 +301,33 @@ impl Layout {
     }
 
     /// The config the known masters call for; a server whose master no sentinel knows
-    /// keeps the address it has on disk (or in the template).
-    pub fn target(&self, topology: &Topology, replicas: &Replicas, disk: &Disk) -> Target {
-        match self {
+    /// keeps the address it has on disk (or in the template). `on_disk` is the file's
+    /// text, which `disk` describes: where only addresses of `unchecked` masters move,
+    /// it is patched in place rather than rendered anew.
+    pub fn target(
+        &self,
+        topology: &Topology,
+        replicas: &Replicas,
+        disk: &Disk,
+        on_disk: Option<&str>,
+        unchecked: &Unchecked,
+    ) -> Target {
+        if let (Some(text), Unchecked::Names(names)) = (on_disk, unchecked) {
+            if let Some(target) = self.moved(topology, replicas, disk, text, names) {
+                return target;
+            }
+        }
+        let (text, next) = match self {
             Layout::Generated { renderer, .. } => {
                 let masters = topology.addrs();
-                let text = renderer.render(&masters);
+                let template = renderer.template(&masters);
                 let disk = Disk {
                     masters,
                     holes: Vec::new(),
+                    spans: template.spans(),
                     rendering: true,
                 };
-                Target { text, disk }
+                (template.text(), disk)
             }
             Layout::Kept { template, .. } => {
                 let masters = self.master_addrs(topology);
@@ -240,20 +348,160 @@ impl Layout {
                         masters.entry(hole.name.clone()).or_insert(addr.clone());
                     }
                 }
-                let text = template.fill(|i, _| holes.get(i));
+                let (text, spans) = template.fill_with_spans(|i, _| holes.get(i));
                 let disk = Disk {
                     masters,
                     holes,
+                    spans,
                     rendering: true,
                 };
-                Target { text, disk }
+                (text, disk)
+            }
+        };
+        Target {
+            text,
+            changes: self.changes(disk, &next),
+            written: Written::Whole(next),
+        }
+    }
+
+    /// The target as `text` (a rendering `disk` describes) with the servers of the
+    /// masters `names` moved; `None` when more than addresses change (a master added
+    /// or removed) or the text's holes are not known.
+    fn moved(
+        &self,
+        topology: &Topology,
+        replicas: &Replicas,
+        disk: &Disk,
+        text: &str,
+        names: &BTreeSet<String>,
+    ) -> Option<Target> {
+        if !disk.rendering {
+            return None;
+        }
+        match self {
+            Layout::Generated { .. } => {
+                if disk.spans.len() != disk.masters.len() {
+                    return None;
+                }
+                let mut moved = Vec::new();
+                for name in names {
+                    let to = &topology.get(name)?.addr;
+                    let from = disk.masters.get(name)?;
+                    if from != to {
+                        moved.push((name, from, to));
+                    }
+                }
+                // The holes are the masters in name order: one walk finds the moved ones.
+                let mut at = moved.iter().peekable();
+                let mut moves = Vec::with_capacity(moved.len());
+                for (i, name) in disk.masters.keys().enumerate() {
+                    if let Some((_, _, to)) = at.next_if(|(n, _, _)| *n == name) {
+                        moves.push((i, Cow::Owned(spell(to))));
+                    }
+                }
+                let (text, spans) = patch(text, &disk.spans, &moves);
+                let changes = moved
+                    .iter()
+                    .map(|(name, from, to)| Change {
+                        name: name.to_string(),
+                        from: Some((*from).clone()),
+                        to: Some((*to).clone()),
+                    })
+                    .collect();
+                let masters: Vec<_> = moved
+                    .into_iter()
+                    .map(|(name, _, to)| (name.clone(), to.clone()))
+                    .collect();
+                Some(Target {
+                    text,
+                    written: Written::Moves(Moves {
+                        names: masters.iter().map(|(name, _)| name.clone()).collect(),
+                        masters,
+                        holes: Vec::new(),
+                        spans,
+                    }),
+                    changes,
+                })
+            }
+            Layout::Kept {
+                template, holes_of, ..
+            } => {
+                let count = template.holes().len();
+                if disk.spans.len() != count || disk.holes.len() != count {
+                    return None;
+                }
+                let all_masters = self.master_addrs(topology);
+                let mut holes = BTreeMap::new();
+                for name in names {
+                    for &i in holes_of.get(name).into_iter().flatten() {
+                        let hole = &template.holes()[i];
+                        match self.wanted(hole, topology, replicas, &all_masters) {
+                            Some(to) if disk.holes[i] != *to => {
+                                holes.insert(i, to);
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                let now = |i: usize| holes.get(&i).copied().unwrap_or(&disk.holes[i]);
+                let mut changes = Vec::new();
+                let mut masters = Vec::new();
+                for name in names {
+                    let first = holes_of
+                        .get(name)
+                        .into_iter()
+                        .flatten()
+                        .copied()
+                        .find(|&i| !self.follows_replica(&template.holes()[i]));
+                    let Some(i) = first else { continue };
+                    let from = disk.masters.get(name);
+                    if from != Some(now(i)) {
+                        changes.push(Change {
+                            name: name.clone(),
+                            from: from.cloned(),
+                            to: Some(now(i).clone()),
+                        });
+                        masters.push((name.clone(), now(i).clone()));
+                    }
+                }
+                for (&i, &to) in &holes {
+                    let hole = &template.holes()[i];
+                    if self.follows_replica(hole) {
+                        changes.push(Change {
+                            name: format!("{} (replica, pool {})", hole.name, hole.pool),
+                            from: Some(disk.holes[i].clone()),
+                            to: Some(to.clone()),
+                        });
+                    }
+                }
+                let moves: Vec<_> = holes
+                    .iter()
+                    .map(|(&i, &to)| (i, template.spelling(i, to)))
+                    .collect();
+                let (text, spans) = patch(text, &disk.spans, &moves);
+                let names = holes
+                    .keys()
+                    .map(|&i| template.holes()[i].name.clone())
+                    .collect();
+                let holes = holes.into_iter().map(|(i, to)| (i, to.clone())).collect();
+                Some(Target {
+                    text,
+                    written: Written::Moves(Moves {
+                        names,
+                        masters,
+                        holes,
+                        spans,
+                    }),
+                    changes,
+                })
             }
         }
     }
 
     /// What changes between the config on disk and `to`, sorted: masters by name, then
     /// each replica pool's server that moves.
-    pub fn changes(&self, from: &Disk, to: &Disk) -> Vec<Change> {
+    fn changes(&self, from: &Disk, to: &Disk) -> Vec<Change> {
         let mut changes = diff(&from.masters, &to.masters);
         if let Layout::Kept { template, .. } = self {
             for (i, hole) in template.holes().iter().enumerate() {
@@ -270,22 +518,91 @@ impl Layout {
         changes
     }
 
-    /// Whether the known masters call for a config other than the one on disk.
+    /// Whether the known masters call for a config other than the one on disk. Only the
+    /// `unchecked` masters can: they are narrowed to those whose servers differ.
     /// Generate mode writes nothing while no master is known: nutcracker rejects a pool
     /// without servers.
-    pub fn differs(&self, topology: &Topology, replicas: &Replicas, disk: &Disk) -> bool {
-        match self {
+    pub fn differs(
+        &self,
+        topology: &Topology,
+        replicas: &Replicas,
+        disk: &Disk,
+        unchecked: &mut Unchecked,
+    ) -> bool {
+        let names = match self {
             Layout::Generated { .. } => {
-                !topology.is_empty() && (!disk.rendering || !topology.has_addrs(&disk.masters))
+                if topology.is_empty() {
+                    return false;
+                }
+                if !disk.rendering {
+                    return true;
+                }
+                let addr = |name: &str| topology.get(name).map(|k| &k.addr);
+                match std::mem::replace(unchecked, Unchecked::All) {
+                    Unchecked::All => diff_names(topology, &disk.masters),
+                    Unchecked::Names(mut names) => {
+                        names.retain(|name| addr(name) != disk.masters.get(name));
+                        names
+                    }
+                }
             }
-            Layout::Kept { template, .. } => {
+            Layout::Kept {
+                template, holes_of, ..
+            } => {
+                if !disk.rendering {
+                    return true;
+                }
                 let masters = self.master_addrs(topology);
-                !disk.rendering
-                    || template.holes().iter().enumerate().any(|(i, h)| {
-                        self.wanted(h, topology, replicas, &masters)
-                            .is_some_and(|want| disk.holes.get(i) != Some(want))
-                    })
+                let differs_at = |i: usize| {
+                    self.wanted(&template.holes()[i], topology, replicas, &masters)
+                        .is_some_and(|want| disk.holes.get(i) != Some(want))
+                };
+                match std::mem::replace(unchecked, Unchecked::All) {
+                    Unchecked::All => (0..template.holes().len())
+                        .filter(|&i| differs_at(i))
+                        .map(|i| template.holes()[i].name.clone())
+                        .collect(),
+                    Unchecked::Names(mut names) => {
+                        names.retain(|name| {
+                            holes_of
+                                .get(name)
+                                .into_iter()
+                                .flatten()
+                                .any(|&i| differs_at(i))
+                        });
+                        names
+                    }
+                }
             }
+        };
+        let differs = !names.is_empty();
+        *unchecked = Unchecked::Names(names);
+        differs
+    }
+}
+
+/// The masters `topology` and `disk` disagree on (known to one only, or at two
+/// addresses): one walk through both.
+fn diff_names(topology: &Topology, disk: &BTreeMap<String, Addr>) -> BTreeSet<String> {
+    let (mut known, mut written) = (topology.iter().peekable(), disk.iter().peekable());
+    let mut names = BTreeSet::new();
+    loop {
+        let order = match (known.peek(), written.peek()) {
+            (None, None) => return names,
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some((a, _)), Some((b, _))) => a.cmp(b),
+        };
+        let differing = match order {
+            Ordering::Less => known.next().map(|(name, _)| name),
+            Ordering::Greater => written.next().map(|(name, _)| name),
+            Ordering::Equal => match (known.next(), written.next()) {
+                (Some((name, a)), Some((_, b))) if a != b => Some(name),
+                _ => None,
+            },
+        };
+        if let Some(name) = differing {
+            names.insert(name.clone());
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::core::event::{is_valid_name, SentinelEvent};
 use crate::core::histogram::Histogram;
 use crate::core::input::{Input, Outcome};
 use crate::core::latency::Latency;
-use crate::core::layout::{Disk, Layout, Target};
+use crate::core::layout::{Disk, Layout, Target, Unchecked, Written};
 use crate::core::links::{Links, Reach};
 use crate::core::replicas::{ReplicaInfo, Replicas};
 use crate::core::settings::CoreSettings;
@@ -33,7 +33,7 @@ const CONFIRM_ONE_BY_ONE: usize = 16;
 struct PendingWrite {
     id: EffectId,
     text: String,
-    disk: Disk,
+    written: Written,
 }
 
 /// tpc's decisions, as a deterministic state machine.
@@ -63,6 +63,8 @@ pub struct Core {
     on_disk: Option<String>,
     /// What `on_disk` holds.
     disk: Disk,
+    /// The masters whose servers may not be on disk where the known masters call for.
+    unchecked: Unchecked,
     /// What the sentinels say of the replicas that replica pools follow.
     replicas: Replicas,
     /// Masters whose replica pools' servers point at the master: no healthy replica.
@@ -155,6 +157,7 @@ impl Core {
             topology: Topology::default(),
             on_disk,
             disk,
+            unchecked: Unchecked::All,
             replicas: Replicas::default(),
             without_replica: BTreeSet::new(),
             replica_recheck: None,
@@ -847,6 +850,7 @@ impl Core {
         self.stats.drift_repairs += 1;
         self.on_disk = text.map(str::to_string);
         self.disk = text.map(|t| self.layout.read(t)).unwrap_or_default();
+        self.unchecked = Unchecked::All;
         self.checked_on_disk = false;
         self.compare_target();
     }
@@ -860,7 +864,13 @@ impl Core {
                     self.write_error = None;
                     self.ready = true;
                     self.on_disk = Some(w.text);
-                    self.disk = w.disk;
+                    // What was written may differ from what the masters call for now
+                    // where it changed the file: those masters are checked again.
+                    match w.written.moved() {
+                        Some(names) => self.unchecked.add(names.iter().cloned()),
+                        None => self.unchecked = Unchecked::All,
+                    }
+                    self.disk.apply(w.written);
                     self.checked_on_disk = true;
                     self.compare_target();
                     self.reload_owed = true;
@@ -961,9 +971,20 @@ impl Core {
     /// pool's server falls back to its master for want of a healthy replica, and when
     /// it has one again.
     fn compare_target(&mut self) {
-        let differs = self
-            .layout
-            .differs(&self.topology, &self.replicas, &self.disk);
+        let touched = self.topology.take_touched();
+        // A replica pool's server depends on its replicas and on every master's address
+        // (it never routes to one).
+        let replicas_changed = self.replicas.version() != self.target_differs.0 .1;
+        if replicas_changed || !touched.is_empty() {
+            self.unchecked.add(self.layout.followed());
+        }
+        self.unchecked.add(touched);
+        let differs = self.layout.differs(
+            &self.topology,
+            &self.replicas,
+            &self.disk,
+            &mut self.unchecked,
+        );
         self.target_differs = (self.target_version(), differs);
         let without = self.layout.without_replica(&self.topology, &self.replicas);
         if without != self.without_replica {
@@ -1039,10 +1060,17 @@ impl Core {
     }
 
     fn start_write(&mut self) {
-        let Target { text, disk } = self
-            .layout
-            .target(&self.topology, &self.replicas, &self.disk);
-        let changes = self.layout.changes(&self.disk, &disk);
+        let Target {
+            text,
+            written,
+            changes,
+        } = self.layout.target(
+            &self.topology,
+            &self.replicas,
+            &self.disk,
+            self.on_disk.as_deref(),
+            &self.unchecked,
+        );
         self.latency
             .write_started(changes.iter().map(|c| c.name.as_str()));
         // Moves only, from a checked rendering: the same servers, the same keys.
@@ -1057,7 +1085,7 @@ impl Core {
             changes,
             addresses_only,
         });
-        self.write = Some(PendingWrite { id, text, disk });
+        self.write = Some(PendingWrite { id, text, written });
     }
 
     /// Asks every sentinel for its masters each `reconcile` interval.

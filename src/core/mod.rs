@@ -17,6 +17,7 @@ pub mod latency;
 pub mod layout;
 pub mod links;
 pub mod machine;
+pub mod patch;
 pub mod render;
 pub mod replicas;
 pub mod secret;

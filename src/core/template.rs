@@ -9,6 +9,7 @@
 //! scalar starts; serde_yaml (the reader nutcracker's configs are checked with elsewhere)
 //! must accept the file too.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -17,6 +18,7 @@ use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 use crate::core::addr::Addr;
+use crate::core::patch::{spell, Span};
 
 /// What a masked secret reads as in a template written to a recording.
 const MASKED: &str = "'(not recorded)'";
@@ -210,10 +212,7 @@ impl Template {
     /// be one longer than the holes).
     pub(crate) fn built(pieces: Vec<String>, holes: Vec<Hole>, pools: Vec<String>) -> Template {
         debug_assert_eq!(pieces.len(), holes.len() + 1);
-        let spelled = holes
-            .iter()
-            .map(|h| format!("{}:{}", h.addr.host, h.addr.port))
-            .collect();
+        let spelled = holes.iter().map(|h| spell(&h.addr)).collect();
         Template {
             pieces,
             spelled,
@@ -241,23 +240,52 @@ impl Template {
 
     /// The text with hole `i` filled by `addr_of(i, hole)`, or the template's own
     /// address where that gives none (spelled as the template spells it).
-    pub fn fill<'a>(&'a self, mut addr_of: impl FnMut(usize, &Hole) -> Option<&'a Addr>) -> String {
-        use std::fmt::Write;
+    pub fn fill<'a>(&'a self, addr_of: impl FnMut(usize, &Hole) -> Option<&'a Addr>) -> String {
+        self.fill_with_spans(addr_of).0
+    }
+
+    /// [`Template::fill`], and where each hole's address sits in the text.
+    pub fn fill_with_spans<'a>(
+        &'a self,
+        mut addr_of: impl FnMut(usize, &Hole) -> Option<&'a Addr>,
+    ) -> (String, Vec<Span>) {
         let size: usize = self.pieces.iter().map(String::len).sum();
         let mut text = String::with_capacity(size + self.holes.len() * 24);
-        let holes = self.pieces.iter().zip(&self.holes).zip(&self.spelled);
-        for (i, ((piece, hole), spelled)) in holes.enumerate() {
+        let mut spans = Vec::with_capacity(self.holes.len());
+        for (i, (piece, hole)) in self.pieces.iter().zip(&self.holes).enumerate() {
             text.push_str(piece);
+            let start = text.len();
             match addr_of(i, hole) {
-                Some(addr) if *addr != hole.addr => {
-                    // Writing to a String cannot fail.
-                    let _ = write!(text, "{}:{}", addr.host, addr.port);
-                }
-                _ => text.push_str(spelled),
+                Some(addr) => text.push_str(&self.spelling(i, addr)),
+                None => text.push_str(&self.spelled[i]),
             }
+            spans.push((start, text.len()));
         }
         text.push_str(self.pieces.last().map_or("", String::as_str));
-        text
+        (text, spans)
+    }
+
+    /// How hole `i` spells `addr`: as the template does while the address is the
+    /// template's own (`:6379`, `[::1]:6379`, a padded port), else as tpc writes it.
+    pub fn spelling(&self, i: usize, addr: &Addr) -> Cow<'_, str> {
+        match (self.holes.get(i), self.spelled.get(i)) {
+            (Some(hole), Some(spelled)) if hole.addr == *addr => Cow::Borrowed(spelled),
+            _ => Cow::Owned(spell(addr)),
+        }
+    }
+
+    /// Where each hole's address sits in the template's own text.
+    pub fn spans(&self) -> Vec<Span> {
+        let mut at = 0;
+        let holes = self.pieces.iter().zip(&self.spelled);
+        holes
+            .map(|(piece, spelled)| {
+                at += piece.len();
+                let span = (at, at + spelled.len());
+                at = span.1;
+                span
+            })
+            .collect()
     }
 
     /// The template's own text.

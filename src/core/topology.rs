@@ -120,6 +120,9 @@ pub enum Switched {
 pub struct Topology {
     masters: BTreeMap<String, Known>,
     version: u64,
+    /// The masters added, moved or removed since [`Topology::take_touched`] was last
+    /// called.
+    touched: BTreeSet<String>,
 }
 
 impl Topology {
@@ -134,6 +137,12 @@ impl Topology {
     /// Grows with every change of an address, so callers can cache what they derive.
     pub fn version(&self) -> u64 {
         self.version
+    }
+
+    /// The masters added, moved or removed since the last call, which are all that can
+    /// differ from what was derived then.
+    pub fn take_touched(&mut self) -> BTreeSet<String> {
+        std::mem::take(&mut self.touched)
     }
 
     /// Names and addresses, sorted by name, without copying.
@@ -186,6 +195,7 @@ impl Topology {
             Some(k) => k,
             None => {
                 self.version += 1;
+                self.touched.insert(name.to_string());
                 self.masters.entry(name.to_string()).or_insert(Known {
                     addr: addr.clone(),
                     reports: Vec::new(),
@@ -265,6 +275,7 @@ impl Topology {
                 return None;
             }
             self.version += 1;
+            self.touched.insert(name.to_string());
             Some(std::mem::replace(&mut k.addr, to))
         };
         if !matches!(judgement, Judgement::Disagree) {
@@ -371,6 +382,7 @@ impl Topology {
             Some(k) if k.addr != *addr && k.reports.iter().any(|r| r.addr == *addr) => {
                 k.addr = addr.clone();
                 self.version += 1;
+                self.touched.insert(name.to_string());
                 true
             }
             _ => false,
@@ -392,6 +404,7 @@ impl Topology {
             return Withdrawn::Unknown;
         };
         self.version += 1;
+        self.touched.insert(name.to_string());
         Withdrawn::Removed(k.addr)
     }
 
