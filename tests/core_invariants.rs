@@ -141,7 +141,7 @@ impl Sim {
                 Effect::WriteConfig { id, text, .. } => self.pending.push((
                     self.now + Millis(self.plan.write_latency),
                     *id,
-                    Some(text.clone()),
+                    Some(text.to_string()),
                 )),
                 Effect::RunReload { id } => {
                     self.trace.reload_starts.push(self.now);

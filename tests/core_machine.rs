@@ -81,7 +81,7 @@ fn the_write(effects: &[Effect]) -> (EffectId, String) {
     let writes: Vec<_> = effects
         .iter()
         .filter_map(|e| match e {
-            Effect::WriteConfig { id, text, .. } => Some((*id, text.clone())),
+            Effect::WriteConfig { id, text, .. } => Some((*id, text.to_string())),
             _ => None,
         })
         .collect();

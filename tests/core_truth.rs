@@ -604,13 +604,13 @@ impl Sim {
         while let Some(effect) = self.core.poll_effect() {
             match effect {
                 Effect::WriteConfig { id, text, .. } => {
-                    self.asked.push((self.now, text.clone()));
+                    self.asked.push((self.now, text.to_string()));
                     let at = self.now + Millis(self.plan.write_latency);
                     self.schedule(
                         at,
                         Event::Done {
                             id,
-                            write: Some(text),
+                            write: Some(text.to_string()),
                         },
                     );
                 }
@@ -1370,7 +1370,7 @@ impl Bench {
         self.effects
             .iter()
             .filter_map(|(_, e)| match e {
-                Effect::WriteConfig { text, .. } => Some(text),
+                Effect::WriteConfig { text, .. } => Some(text.as_ref()),
                 _ => None,
             })
             .collect()

@@ -190,7 +190,7 @@ impl Run {
             assert!(self.steps < MAX_STEPS, "the core never settles");
             let next = match effect {
                 Effect::WriteConfig { id, text, .. } => {
-                    self.writes.push((text, self.sentinel.clone()));
+                    self.writes.push((text.to_string(), self.sentinel.clone()));
                     self.done(id)
                 }
                 Effect::RunReload { id } => self.done(id),

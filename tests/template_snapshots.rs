@@ -109,7 +109,7 @@ fn run(path: &str, on_disk: Option<&str>, script: &[(u64, Said)]) -> String {
                     changes.join("; "),
                     changed_lines(&last, text)
                 );
-                last = text.clone();
+                last = text.to_string();
             }
             Entry::Effect(_, Effect::Stop { error }) => panic!("stopped: {error}"),
             _ => {}

@@ -4,6 +4,7 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -44,8 +45,8 @@ pub enum Effect {
     WriteConfig {
         /// Matches the outcome to this write.
         id: EffectId,
-        /// The whole file.
-        text: String,
+        /// The whole file (shared with the core, which keeps it as the file on disk).
+        text: Arc<String>,
         /// What differs from the config on disk, sorted by name.
         changes: Vec<Change>,
         /// The text differs from a config tpc wrote and checked (`nutcracker -t`) only

@@ -2,6 +2,7 @@
 //! perform. It never reads a clock and does no I/O.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 
 use tracing::{debug, info, warn};
 
@@ -32,7 +33,7 @@ const CONFIRM_ONE_BY_ONE: usize = 16;
 #[derive(Debug, Clone)]
 struct PendingWrite {
     id: EffectId,
-    text: String,
+    text: Arc<String>,
     written: Written,
 }
 
@@ -60,7 +61,7 @@ pub struct Core {
     layout: Layout,
     topology: Topology,
     /// The file on disk as tpc last wrote or found it.
-    on_disk: Option<String>,
+    on_disk: Option<Arc<String>>,
     /// What `on_disk` holds.
     disk: Disk,
     /// The masters whose servers may not be on disk where the known masters call for.
@@ -155,7 +156,7 @@ impl Core {
             layout,
             settings,
             topology: Topology::default(),
-            on_disk,
+            on_disk: on_disk.map(Arc::new),
             disk,
             unchecked: Unchecked::All,
             replicas: Replicas::default(),
@@ -209,7 +210,7 @@ impl Core {
 
     /// The config text the core last saw written (or found on disk at start).
     pub fn on_disk(&self) -> Option<&str> {
-        self.on_disk.as_deref()
+        self.on_disk.as_ref().map(|t| t.as_str())
     }
 
     /// Counters of what the core saw and did.
@@ -834,7 +835,10 @@ impl Core {
         let Some((_, writes)) = self.reading.take_if(|(asked, _)| *asked == id) else {
             return;
         };
-        if writes != self.stats.writes || self.write.is_some() || text == self.on_disk.as_deref() {
+        if writes != self.stats.writes
+            || self.write.is_some()
+            || text == self.on_disk.as_ref().map(|t| t.as_str())
+        {
             return;
         }
         let what = if text.is_some() {
@@ -848,7 +852,7 @@ impl Core {
             format!("The config file {what} behind tpc's back: tpc writes it again"),
         );
         self.stats.drift_repairs += 1;
-        self.on_disk = text.map(str::to_string);
+        self.on_disk = text.map(|t| Arc::new(t.to_string()));
         self.disk = text.map(|t| self.layout.read(t)).unwrap_or_default();
         self.unchecked = Unchecked::All;
         self.checked_on_disk = false;
@@ -1068,7 +1072,7 @@ impl Core {
             &self.topology,
             &self.replicas,
             &self.disk,
-            self.on_disk.as_deref(),
+            self.on_disk.as_ref().map(|t| t.as_str()),
             &self.unchecked,
         );
         self.latency
@@ -1079,9 +1083,10 @@ impl Core {
             && !changes.is_empty()
             && changes.iter().all(|c| c.from.is_some() && c.to.is_some());
         let id = self.next_id();
+        let text = Arc::new(text);
         self.effects.push_back(Effect::WriteConfig {
             id,
-            text: text.clone(),
+            text: Arc::clone(&text),
             changes,
             addresses_only,
         });

@@ -311,6 +311,7 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
             masters: master_query_tx.clone(),
         },
     ));
+    let writing = Arc::new(std::sync::Mutex::new(()));
     let performer = Performer {
         out: options.out.clone(),
         nutcracker,
@@ -329,6 +330,7 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
         reads: reads_tx,
         end_commands: end_commands_rx,
         stdout_closed: stdout_closed.clone(),
+        writing: Arc::clone(&writing),
     };
     // The longest start-up takes with a sentinel that answers: its answer, then the grace.
     let start_up =
@@ -440,6 +442,10 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
         server.abort();
     }
     notifier.finish(NOTIFY_WAIT).await;
+    // A write answers once its file is in place: its .bak and folder sync may remain.
+    // Bounded: a write that never ended was given up on above.
+    let finished = tokio::task::spawn_blocking(move || drop(writing.lock()));
+    let _ = tokio::time::timeout(Duration::from_secs(1), finished).await;
     if let Some(error) = fatal {
         return Err(DaemonError::Stopped(error));
     }

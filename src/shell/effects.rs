@@ -13,7 +13,7 @@ use tracing::{debug, info, warn};
 use crate::core::{Effect, EffectId};
 
 use super::config_file::archive::Archive;
-use super::config_file::{loaded, read_existing, write_atomically};
+use super::config_file::{loaded, read_existing, replace};
 use super::notifier::{Note, Notifier};
 use super::reload;
 use super::reply::{self, Reply};
@@ -58,6 +58,8 @@ pub struct Performer {
     /// Told when stdout (the config's destination without `-out`) was closed by its
     /// reader: nothing written there will be read any more.
     pub stdout_closed: Arc<Notify>,
+    /// Held by the config write under way, from its temp file to its folder's sync.
+    pub writing: Arc<std::sync::Mutex<()>>,
 }
 
 /// The most changes named in one log line; more are counted.
@@ -101,13 +103,25 @@ impl Performer {
                         // checked one only in addresses tpc validated needs no check.
                         let check = self.nutcracker.clone().filter(|_| !addresses_only);
                         let archive = self.archive.clone();
-                        reply::spawn_blocking(reply, move || {
-                            write_atomically(&path, &text, check.as_deref())?;
+                        let writing = Arc::clone(&self.writing);
+                        tokio::task::spawn_blocking(move || {
+                            // One write at a time, .bak and folder sync included.
+                            let _writing = writing.lock().unwrap_or_else(|e| e.into_inner());
+                            let replaced = match replace(&path, &text, check.as_deref()) {
+                                Ok(replaced) => replaced,
+                                Err(e) => return reply.send(Err(e)),
+                            };
                             info!(
                                 "Wrote {} in {} ms{changes}",
                                 path.display(),
                                 started.elapsed().as_millis()
                             );
+                            // nutcracker reads the new file from now on: the reload need
+                            // not wait for the .bak and the folder's sync.
+                            reply.send(Ok(()));
+                            if let Err(e) = replaced.finish() {
+                                warn!("{e}: the new config is in place, but a crash now could bring the previous one back");
+                            }
                             // A backup is a convenience: its failure never fails the write.
                             if let Some(archive) = archive {
                                 match archive.save(&text, std::time::SystemTime::now()) {
@@ -117,7 +131,6 @@ impl Performer {
                                     }
                                 }
                             }
-                            Ok(())
                         });
                     }
                     None => {
@@ -165,18 +178,17 @@ impl Performer {
                 };
                 let out = self.out.clone();
                 reply::spawn(reply, async move {
-                    // What nutcracker will read, so that what it loaded is remembered.
-                    let loading = match &out {
-                        Some(path) => tokio::fs::read(path).await.ok(),
-                        None => None,
-                    };
                     let result = reload::run_until(&cmd, timeout, stop).await;
                     if result.is_ok() {
                         let ms = started.elapsed().as_millis();
                         info!("Reloaded in {ms} ms ('{cmd_line}')");
                     }
-                    if let (Ok(()), Some(path), Some(config)) = (&result, out, loading) {
-                        mark_loaded(path, config).await;
+                    // What nutcracker read: the core writes nothing while a reload runs,
+                    // so the file read now is the one it loaded.
+                    if let (Ok(()), Some(path)) = (&result, out) {
+                        if let Ok(config) = tokio::fs::read(&path).await {
+                            mark_loaded(path, config).await;
+                        }
                     }
                     result
                 });

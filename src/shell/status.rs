@@ -139,7 +139,11 @@ pub fn report(
     }
     let Some(out) = &options.out else {
         text.push_str("The config tpc would write (no -out to compare with):\n");
-        let config = would_write.as_deref().or(on_disk.as_deref()).unwrap_or("");
+        let config = would_write
+            .as_ref()
+            .map(|t| t.as_str())
+            .or(on_disk.as_deref())
+            .unwrap_or("");
         text.push_str(&shown_config(config));
         return Status {
             text,

@@ -45,7 +45,7 @@ impl Run {
         let mut out = |entry| {
             if let Entry::Effect(at, effect) = entry {
                 match effect {
-                    Effect::WriteConfig { text, .. } => writes.push(text),
+                    Effect::WriteConfig { text, .. } => writes.push(text.to_string()),
                     Effect::Notify { text, .. } => notes.push(text),
                     Effect::Stop { error } => stops.push(error),
                     Effect::ReadConfig { id } => reads.push(id),

@@ -18,14 +18,14 @@ pub fn backup_path(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Makes the live file `target` its own `.bak`, atomically too.
-pub fn keep_backup(target: &Path) -> io::Result<()> {
+/// The live file `target` under a temp name beside its `.bak`, to be renamed to it
+/// (atomically too) once the new file has replaced it.
+pub fn hold_backup(target: &Path) -> io::Result<Temp> {
     let bak = backup_path(target);
-    let temp = match Temp::link(target, &bak) {
-        Ok(temp) => temp,
-        Err(_) => copy(target, &bak)?,
-    };
-    temp.rename_to(&bak)
+    match Temp::link(target, &bak) {
+        Ok(temp) => Ok(temp),
+        Err(_) => copy(target, &bak),
+    }
 }
 
 /// A synced copy of `target`, with its ownership, to be renamed to `bak`.

@@ -3,7 +3,9 @@
 //! target's folder (`temp`: mode 0600 while it is written, as it may hold
 //! `redis_auth`) gets the text, the live file's owner, group and mode (`ownership`),
 //! an fsync and `nutcracker -t` (`nutcracker`); the live file is kept as
-//! `<file>.bak` (`backup`), the temp file renamed over it and the folder fsynced.
+//! `<file>.bak` (`backup`), the temp file renamed over it and the folder fsynced. The
+//! reload need not wait for the last two ([`Replaced::finish`]): once the rename is
+//! done nutcracker reads the new file.
 //! Temp files a killed tpc left are removed at start (`stale`). What nutcracker last
 //! loaded is remembered beside the file ([`loaded`]).
 
@@ -18,7 +20,7 @@ mod temp;
 
 use std::fs::{self, File};
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use tracing::warn;
 
@@ -64,6 +66,36 @@ pub fn read_existing(path: &Path) -> io::Result<Option<String>> {
 /// a first file has [`NEW_FILE_MODE`] and its folder's group. With `nutcracker`, the
 /// new file must pass `nutcracker -t` first. The previous file is kept as `<file>.bak`.
 pub fn write_atomically(path: &Path, text: &str, nutcracker: Option<&Path>) -> Result<(), String> {
+    replace(path, text, nutcracker)?.finish()
+}
+
+/// A new config renamed into place, readable by nutcracker: its `.bak` and the sync of
+/// its folder (which makes the rename survive a crash) are still to come.
+#[must_use = "finish() keeps the .bak and syncs the folder"]
+pub struct Replaced {
+    target: PathBuf,
+    /// The previous file, under a temp name beside its `.bak`.
+    previous: Option<Temp>,
+}
+
+impl Replaced {
+    /// Keeps the previous file as `<file>.bak` and syncs the folder.
+    pub fn finish(self) -> Result<(), String> {
+        let shown = self.target.display();
+        // The .bak is a convenience: failing to keep it never fails a write.
+        if let Some(previous) = self.previous {
+            if let Err(e) = previous.rename_to(&backup_path(&self.target)) {
+                warn!("Cannot keep the previous {shown} as .bak: {e}");
+            }
+        }
+        File::open(folder(&self.target))
+            .and_then(|d| d.sync_all())
+            .map_err(|e| format!("cannot sync the folder of {shown}: {e}"))
+    }
+}
+
+/// [`write_atomically`] up to the rename: the rest is [`Replaced::finish`].
+pub fn replace(path: &Path, text: &str, nutcracker: Option<&Path>) -> Result<Replaced, String> {
     let target =
         resolve(path).map_err(|e| format!("cannot follow the symlink {}: {e}", path.display()))?;
     let shown = target.display();
@@ -94,16 +126,17 @@ pub fn write_atomically(path: &Path, text: &str, nutcracker: Option<&Path>) -> R
         nutcracker::check(nutcracker, temp.path())?;
     }
     // The .bak is a convenience: failing to keep it never holds a failover back.
-    if live.is_some() {
-        if let Err(e) = backup::keep_backup(&target) {
-            warn!("Cannot keep {shown} as .bak ({e}); writing the new config without it");
-        }
-    }
+    let previous = match live {
+        Some(_) => backup::hold_backup(&target)
+            .inspect_err(|e| {
+                warn!("Cannot keep {shown} as .bak ({e}); writing the new config without it")
+            })
+            .ok(),
+        None => None,
+    };
     temp.rename_to(&target)
         .map_err(|e| format!("cannot replace {shown}: {e}"))?;
-    File::open(folder(&target))
-        .and_then(|d| d.sync_all())
-        .map_err(|e| format!("cannot sync the folder of {shown}: {e}"))
+    Ok(Replaced { target, previous })
 }
 
 #[cfg(test)]
