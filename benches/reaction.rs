@@ -1,16 +1,22 @@
 //! Reaction time: how long from a `+switch-master` to the end of the reload command,
 //! against the floor, at 2 to 50,000 masters. Starts the real tpc binary (release build)
 //! against the tests' fake sentinel (a small RESP server in this process) and prints one
-//! table: per size and with or without `nutcracker -t` (`-validate`), the median and
-//! largest switch → reload over a number of switches, start → first config written,
-//! resident memory after the switches, and CPU time per switch. The floor is a bare
-//! subscriber in this process that runs the same reload command on the same message.
-//! The reload command writes one byte to a FIFO this process reads, so both are timed
-//! to the same point. Run with `cargo bench --bench reaction`; `TPC_REACTION_SIZES=2,1000`
-//! and `TPC_REACTION_SWITCHES=N` choose other sizes and counts. Figures, not pass/fail.
+//! table: per size and with or without `nutcracker -t` (`-validate`), the median, 99th
+//! percentile and largest switch → reload over a number of switches, start → first
+//! config written, resident memory after the switches, and CPU time per switch. The
+//! floor is a bare subscriber in this process that runs the same reload command on the
+//! same message. The reload command writes one byte to a FIFO this process reads, so
+//! both are timed to the same point. Then the same at 2 masters with real sentinels
+//! (see `real`). Run with `cargo bench --bench reaction`; `TPC_REACTION_SIZES=2,1000`
+//! and `TPC_REACTION_SWITCHES=N` choose other sizes and counts, `TPC_REACTION_REAL=0`
+//! leaves out the real sentinels. Figures, not pass/fail.
 
 #[path = "../tests/fake_sentinel/mod.rs"]
 mod fake_sentinel;
+#[path = "reaction/real.rs"]
+mod real;
+#[path = "../tests/support/mod.rs"]
+mod support;
 #[path = "../tests/tpc_daemon/mod.rs"]
 mod tpc_daemon;
 
@@ -148,26 +154,64 @@ fn read_reply(r: &mut BufReader<TcpStream>) -> Option<Vec<String>> {
     Some(items)
 }
 
-/// The floor: a bare subscriber that runs `script` on every `+switch-master`.
-fn floor_subscriber(port: u16, script: PathBuf) {
-    let mut conn = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    conn.set_nodelay(true).unwrap();
-    conn.write_all(b"*2\r\n$10\r\nPSUBSCRIBE\r\n$1\r\n*\r\n")
-        .unwrap();
-    let mut reader = BufReader::new(conn);
+/// The floor: a bare subscriber to the sentinels on `ports` that runs `script` on the
+/// first `+switch-master` of each switch (the same payload again, from another sentinel,
+/// is the same switch). Gives when it saw each switch.
+fn floor_subscriber(ports: &[u16], script: PathBuf) -> Receiver<Instant> {
+    let (heard_tx, heard) = mpsc::channel::<(Instant, String)>();
+    for &port in ports {
+        let mut conn = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        conn.set_nodelay(true).unwrap();
+        conn.write_all(b"*2\r\n$10\r\nPSUBSCRIBE\r\n$1\r\n*\r\n")
+            .unwrap();
+        let mut reader = BufReader::new(conn);
+        let heard_tx = heard_tx.clone();
+        thread::spawn(move || {
+            while let Some(reply) = read_reply(&mut reader) {
+                if reply.len() == 4 && reply[0] == "pmessage" && reply[2] == "+switch-master" {
+                    let at = Instant::now();
+                    if heard_tx.send((at, reply[3].clone())).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+    }
+    let (seen_tx, seen) = mpsc::channel();
     thread::spawn(move || {
-        while let Some(reply) = read_reply(&mut reader) {
-            if reply.len() == 4 && reply[0] == "pmessage" && reply[2] == "+switch-master" {
+        let mut last = String::new();
+        while let Ok((at, payload)) = heard.recv() {
+            if payload != last {
+                last = payload;
                 Command::new(&script).status().unwrap();
+                // Nobody may be listening (the fake sentinel's rows time from the publish).
+                let _ = seen_tx.send(at);
             }
         }
     });
+    seen
 }
 
-/// Median and largest.
-fn summary(mut times: Vec<Duration>) -> (Duration, Duration) {
+/// Switch → reload times: median, 99th percentile (nearest rank: the largest under 100
+/// switches), largest, and how many.
+#[derive(Clone, Copy)]
+struct Times {
+    p50: Duration,
+    p99: Duration,
+    max: Duration,
+    n: usize,
+}
+
+fn summary(mut times: Vec<Duration>) -> Times {
     times.sort();
-    (times[times.len() / 2], times[times.len() - 1])
+    let n = times.len();
+    let rank = |p: usize| times[(n * p).div_ceil(100).clamp(1, n) - 1];
+    Times {
+        p50: rank(50),
+        p99: rank(99),
+        max: times[n - 1],
+        n,
+    }
 }
 
 fn ms(d: Duration) -> String {
@@ -207,8 +251,9 @@ fn switch_times(
 
 /// One row of the table.
 struct Row {
+    masters: String,
     what: String,
-    switch: (Duration, Duration),
+    switch: Times,
     start: Option<Duration>,
     rss_kib: Option<u64>,
     cpu_per_switch: Option<Duration>,
@@ -218,10 +263,11 @@ struct Row {
 fn floor(n: usize, reload: &Reload, switches: usize) -> Row {
     let mut list = masters(n);
     let sentinel = FakeSentinel::start(list.clone());
-    floor_subscriber(sentinel.port, reload.script.clone());
+    let _seen = floor_subscriber(&[sentinel.port], reload.script.clone());
     sentinel.wait_subscribers(1, Duration::from_secs(10));
     let times = switch_times(&sentinel, &mut list, reload, switches);
     Row {
+        masters: n.to_string(),
         what: "floor (bare subscriber)".into(),
         switch: summary(times),
         start: None,
@@ -231,9 +277,9 @@ fn floor(n: usize, reload: &Reload, switches: usize) -> Row {
     }
 }
 
-fn tpc(n: usize, validate: bool, reload: &Reload, switches: usize) -> Row {
-    let mut list = masters(n);
-    let sentinel = FakeSentinel::start(list.clone());
+/// Starts tpc linked to the sentinels on `ports`, with `reload` as its command; returns
+/// it once its first config is written and loaded, with how long that took.
+fn start_tpc(ports: &[u16], validate: bool, reload: &Reload) -> (Tpc, Duration) {
     let script = reload.script.display().to_string();
     let validate_flag = format!("-validate={validate}");
     let args = [
@@ -247,13 +293,25 @@ fn tpc(n: usize, validate: bool, reload: &Reload, switches: usize) -> Row {
     ];
     reload.drain();
     let started = Instant::now();
-    let tpc = Tpc::start(tempfile::tempdir().unwrap(), &[sentinel.port], &args);
+    let tpc = Tpc::start(tempfile::tempdir().unwrap(), ports, &args);
     while std::fs::metadata(&tpc.out).map_or(true, |m| m.len() == 0) {
         assert!(started.elapsed() < Duration::from_secs(120), "no config");
         thread::sleep(Duration::from_millis(1));
     }
     let start = started.elapsed();
     reload.next();
+    (tpc, start)
+}
+
+/// Stops tpc, which must exit cleanly.
+fn stop_tpc(mut tpc: Tpc) {
+    assert!(tpc.terminate().success(), "tpc failed:\n{}", tpc.log());
+}
+
+fn tpc(n: usize, validate: bool, reload: &Reload, switches: usize) -> Row {
+    let mut list = masters(n);
+    let sentinel = FakeSentinel::start(list.clone());
+    let (tpc, start) = start_tpc(&[sentinel.port], validate, reload);
     sentinel.wait_subscribers(1, Duration::from_secs(10));
     thread::sleep(SETTLE);
     let (all_before, one_before) = (sentinel.masters_queries(), sentinel.master_queries());
@@ -263,9 +321,9 @@ fn tpc(n: usize, validate: bool, reload: &Reload, switches: usize) -> Row {
     let rss = tpc.memory().rss_kib;
     let all = sentinel.masters_queries() - all_before;
     let one = sentinel.master_queries() - one_before;
-    let mut tpc = tpc;
-    assert!(tpc.terminate().success(), "tpc failed:\n{}", tpc.log());
+    stop_tpc(tpc);
     Row {
+        masters: n.to_string(),
         what: format!("tpc, -validate={validate}"),
         switch: summary(times),
         start: Some(start),
@@ -275,9 +333,14 @@ fn tpc(n: usize, validate: bool, reload: &Reload, switches: usize) -> Row {
     }
 }
 
+/// A comma-separated list of numbers in `name`; empty when it is set to nothing.
 fn env_list(name: &str) -> Option<Vec<usize>> {
     let v = std::env::var(name).ok()?;
-    v.split(',').map(|s| s.trim().parse().ok()).collect()
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().ok())
+        .collect()
 }
 
 fn main() {
@@ -289,33 +352,48 @@ fn main() {
         .max(1);
     let reload = Reload::new();
     println!(
-        "| masters | who | switch → reload p50 | max | start → first config | RSS after | CPU per switch | queries during the switches |"
+        "| masters | who | n | switch → reload p50 | p99 | max | start → first config | RSS after | CPU per switch | queries during the switches |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for &n in &sizes {
-        let rows = [
+        for row in [
             floor(n, &reload, switches),
             tpc(n, true, &reload, switches),
             tpc(n, false, &reload, switches),
-        ];
-        for row in rows {
-            let dash = || "–".to_string();
-            println!(
-                "| {n} | {} | {} | {} | {} | {} | {} | {} |",
-                row.what,
-                ms(row.switch.0),
-                ms(row.switch.1),
-                row.start.map_or_else(dash, ms),
-                row.rss_kib
-                    .map_or_else(dash, |k| format!("{:.1} MB", k as f64 / 1024.0)),
-                row.cpu_per_switch.map_or_else(dash, ms),
-                if row.queries.is_empty() {
-                    dash()
-                } else {
-                    row.queries
-                },
-            );
+        ] {
+            print_row(&row);
         }
     }
-    println!("({switches} switches per row; times from the publish to the reload command's run)");
+    if std::env::var("TPC_REACTION_REAL").as_deref() != Ok("0") {
+        let switches = env_list("TPC_REACTION_SWITCHES")
+            .and_then(|v| v.first().copied())
+            .unwrap_or(real::DEFAULT_SWITCHES)
+            .max(1);
+        for row in real::rows(&reload, switches) {
+            print_row(&row);
+        }
+    }
+    println!("(n switches per row; times from the publish, or with real sentinels from the first +switch-master a subscriber sees, to the reload command's run)");
+}
+
+fn print_row(row: &Row) {
+    let dash = || "–".to_string();
+    println!(
+        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+        row.masters,
+        row.what,
+        row.switch.n,
+        ms(row.switch.p50),
+        ms(row.switch.p99),
+        ms(row.switch.max),
+        row.start.map_or_else(dash, ms),
+        row.rss_kib
+            .map_or_else(dash, |k| format!("{:.1} MB", k as f64 / 1024.0)),
+        row.cpu_per_switch.map_or_else(dash, ms),
+        if row.queries.is_empty() {
+            dash()
+        } else {
+            row.queries.clone()
+        },
+    );
 }

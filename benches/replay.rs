@@ -1,7 +1,8 @@
 //! Replay throughput and memory: generates recordings of 100,000 and 1,000,000 inputs
 //! (sentinel messages of back-to-back failovers), replays each through the core, and
 //! prints inputs per second and peak memory; then the 100,000 once more as a person
-//! would write them, which takes serde_json's path instead of the fast one.
+//! would write them (a space after each brace). Each file is also only read (parsed,
+//! not replayed), the part that the JSON library decides.
 //! Run with `cargo bench --bench replay`. Figures, not pass/fail: compare ratios within
 //! one run on a shared machine.
 
@@ -12,7 +13,7 @@ use std::time::Instant;
 
 use tpc::core::{Addr, CoreSettings, Input, MasterInfo, Millis};
 use tpc::shell::cli::{Format, ReplayOptions, Source};
-use tpc::shell::recording::{input_line, Header};
+use tpc::shell::recording::{input_line, Header, Reader};
 use tpc::shell::replay;
 
 const MASTERS: usize = 20;
@@ -152,6 +153,24 @@ fn measure(label: &str, path: &Path, n: usize) {
     );
 }
 
+/// Only reads `path` (every line parsed into an input, none replayed) and prints the
+/// figures under `label`.
+fn read_only(label: &str, path: &Path, n: usize) {
+    let start = Instant::now();
+    let (_, mut reader) = Reader::open(BufReader::new(File::open(path).unwrap())).unwrap();
+    let mut read = 0;
+    while reader.next_input().unwrap().is_some() {
+        read += 1;
+    }
+    assert_eq!(read, n, "{}", path.display());
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "read   {n:>9} inputs{label}: {secs:>6.3} s, {:>10.0} inputs/s, peak RSS so far {:>6} KiB",
+        n as f64 / secs,
+        peak_kib()
+    );
+}
+
 fn main() {
     // TPC_BENCH_DIR keeps the generated files there (e.g. to profile `tpc replay`).
     let tmp = tempfile::tempdir().unwrap();
@@ -160,10 +179,11 @@ fn main() {
     for n in [100_000usize, 1_000_000] {
         let path = dir.join(format!("bench-{n}.jsonl"));
         generate(&path, n);
+        read_only("", &path, n);
         measure("", &path, n);
     }
     // The same 100,000 inputs, written by hand rather than by tpc (a space after each
-    // brace): every line goes through serde_json instead of the fast path.
+    // brace).
     let n = 100_000;
     let by_hand = dir.join(format!("bench-{n}-by-hand.jsonl"));
     let mut out = BufWriter::new(File::create(&by_hand).unwrap());
@@ -172,5 +192,7 @@ fn main() {
         writeln!(out, "{}", line.unwrap().replacen('{', "{ ", 1)).unwrap();
     }
     out.flush().unwrap();
+    drop(out);
+    read_only(" by hand", &by_hand, n);
     measure(" by hand", &by_hand, n);
 }
