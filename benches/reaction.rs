@@ -154,6 +154,9 @@ fn read_reply(r: &mut BufReader<TcpStream>) -> Option<Vec<String>> {
     Some(items)
 }
 
+/// How long after the first the last sentinel may announce the same switch.
+const ANNOUNCED_WITHIN: Duration = Duration::from_secs(5);
+
 /// The floor: a bare subscriber to the sentinels on `ports` that runs `script` on the
 /// first `+switch-master` of each switch (the same payload again, from another sentinel,
 /// is the same switch). Gives when it saw each switch.
@@ -179,10 +182,14 @@ fn floor_subscriber(ports: &[u16], script: PathBuf) -> Receiver<Instant> {
     }
     let (seen_tx, seen) = mpsc::channel();
     thread::spawn(move || {
-        let mut last = String::new();
+        // Each sentinel announces a switch, the last up to a few seconds after the
+        // first: only the first announcement of a switch counts, not a late one that
+        // would seem to start the next.
+        let mut recent = std::collections::HashMap::<String, Instant>::new();
         while let Ok((at, payload)) = heard.recv() {
-            if payload != last {
-                last = payload;
+            recent.retain(|_, first| at.duration_since(*first) < ANNOUNCED_WITHIN);
+            if !recent.contains_key(&payload) {
+                recent.insert(payload, at);
                 Command::new(&script).status().unwrap();
                 // Nobody may be listening (the fake sentinel's rows time from the publish).
                 let _ = seen_tx.send(at);
