@@ -2,8 +2,10 @@
 //! 50,000 masters (one sentinel's snapshot) is fed `+switch-master` messages on virtual
 //! time, every effect succeeding at once. Prints, per size, the median and largest time
 //! from the message to the config write the core asks for, and the core's whole time per
-//! switch (the write's and the reload's outcomes, the confirming answer, timers).
-//! Run with `cargo bench --bench core_switch`; `TPC_CORE_SIZES=2,1000` chooses sizes.
+//! switch (the write's and the reload's outcomes, the confirming answer, timers); and
+//! at start, from the sentinel's answer (every master) to the first config write.
+//! Run with `cargo bench --bench core_switch`; `TPC_CORE_SIZES=2,1000` chooses sizes and
+//! `TPC_CORE_SWITCHES=N` the number of switches.
 //! Figures, not pass/fail: compare ratios within one run on a shared machine.
 
 use std::borrow::Cow;
@@ -13,7 +15,7 @@ use tpc::core::driver::{Driver, Entry, Outcomes};
 use tpc::core::{Addr, Core, CoreSettings, Effect, Input, MasterInfo, Millis};
 
 const DEFAULT_SIZES: &[usize] = &[2, 1_000, 10_000, 50_000];
-const SWITCHES: usize = 200;
+const DEFAULT_SWITCHES: usize = 200;
 const SENTINEL: &str = "127.0.0.1:26379";
 
 fn addr(i: usize, side: usize) -> Addr {
@@ -41,7 +43,10 @@ fn us(d: Duration) -> String {
     format!("{:.0} µs", d.as_secs_f64() * 1e6)
 }
 
-fn run(n: usize) -> ((Duration, Duration), (Duration, Duration)) {
+/// Message → write and whole switch (median and largest), and snapshot → first write.
+type Figures = ((Duration, Duration), (Duration, Duration), Duration);
+
+fn run(n: usize, switches: usize) -> Figures {
     let mut driver = Driver::new(
         Core::new(CoreSettings::default(), None),
         Outcomes::Simulated,
@@ -55,19 +60,28 @@ fn run(n: usize) -> ((Duration, Duration), (Duration, Duration)) {
         },
         &mut ignore,
     );
+    let masters = (0..n).map(|i| master(i, 0)).collect();
+    let started = Instant::now();
+    let mut first_write = None;
+    let mut first = |entry| {
+        if let Entry::Effect(_, Effect::WriteConfig { .. }) = entry {
+            first_write.get_or_insert_with(|| started.elapsed());
+        }
+    };
     driver.feed(
         Input::Snapshot {
             at: Millis(at),
             sentinel: Cow::Borrowed(SENTINEL),
-            masters: (0..n).map(|i| master(i, 0)).collect(),
+            masters,
             replicas: Default::default(),
         },
-        &mut ignore,
+        &mut first,
     );
-    driver.finish(&mut ignore);
+    driver.finish(&mut first);
+    let start = first_write.expect("the snapshot is written");
     let (mut to_write, mut whole) = (Vec::new(), Vec::new());
     let mut side = vec![0; n];
-    for k in 0..SWITCHES {
+    for k in 0..switches {
         let i = k * 7919 % n;
         let (old, new) = (addr(i, side[i]), addr(i, side[i] + 1));
         side[i] += 1;
@@ -111,25 +125,32 @@ fn run(n: usize) -> ((Duration, Duration), (Duration, Duration)) {
         to_write.push(wrote - started);
         whole.push(started.elapsed());
     }
-    (summary(to_write), summary(whole))
+    (summary(to_write), summary(whole), start)
+}
+
+fn env_list(name: &str) -> Option<Vec<usize>> {
+    let v = std::env::var(name).ok()?;
+    v.split(',').map(|s| s.trim().parse().ok()).collect()
 }
 
 fn main() {
-    let sizes: Vec<usize> = std::env::var("TPC_CORE_SIZES")
-        .ok()
-        .and_then(|v| v.split(',').map(|s| s.trim().parse().ok()).collect())
-        .unwrap_or_else(|| DEFAULT_SIZES.to_vec());
-    println!("| masters | message → write effect p50 | max | core time per switch p50 | max |");
-    println!("|---|---|---|---|---|");
+    let sizes = env_list("TPC_CORE_SIZES").unwrap_or_else(|| DEFAULT_SIZES.to_vec());
+    let switches = env_list("TPC_CORE_SWITCHES")
+        .and_then(|v| v.first().copied())
+        .unwrap_or(DEFAULT_SWITCHES)
+        .max(1);
+    println!("| masters | message → write effect p50 | max | core time per switch p50 | max | answer → first write |");
+    println!("|---|---|---|---|---|---|");
     for n in sizes {
-        let ((w50, wmax), (c50, cmax)) = run(n);
+        let ((w50, wmax), (c50, cmax), start) = run(n, switches);
         println!(
-            "| {n} | {} | {} | {} | {} |",
+            "| {n} | {} | {} | {} | {} | {} |",
             us(w50),
             us(wmax),
             us(c50),
-            us(cmax)
+            us(cmax),
+            us(start)
         );
     }
-    println!("({SWITCHES} switches per size, one sentinel, every effect succeeding at once)");
+    println!("({switches} switches per size, one sentinel, every effect succeeding at once)");
 }

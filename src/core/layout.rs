@@ -320,14 +320,14 @@ impl Layout {
         let (text, next) = match self {
             Layout::Generated { renderer, .. } => {
                 let masters = topology.addrs();
-                let template = renderer.template(&masters);
+                let (text, spans) = renderer.fill(&masters);
                 let disk = Disk {
                     masters,
                     holes: Vec::new(),
-                    spans: template.spans(),
+                    spans,
                     rendering: true,
                 };
-                (template.text(), disk)
+                (text, disk)
             }
             Layout::Kept { template, .. } => {
                 let masters = self.master_addrs(topology);

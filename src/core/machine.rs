@@ -20,7 +20,7 @@ use crate::core::settings::CoreSettings;
 use crate::core::shown::shown;
 use crate::core::stats::Stats;
 use crate::core::time::Millis;
-use crate::core::topology::{Decision, MasterInfo, Switched, Topology, Withdrawn};
+use crate::core::topology::{Decision, MasterInfo, Switched, Topology, Touched, Withdrawn};
 use crate::core::truth::SentinelId;
 
 /// The shortest time between two rounds of confirming queries (with a zero grace).
@@ -982,7 +982,10 @@ impl Core {
         if replicas_changed || !touched.is_empty() {
             self.unchecked.add(self.layout.followed());
         }
-        self.unchecked.add(touched);
+        match touched {
+            Touched::Names(names) => self.unchecked.add(names),
+            Touched::Many => self.unchecked = Unchecked::All,
+        }
         let differs = self.layout.differs(
             &self.topology,
             &self.replicas,

@@ -12,7 +12,16 @@ pub type Span = (usize, usize);
 
 /// An address as tpc writes it into a server line: `host:port`.
 pub fn spell(addr: &Addr) -> String {
-    format!("{}:{}", addr.host, addr.port)
+    let mut text = String::with_capacity(addr.host.len() + 6);
+    spell_into(&mut text, addr);
+    text
+}
+
+/// Appends [`spell`]`(addr)` to `text`.
+pub fn spell_into(text: &mut String, addr: &Addr) {
+    use std::fmt::Write;
+    // Writing to a String cannot fail.
+    let _ = write!(text, "{}:{}", addr.host, addr.port);
 }
 
 /// `text` with hole `i`'s address replaced by `spelling` for each `(i, spelling)` of

@@ -1,7 +1,7 @@
 //! Rendering the nutcracker config of generate mode: one pool, the original tpc's keys
 //! in its order (or the released binaries', under `-compat`), and the servers sorted by
-//! master name as `ip:port:1 name`: a [`Template`] made from flags, so that both modes
-//! fill addresses the same way. Pure functions.
+//! master name as `ip:port:1 name`, with where each address sits in the text, so that a
+//! failover patches it as it does a template's hole. Pure functions.
 
 use std::collections::BTreeMap;
 
@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_yaml::{Mapping, Value};
 
 use crate::core::addr::Addr;
+use crate::core::patch::{spell_into, Span};
 use crate::core::settings::{KeyOrder, PoolSettings};
-use crate::core::template::{Hole, Template};
 
 /// The YAML shape of one pool, in the order keys are written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -174,35 +174,35 @@ impl Renderer {
         }
     }
 
-    /// The config for these masters (given sorted by name) as a template: the pool's
-    /// keys, then one server line `ip:port:1 name` per master, its address a hole.
-    pub fn template<'a>(
+    /// The config for these masters (given sorted by name): the pool's keys, then one
+    /// server line `ip:port:1 name` per master; and where each address sits in it.
+    pub fn fill<'a>(
         &self,
         masters: impl IntoIterator<Item = (&'a String, &'a Addr)>,
-    ) -> Template {
-        let first_server_line = self.head.lines().count() + 2;
-        let (mut pieces, mut holes) = (Vec::new(), Vec::new());
-        let mut piece = self.head.clone();
-        for (i, (name, addr)) in masters.into_iter().enumerate() {
+    ) -> (String, Vec<Span>) {
+        let masters = masters.into_iter();
+        let lines = masters.size_hint().0;
+        let mut text = String::with_capacity(self.head.len() + 12 + lines * 40);
+        let mut spans = Vec::with_capacity(lines);
+        text.push_str(&self.head);
+        for (i, (name, addr)) in masters.enumerate() {
             if i == 0 {
-                piece.push_str("  servers:\n");
+                text.push_str("  servers:\n");
             }
-            piece.push_str("  - ");
-            pieces.push(std::mem::replace(&mut piece, format!(":1 {name}\n")));
-            holes.push(Hole {
-                pool: self.pool.clone(),
-                name: name.clone(),
-                addr: addr.clone(),
-                line: first_server_line + i,
-            });
+            text.push_str("  - ");
+            let start = text.len();
+            spell_into(&mut text, addr);
+            spans.push((start, text.len()));
+            text.push_str(":1 ");
+            text.push_str(name);
+            text.push('\n');
         }
-        pieces.push(piece);
-        Template::built(pieces, holes, vec![self.pool.clone()])
+        (text, spans)
     }
 
     /// The config file text for these masters, given sorted by name.
     pub fn render<'a>(&self, masters: impl IntoIterator<Item = (&'a String, &'a Addr)>) -> String {
-        self.template(masters).text()
+        self.fill(masters).0
     }
 }
 

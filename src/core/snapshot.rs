@@ -1,7 +1,6 @@
 //! Reading one master out of a `SENTINEL MASTERS` answer: a flat list of field names
 //! and values (`name`, `ip`, `port`, `flags`, `config-epoch`, ...).
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::core::addr::{Addr, AddrError};
@@ -45,28 +44,55 @@ impl fmt::Display for SnapshotError {
 
 impl std::error::Error for SnapshotError {}
 
-/// Turns a flat `[field, value, field, value, ...]` list into a map; a trailing field
-/// without a value is dropped. A field given twice makes the entry unusable: which of
-/// its values is meant cannot be told (a liar could hide a second name or address).
-pub fn pairs(flat: &[String]) -> Result<BTreeMap<String, String>, SnapshotError> {
-    let mut fields = BTreeMap::new();
-    for kv in flat.chunks_exact(2) {
-        if fields.insert(kv[0].clone(), kv[1].clone()).is_some() {
-            return Err(SnapshotError::DuplicateField(kv[0].clone()));
-        }
+/// One entry's fields, borrowed from the answer and sorted by name for lookup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fields<'a>(Vec<(&'a str, &'a str)>);
+
+impl<'a> Fields<'a> {
+    /// The value of field `key`, if the entry has it.
+    pub fn get(&self, key: &str) -> Option<&'a str> {
+        let i = self.0.binary_search_by(|(k, _)| (*k).cmp(key)).ok()?;
+        Some(self.0[i].1)
     }
-    Ok(fields)
+
+    /// How many fields the entry has.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the entry has no field.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Reads a flat `[field, value, field, value, ...]` list; a trailing field without a
+/// value is dropped. A field given twice makes the entry unusable: which of its values
+/// is meant cannot be told (a liar could hide a second name or address).
+pub fn pairs<S: AsRef<str>>(flat: &[S]) -> Result<Fields<'_>, SnapshotError> {
+    let mut fields: Vec<(&str, &str)> = flat
+        .chunks_exact(2)
+        .map(|kv| (kv[0].as_ref(), kv[1].as_ref()))
+        .collect();
+    fields.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    if let Some(w) = fields.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(SnapshotError::DuplicateField(w[0].0.to_string()));
+    }
+    Ok(Fields(fields))
 }
 
 /// Reads one master's fields.
-pub fn master_from_fields(fields: &BTreeMap<String, String>) -> Result<MasterInfo, SnapshotError> {
+pub fn master_from_fields(fields: &Fields<'_>) -> Result<MasterInfo, SnapshotError> {
     let get = |k: &'static str| fields.get(k).ok_or(SnapshotError::MissingField(k));
-    let name =
-        check_name(get("name")?).map_err(|_| SnapshotError::BadName(fields["name"].clone()))?;
+    let name = get("name")?;
+    let name = check_name(name).map_err(|_| SnapshotError::BadName(name.to_string()))?;
     let addr = Addr::parse_parts(get("ip")?, get("port")?).map_err(SnapshotError::Addr)?;
     let epoch = match fields.get("config-epoch") {
         None => None,
-        Some(e) => Some(e.parse().map_err(|_| SnapshotError::BadEpoch(e.clone()))?),
+        Some(e) => Some(
+            e.parse()
+                .map_err(|_| SnapshotError::BadEpoch(e.to_string()))?,
+        ),
     };
     Ok(MasterInfo { name, addr, epoch })
 }
@@ -75,16 +101,10 @@ pub fn master_from_fields(fields: &BTreeMap<String, String>) -> Result<MasterInf
 /// unless its flags say it is a replica (`slave`) and nothing worse (`s_down`, `o_down`,
 /// `disconnected`), and its link to its master is `ok`: an entry that does not say so
 /// is not trusted with reads.
-pub fn replica_from_fields(
-    fields: &BTreeMap<String, String>,
-) -> Result<ReplicaInfo, SnapshotError> {
+pub fn replica_from_fields(fields: &Fields<'_>) -> Result<ReplicaInfo, SnapshotError> {
     let get = |k: &'static str| fields.get(k).ok_or(SnapshotError::MissingField(k));
     let addr = Addr::parse_parts(get("ip")?, get("port")?).map_err(SnapshotError::Addr)?;
-    let flags: Vec<&str> = fields
-        .get("flags")
-        .map_or("", String::as_str)
-        .split(',')
-        .collect();
+    let flags: Vec<&str> = fields.get("flags").unwrap_or("").split(',').collect();
     let healthy = flags.contains(&"slave")
         && !flags
             .iter()
@@ -106,8 +126,8 @@ pub fn replica_from_fields(
 mod tests {
     use super::*;
 
-    fn flat(words: &[&str]) -> BTreeMap<String, String> {
-        pairs(&words.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap()
+    fn flat<'a>(words: &'a [&'a str]) -> Fields<'a> {
+        pairs(words).unwrap()
     }
 
     #[test]

@@ -36,9 +36,9 @@ pub struct Known {
     /// Since when a majority of the words has named another address than the highest
     /// epoch, without a break, and every sentinel that held the highest word meanwhile.
     contested: Option<(Millis, BTreeSet<SentinelId>)>,
-    /// The sentinels that reported this master: it is dropped only when every one of
-    /// them has said `-monitor`.
-    monitored_by: BTreeSet<SentinelId>,
+    /// The sentinels that reported this master, sorted: it is dropped only when every
+    /// one of them has said `-monitor`.
+    monitored_by: Vec<SentinelId>,
     /// The sentinels disagree and tpc holds: said once per disagreement.
     pub disagreeing: bool,
     /// Sentinels overruled as outliers for this master that have not agreed with tpc
@@ -122,7 +122,44 @@ pub struct Topology {
     version: u64,
     /// The masters added, moved or removed since [`Topology::take_touched`] was last
     /// called.
-    touched: BTreeSet<String>,
+    touched: Touched,
+}
+
+/// The masters added, moved or removed since they were last taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Touched {
+    /// These.
+    Names(BTreeSet<String>),
+    /// More than [`TOUCHED_NAMED`]: any may have been (a whole answer at start).
+    Many,
+}
+
+/// The most touched masters named one by one: past it, comparing every master once is
+/// cheaper than keeping their names.
+pub const TOUCHED_NAMED: usize = 256;
+
+impl Default for Touched {
+    fn default() -> Touched {
+        Touched::Names(BTreeSet::new())
+    }
+}
+
+impl Touched {
+    /// Notes that `name` was touched.
+    fn insert(&mut self, name: &str) {
+        if let Touched::Names(names) = self {
+            if names.len() >= TOUCHED_NAMED {
+                *self = Touched::Many;
+            } else if !names.contains(name) {
+                names.insert(name.to_string());
+            }
+        }
+    }
+
+    /// Whether nothing was touched.
+    pub fn is_empty(&self) -> bool {
+        matches!(self, Touched::Names(names) if names.is_empty())
+    }
 }
 
 impl Topology {
@@ -141,7 +178,7 @@ impl Topology {
 
     /// The masters added, moved or removed since the last call, which are all that can
     /// differ from what was derived then.
-    pub fn take_touched(&mut self) -> BTreeSet<String> {
+    pub fn take_touched(&mut self) -> Touched {
         std::mem::take(&mut self.touched)
     }
 
@@ -195,12 +232,12 @@ impl Topology {
             Some(k) => k,
             None => {
                 self.version += 1;
-                self.touched.insert(name.to_string());
+                self.touched.insert(name);
                 self.masters.entry(name.to_string()).or_insert(Known {
                     addr: addr.clone(),
                     reports: Vec::new(),
                     contested: None,
-                    monitored_by: BTreeSet::new(),
+                    monitored_by: Vec::new(),
                     disagreeing: false,
                     distrusted: BTreeSet::new(),
                     contradicted: Vec::new(),
@@ -209,7 +246,11 @@ impl Topology {
             }
         };
         let added = known.reports.is_empty() && known.monitored_by.is_empty();
-        known.monitored_by.insert(sentinel);
+        if let Err(i) = known.monitored_by.binary_search(&sentinel) {
+            // Exactly as long as needed: thousands of masters each keep one.
+            known.monitored_by.reserve_exact(1);
+            known.monitored_by.insert(i, sentinel);
+        }
         known.put(Report {
             sentinel,
             addr: addr.clone(),
@@ -275,7 +316,7 @@ impl Topology {
                 return None;
             }
             self.version += 1;
-            self.touched.insert(name.to_string());
+            self.touched.insert(name);
             Some(std::mem::replace(&mut k.addr, to))
         };
         if !matches!(judgement, Judgement::Disagree) {
@@ -382,7 +423,7 @@ impl Topology {
             Some(k) if k.addr != *addr && k.reports.iter().any(|r| r.addr == *addr) => {
                 k.addr = addr.clone();
                 self.version += 1;
-                self.touched.insert(name.to_string());
+                self.touched.insert(name);
                 true
             }
             _ => false,
@@ -395,7 +436,7 @@ impl Topology {
         let Some(k) = self.masters.get_mut(name) else {
             return Withdrawn::Unknown;
         };
-        k.monitored_by.remove(&sentinel);
+        k.monitored_by.retain(|s| *s != sentinel);
         k.reports.retain(|r| r.sentinel != sentinel);
         if !k.monitored_by.is_empty() {
             return Withdrawn::StillMonitored(k.monitored_by.len());
@@ -404,7 +445,7 @@ impl Topology {
             return Withdrawn::Unknown;
         };
         self.version += 1;
-        self.touched.insert(name.to_string());
+        self.touched.insert(name);
         Withdrawn::Removed(k.addr)
     }
 
@@ -451,7 +492,10 @@ impl Known {
                 }
                 self.reports[i] = report;
             }
-            Err(i) => self.reports.insert(i, report),
+            Err(i) => {
+                self.reports.reserve_exact(1);
+                self.reports.insert(i, report);
+            }
         }
     }
 

@@ -24,6 +24,7 @@ use super::config_file::{
     Stale,
 };
 use super::effects::Performer;
+use super::memory;
 use super::metrics::{self, Snapshot};
 use super::notifier::Notifier;
 use super::recording::{Header, Recorder};
@@ -381,12 +382,17 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
                 let mut taken = 0;
                 while let Some(delivery) = next.take() {
                     let (event, receipt) = delivery.into_parts();
+                    let big = matches!(&event, LinkEvent::Snapshot { answer, .. }
+                        if answer.masters.len() >= memory::TRIM_AFTER_MASTERS);
                     feed(&mut core, to_input(event, &clock));
                     // Tells the link the core took the event in (it holds queries until then).
                     drop(receipt);
                     if let Some(error) = perform_all(&mut core, &performer) {
                         fatal.get_or_insert(error);
                         break;
+                    }
+                    if big {
+                        memory::trim();
                     }
                     taken += 1;
                     if taken < LINK_BATCH {

@@ -13,6 +13,7 @@ pub mod dry_run;
 pub mod effects;
 pub mod logging;
 pub mod masters_file;
+pub mod memory;
 pub mod metrics;
 pub mod notifier;
 pub mod recording;
@@ -147,6 +148,7 @@ fn run_daemon(options: Options) -> ExitCode {
     for warning in &options.warnings {
         tracing::warn!("{warning}");
     }
+    memory::set_up();
     let Some(runtime) = runtime() else {
         return ExitCode::FAILURE;
     };

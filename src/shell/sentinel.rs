@@ -510,7 +510,9 @@ fn fields_answer(command: &str, answer: redis::Value) -> Result<Vec<String>, Str
     fields
         .into_iter()
         .map(|field| match field {
-            redis::Value::BulkString(b) => Ok(String::from_utf8_lossy(&b).into_owned()),
+            // Valid UTF-8 (every field Sentinel sends) keeps its buffer: no copy.
+            redis::Value::BulkString(b) => Ok(String::from_utf8(b)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())),
             redis::Value::SimpleString(s) => Ok(s),
             other => Err(bad(command, "string fields", &other)),
         })
