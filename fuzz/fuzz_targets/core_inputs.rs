@@ -247,7 +247,9 @@ impl Checker {
         let on_disk_before = core.on_disk().map(str::to_string);
         while let Some(effect) = core.poll_effect() {
             match effect {
-                Effect::WriteConfig { id, text, changes } => {
+                Effect::WriteConfig {
+                    id, text, changes, ..
+                } => {
                     if let Err(e) = parse(&text) {
                         panic!("WriteConfig text does not parse ({e}):\n{text}");
                     }
@@ -279,8 +281,10 @@ impl Checker {
                     self.last_reload = Some(now);
                     self.start(id);
                 }
-                Effect::Notify { text } => assert!(!text.is_empty()),
-                Effect::Query | Effect::ReadConfig { .. } => {}
+                Effect::Notify { text, .. } => assert!(!text.is_empty()),
+                Effect::Query | Effect::QueryMaster { .. } | Effect::ReadConfig { .. } => {}
+                // Default settings are not -strict: nothing stops the core.
+                Effect::Stop { error } => panic!("the core stopped: {error}"),
             }
         }
         for (name, addr) in core.masters() {
@@ -351,6 +355,7 @@ fuzz_target!(|case: Case| {
                 at,
                 sentinel: pick(SENTINELS, *sentinel).into(),
                 masters: masters.iter().filter_map(Master::info).collect(),
+                replicas: Default::default(),
             },
             Op::Tick => Input::Tick { at },
             Op::Done { which, failed } => {

@@ -21,7 +21,13 @@ fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let sep = if text.contains('\0') { '\0' } else { '\n' };
     let flat: Vec<String> = text.split(sep).map(str::to_string).collect();
-    let fields = pairs(&flat);
+    let fields = match pairs(&flat) {
+        Ok(fields) => fields,
+        Err(e) => {
+            let _ = e.to_string();
+            return;
+        }
+    };
     assert!(fields.len() <= flat.len() / 2);
 
     let m = match master_from_fields(&fields) {
@@ -37,8 +43,8 @@ fuzz_target!(|data: &[u8]| {
     assert!(is_valid_host(&m.addr.host), "invalid host {:?} from {ctx}", m.addr.host);
     assert_ne!(m.addr.port, 0, "port 0 from {ctx}");
     // What was read is what the fields say.
-    assert_eq!(Some(&m.name), fields.get("name"), "{ctx}");
-    assert_eq!(Some(&m.addr.host), fields.get("ip"), "{ctx}");
+    assert_eq!(Some(m.name.as_str()), fields.get("name"), "{ctx}");
+    assert_eq!(Some(m.addr.host.as_str()), fields.get("ip"), "{ctx}");
     if fields.get("config-epoch").is_none() {
         assert_eq!(m.epoch, None, "{ctx}");
     }
