@@ -208,6 +208,11 @@ impl Core {
         self.topology.addrs()
     }
 
+    /// The address of master `name`, if tpc knows it.
+    pub fn master(&self, name: &str) -> Option<&Addr> {
+        self.topology.get(name).map(|k| &k.addr)
+    }
+
     /// The config text the core last saw written (or found on disk at start).
     pub fn on_disk(&self) -> Option<&str> {
         self.on_disk.as_ref().map(|t| t.as_str())
