@@ -188,8 +188,8 @@ fn floor_subscriber(ports: &[u16], script: PathBuf) -> Receiver<Instant> {
         let mut recent = std::collections::HashMap::<String, Instant>::new();
         while let Ok((at, payload)) = heard.recv() {
             recent.retain(|_, first| at.duration_since(*first) < ANNOUNCED_WITHIN);
-            if !recent.contains_key(&payload) {
-                recent.insert(payload, at);
+            if let std::collections::hash_map::Entry::Vacant(e) = recent.entry(payload) {
+                e.insert(at);
                 Command::new(&script).status().unwrap();
                 // Nobody may be listening (the fake sentinel's rows time from the publish).
                 let _ = seen_tx.send(at);
