@@ -4,11 +4,13 @@
 //! The generated world has 2–3 masters and five sentinels, each behind a link that may
 //! go down and up: three honest ones, one stale one and one liar. Each master has a true
 //! address and epoch. A real failover moves a master to a new address one epoch on: an
-//! honest leader publishes `+switch-master` at once and answers with the new view from
-//! then on; each other honest sentinel learns it after its own lag (below the grace) and
-//! then publishes the switch too. The stale sentinel answers with a view the truth had
+//! honest leader publishes `+new-epoch` with the new epoch, `+try-failover` and
+//! `+switch-master` at once and answers with the new view from then on; each other
+//! honest sentinel learns it after its own lag (below the grace) and then publishes
+//! `+new-epoch` and the switch too. The stale sentinel answers with a view the truth had
 //! earlier and may publish switches back to it; the liar answers anything (epochs 1000
-//! and `u64::MAX` included) or nothing for a master, and publishes bogus switches.
+//! and `u64::MAX` included) or nothing for a master, and publishes bogus switches, maybe
+//! after announcing any epoch and a failover of its own.
 //! Answers may leave masters out. The core's queries are answered by every reachable
 //! sentinel after its own latency, from its view when the answer arrives; writes and
 //! reloads complete after latencies and sometimes fail.
@@ -16,8 +18,10 @@
 //! The model, kept apart from the core: the truth of each master, when it last failed
 //! over, and each sentinel's word about each master as the core was sent it (its latest
 //! delivered answer or switch, a switch counting one epoch past that sentinel's previous
-//! word, and only when the core has the master at one of the switch's addresses;
-//! forgotten when its link goes down), with the time since which that word stands. An
+//! word, or at the epoch it announced just before starting a failover of that master on
+//! its link if that is higher, and only when the core has the master at one of the
+//! switch's addresses; forgotten when its link goes down), with the time since which
+//! that word stands. An
 //! adversary's claim "began" at the latest of: when its current word was first
 //! delivered, when the master last failed over (a standing word that was the truth
 //! becomes a lie), and when another word about the master last changed or was lost (the
@@ -195,11 +199,12 @@ enum Step {
         claim: Option<(usize, Ep)>,
     },
     /// The liar publishes a switch of `m` to its address `to`, from what the core has
-    /// (or from the truth).
+    /// (or from the truth), after announcing `announce` (none: nothing).
     LiarSwitch {
         m: usize,
         to: usize,
         from_core: bool,
+        announce: Ep,
     },
     /// Sentinel `s`'s link goes down, or comes back up (and is answered on, as the shell
     /// asks every sentinel it links to).
@@ -282,8 +287,8 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (0..3usize, 0..4usize).prop_map(|(m, back)| Step::Stale { m, back }),
         1 => (0..3usize).prop_map(|m| Step::StaleSwitch { m }),
         2 => (0..3usize, claim()).prop_map(|(m, claim)| Step::Lie { m, claim }),
-        2 => (0..3usize, 0..8usize, any::<bool>())
-            .prop_map(|(m, to, from_core)| Step::LiarSwitch { m, to, from_core }),
+        2 => (0..3usize, 0..8usize, any::<bool>(), ep())
+            .prop_map(|(m, to, from_core, announce)| Step::LiarSwitch { m, to, from_core, announce }),
         2 => (0..SENTINELS).prop_map(|s| Step::Link { s }),
         6 => prop_oneof![4 => 0..3_000u64, 1 => 5_000..12_000u64].prop_map(Step::Advance),
     ]
@@ -406,6 +411,11 @@ struct Model {
     /// contradicted: the same switch from it again is no word (DESIGN.md §4 as tpc
     /// keeps it), until an answer of its names that address.
     contradicted: Vec<(usize, usize, usize)>,
+    /// Per sentinel, the epoch it last announced on its current link.
+    announced: [Option<u64>; SENTINELS],
+    /// Per master and sentinel, the epoch it announced before starting a failover of
+    /// the master, until its next switch of it.
+    leading: Vec<[Option<u64>; SENTINELS]>,
 }
 
 impl Model {
@@ -472,6 +482,8 @@ enum Event {
         h: usize,
         m: usize,
         view: View,
+        /// `h` leads the failover.
+        leads: bool,
     },
     Done {
         id: EffectId,
@@ -554,6 +566,8 @@ impl Sim {
                 flips: vec![None; masters],
                 switched: vec![[None; SENTINELS]; masters],
                 contradicted: Vec::new(),
+                announced: [None; SENTINELS],
+                leading: vec![[None; SENTINELS]; masters],
             },
             plan,
             queue: BTreeMap::new(),
@@ -659,7 +673,9 @@ impl Sim {
             self.ask(s, None);
             Ok(())
         } else {
+            self.model.announced[s] = None;
             for m in 0..self.masters() {
+                self.model.leading[m][s] = None;
                 self.model.switched[m][s] = None;
                 if self.model.words[m][s].take().is_some() {
                     self.model.shaken[m] = self.now;
@@ -743,6 +759,38 @@ impl Sim {
         self.word(s, m, view);
     }
 
+    /// Sentinel `s` announces `epoch` as its current one, if its link is up.
+    fn announce(&mut self, s: usize, epoch: Option<u64>) -> Result<(), TestCaseError> {
+        let Some(epoch) = epoch.filter(|_| self.world.up[s]) else {
+            return Ok(());
+        };
+        self.model.announced[s] = Some(epoch);
+        self.feed(Input::Message {
+            at: self.now,
+            sentinel: sentinel(s).into(),
+            channel: "+new-epoch".into(),
+            payload: epoch.to_string().into(),
+        })
+    }
+
+    /// Sentinel `s` starts a failover of `m` (`+try-failover`), if its link is up: the
+    /// core ties the epoch it last announced to `m`, if it knows `m`.
+    fn try_failover(&mut self, s: usize, m: usize) -> Result<(), TestCaseError> {
+        if !self.world.up[s] {
+            return Ok(());
+        }
+        if self.core_addr(m).is_some() {
+            self.model.leading[m][s] = self.model.announced[s];
+        }
+        let at = addr(m, self.model.truth[m].addr);
+        self.feed(Input::Message {
+            at: self.now,
+            sentinel: sentinel(s).into(),
+            channel: "+try-failover".into(),
+            payload: format!("master {} {} {}", name(m), at.host, at.port).into(),
+        })
+    }
+
     /// Sentinel `s` publishes a switch of `m` from `old` to `new`, if its link is up.
     fn publish(&mut self, s: usize, m: usize, old: usize, new: usize) -> Result<(), TestCaseError> {
         if !self.world.up[s] || old == new {
@@ -750,7 +798,8 @@ impl Sim {
         }
         let (from, to) = (addr(m, old), addr(m, new));
         // The core takes a switch as its sentinel's word only from (or to) the address
-        // it has, one epoch past that sentinel's previous word.
+        // it has, one epoch past that sentinel's previous word or at the epoch it
+        // announced, whichever is higher.
         if self
             .core_addr(m)
             .is_some_and(|known| known == from || known == to)
@@ -758,7 +807,9 @@ impl Sim {
             let repeated = self.model.contradicted.contains(&(s, m, new));
             if !repeated {
                 let previous = self.model.words[m][s].and_then(|w| w.view.epoch);
-                let epoch = Some(previous.unwrap_or(0).saturating_add(1));
+                let next = previous.unwrap_or(0).saturating_add(1);
+                let led = self.model.leading[m][s].take();
+                let epoch = Some(led.map_or(next, |e| e.max(next)));
                 self.word(s, m, View { addr: new, epoch });
                 self.model.switched[m][s] = Some(new);
             }
@@ -787,12 +838,18 @@ impl Sim {
                 }
                 Ok(())
             }
-            Event::Learn { h, m, view } => {
+            Event::Learn { h, m, view, leads } => {
                 let old = self.world.honest[h][m];
                 if old.epoch >= view.epoch {
                     return Ok(());
                 }
                 self.world.honest[h][m] = view;
+                // As Sentinel does: the new epoch first (the leader's as it starts the
+                // failover, the others' from hello messages), then the switch.
+                self.announce(h, view.epoch)?;
+                if leads {
+                    self.try_failover(h, m)?;
+                }
                 self.publish(h, m, old.addr, view.addr)
             }
             Event::Done { id, write } => {
@@ -879,7 +936,17 @@ impl Sim {
                 });
                 for (h, lag) in lags.iter().enumerate() {
                     let lag = if h == leader { 0 } else { *lag };
-                    self.schedule(self.now + Millis(lag), Event::Learn { h, m, view: new });
+                    let leads = h == leader;
+                    let at = self.now + Millis(lag);
+                    self.schedule(
+                        at,
+                        Event::Learn {
+                            h,
+                            m,
+                            view: new,
+                            leads,
+                        },
+                    );
                 }
                 self.run_until(self.now)
             }
@@ -902,8 +969,18 @@ impl Sim {
                 });
                 Ok(())
             }
-            Step::LiarSwitch { m, to, from_core } => {
+            Step::LiarSwitch {
+                m,
+                to,
+                from_core,
+                announce,
+            } => {
                 let m = m % masters;
+                let truth = self.model.truth[m].epoch.unwrap_or(0);
+                if let Some(epoch) = announce.resolve(truth) {
+                    self.announce(LIAR, Some(epoch))?;
+                    self.try_failover(LIAR, m)?;
+                }
                 let core = self.core_addr(m).filter(|_| from_core);
                 let old = core.map_or(self.model.truth[m].addr, |a| index_of(&a));
                 self.publish(LIAR, m, old, liar_addr(to))
@@ -1210,6 +1287,7 @@ fn a_liar_with_a_huge_epoch_is_overruled_once_and_stays_overruled() {
                 m: 0,
                 to: 7,
                 from_core: true,
+                announce: Ep::None,
             },
             Step::Advance(10_000),
         ];
@@ -1641,4 +1719,68 @@ fn a_liar_switching_within_each_grace_is_overruled_within_a_round() {
         longest <= round.as_u64(),
         "away from the majority for {longest} ms"
     );
+}
+
+/// (g) A failover led by a sentinel whose last answer tpc has predates the previous
+/// failover: it publishes `+new-epoch 5` (its failover epoch), `+try-failover` and then
+/// its switch of node-0 from address 1 back to address 0, while the others still answer address 1 at
+/// epoch 4 for a while. The switch is written at once, and no config with address 1 is
+/// written after it: the others' stale answers neither hold it back nor flip it back.
+/// Before the switch, the others' words are both address 1 at epoch 4, or (a second
+/// failover soon after the first) one of them still address 0 at epoch 3.
+#[test]
+fn a_leaders_switch_after_its_new_epoch_is_written_at_once_and_never_undone() {
+    for (s1_before, switch_at) in [((1, Some(4)), 10_000), ((0, Some(3)), 2_000)] {
+        let settings = CoreSettings {
+            sentinels: 3,
+            ..settings(0, 0)
+        };
+        let mut bench = Bench::new(settings, None);
+        // Sentinels 1 and 2 learn the failover a second after it.
+        bench.answers = Box::new(move |_, at| {
+            let at = at.as_u64();
+            let other = if at < switch_at + 1_000 {
+                (0, 1, Some(4))
+            } else {
+                (0, 0, Some(5))
+            };
+            vec![
+                answer(at + 1, 1, &[other]),
+                answer(at + 2, 2, &[other]),
+                answer(at + 3, 0, &[(0, 0, Some(5))]),
+            ]
+        });
+        let (i, epoch) = s1_before;
+        bench.at(answer(0, 0, &[(0, 0, Some(3))]));
+        bench.at(answer(0, 1, &[(0, i, epoch)]));
+        bench.at(answer(0, 2, &[(0, 1, Some(4))]));
+        let master = addr(0, 1);
+        let started = format!("master {} {} {}", name(0), master.host, master.port);
+        bench.at(message(switch_at, 0, "+new-epoch", "5".into()));
+        bench.at(message(switch_at, 0, "+try-failover", started));
+        bench.at(switch(switch_at, 0, 0, 1, 0));
+        bench.run_to(switch_at + 30_000);
+        let writes: Vec<(Millis, String)> = bench
+            .effects
+            .iter()
+            .filter_map(|(at, e)| match e {
+                Effect::WriteConfig { text, .. } => {
+                    servers(text).remove(&name(0)).map(|entry| (*at, entry))
+                }
+                _ => None,
+            })
+            .collect();
+        let first_new = writes.iter().position(|(_, e)| *e == entry(0, 0));
+        let first_new = first_new.unwrap_or_else(|| panic!("{s1_before:?}: {writes:?}"));
+        assert_eq!(
+            writes[first_new].0,
+            Millis(switch_at),
+            "{s1_before:?}: written at once: {writes:?}"
+        );
+        assert!(
+            writes[first_new..].iter().all(|(_, e)| *e == entry(0, 0)),
+            "{s1_before:?}: the old address written after the switch: {writes:?}"
+        );
+        assert_eq!(bench.addr_of(0), Some(addr(0, 0)));
+    }
 }

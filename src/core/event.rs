@@ -205,6 +205,19 @@ pub fn acted_on(channel: &str) -> bool {
     )
 }
 
+/// The epoch a `+new-epoch` message announces: the sentinel's current epoch (one for
+/// all its masters), a bare number, which a failover's leader publishes as it starts
+/// the failover, just before its `+try-failover` (the epoch the master's config gets),
+/// and every other sentinel as it votes or learns a higher one. `None` for another
+/// channel, or a payload that is not one `u64`. The event itself stays
+/// [`SentinelEvent::Other`]: informative, dropped first when a link falls behind.
+pub fn announced_epoch(channel: &str, payload: &str) -> Option<u64> {
+    if channel != "+new-epoch" {
+        return None;
+    }
+    payload.trim().parse().ok()
+}
+
 /// A Sentinel event, parsed; borrows names from the payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SentinelEvent<'a> {
@@ -513,6 +526,19 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(e, SentinelEvent::About { .. }));
+    }
+
+    #[test]
+    fn an_announced_epoch_is_one_u64_on_new_epoch() {
+        assert_eq!(announced_epoch("+new-epoch", "7"), Some(7));
+        assert_eq!(
+            announced_epoch("+new-epoch", " 18446744073709551615\n"),
+            Some(u64::MAX)
+        );
+        for bad in ["", "-1", "7 8", "18446744073709551616", "x", "0x7"] {
+            assert_eq!(announced_epoch("+new-epoch", bad), None, "{bad:?}");
+        }
+        assert_eq!(announced_epoch("+vote-for-leader", "7"), None);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use tracing::{debug, info, warn};
 use crate::core::addr::Addr;
 use crate::core::backoff::{self, Retry};
 use crate::core::effect::{About, Effect, EffectId};
-use crate::core::event::{is_valid_name, SentinelEvent};
+use crate::core::event::{announced_epoch, is_valid_name, SentinelEvent};
 use crate::core::histogram::Histogram;
 use crate::core::input::{Input, Outcome};
 use crate::core::latency::Latency;
@@ -206,6 +206,11 @@ impl Core {
     /// Known masters and their addresses, by name.
     pub fn masters(&self) -> BTreeMap<String, Addr> {
         self.topology.addrs()
+    }
+
+    /// The address of master `name`, if tpc knows it.
+    pub fn master(&self, name: &str) -> Option<&Addr> {
+        self.topology.get(name).map(|k| &k.addr)
     }
 
     /// The config text the core last saw written (or found on disk at start).
@@ -428,6 +433,12 @@ impl Core {
             SentinelEvent::About { instance } => {
                 debug!("'{channel}' from {sentinel}: {instance}");
                 let master = instance.master_name();
+                if channel == "+try-failover" && instance.kind == "master" {
+                    let id = self.links.id(sentinel);
+                    if let Some(epoch) = self.topology.try_failover(master, id) {
+                        debug!("{sentinel} leads a failover of {master} at epoch {epoch}");
+                    }
+                }
                 if instance.kind != "slave" || !self.layout.follows_replicas_of(master) {
                     return;
                 }
@@ -444,7 +455,11 @@ impl Core {
                 }
             }
             SentinelEvent::Other => {
-                debug!("'{}' from {sentinel}: {}", shown(channel), shown(payload))
+                debug!("'{}' from {sentinel}: {}", shown(channel), shown(payload));
+                if let Some(epoch) = announced_epoch(channel, payload) {
+                    let id = self.links.id(sentinel);
+                    self.topology.announce(id, epoch);
+                }
             }
         }
     }

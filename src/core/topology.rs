@@ -49,6 +49,9 @@ pub struct Known {
     contradicted: Vec<(SentinelId, Addr, bool)>,
     /// `addr` rests on a pub/sub switch or a lone newer epoch, not yet on answers.
     pub provisional: bool,
+    /// Sentinels that started a failover of this master (`+try-failover`) and the epoch
+    /// they announced just before it: the failover's epoch, which their switch gets.
+    leading: Vec<(SentinelId, u64)>,
 }
 
 /// What a `-monitor` did.
@@ -123,6 +126,9 @@ pub struct Topology {
     /// The masters added, moved or removed since [`Topology::take_touched`] was last
     /// called.
     touched: Touched,
+    /// The epoch each reachable sentinel last announced (`+new-epoch`) on its current
+    /// link.
+    announced: BTreeMap<SentinelId, u64>,
 }
 
 /// The masters added, moved or removed since they were last taken.
@@ -242,6 +248,7 @@ impl Topology {
                     distrusted: BTreeSet::new(),
                     contradicted: Vec::new(),
                     provisional: false,
+                    leading: Vec::new(),
                 })
             }
         };
@@ -376,9 +383,26 @@ impl Topology {
         }
     }
 
-    /// Records a `+switch-master` from `by` as its word that `name` is at `new`, one
-    /// epoch after its own last answer (see [`crate::core::truth`]); judge the master
-    /// next. As the original tpc did, only a switch from the address tpc knows (or to
+    /// Notes that `sentinel` announced `epoch` as its current one (`+new-epoch`).
+    pub fn announce(&mut self, sentinel: SentinelId, epoch: u64) {
+        self.announced.insert(sentinel, epoch);
+    }
+
+    /// Notes that `sentinel` starts a failover of `name` (`+try-failover`): Sentinel
+    /// announces the failover's epoch just before, and the new address gets it. Its
+    /// current epoch is global, so only this pairing ties it to one master. Returns the
+    /// epoch, if it announced one on this link and `name` is known.
+    pub fn try_failover(&mut self, name: &str, sentinel: SentinelId) -> Option<u64> {
+        let epoch = *self.announced.get(&sentinel)?;
+        let k = self.masters.get_mut(name)?;
+        k.leading.retain(|(s, _)| *s != sentinel);
+        k.leading.push((sentinel, epoch));
+        Some(epoch)
+    }
+
+    /// Records a `+switch-master` from `by` as its word that `name` is at `new`, at one
+    /// epoch after its own last answer, or at the epoch of the failover of `name` it
+    /// started if that is higher (see [`crate::core::truth`]); judge the master next. As the original tpc did, only a switch from the address tpc knows (or to
     /// it, heard from another sentinel) counts.
     pub fn switch(
         &mut self,
@@ -404,7 +428,9 @@ impl Topology {
             };
         }
         let own = k.reports.iter().find(|r| r.sentinel == by);
-        let epoch = own.and_then(|r| r.epoch).unwrap_or(0).saturating_add(1);
+        let next = own.and_then(|r| r.epoch).unwrap_or(0).saturating_add(1);
+        let led = k.leading.iter().position(|(s, _)| *s == by);
+        let epoch = led.map_or(next, |i| next.max(k.leading.swap_remove(i).1));
         k.put(Report {
             sentinel: by,
             addr: new.clone(),
@@ -449,11 +475,14 @@ impl Topology {
         Withdrawn::Removed(k.addr)
     }
 
-    /// Forgets every answer of `sentinel`, whose link is lost: only reachable sentinels
-    /// count. Returns the masters it had reported, to judge again.
+    /// Forgets every answer of `sentinel`, and the epochs it announced, whose link is
+    /// lost: only reachable sentinels count. Returns the masters it had reported, to
+    /// judge again.
     pub fn forget_answers(&mut self, sentinel: SentinelId) -> Vec<String> {
+        self.announced.remove(&sentinel);
         let mut affected = Vec::new();
         for (name, k) in self.masters.iter_mut() {
+            k.leading.retain(|(s, _)| *s != sentinel);
             if let Ok(i) = k.reports.binary_search_by_key(&sentinel, |r| r.sentinel) {
                 k.reports.remove(i);
                 affected.push(name.clone());
@@ -567,6 +596,58 @@ mod tests {
         );
         t.judge("m", GRACE, Millis(4));
         assert_eq!(t.get("m").unwrap().addr, a(4));
+    }
+
+    #[test]
+    fn a_switch_gets_the_epoch_its_sentinel_announced_before_starting_that_failover() {
+        let mut t = Topology::default();
+        t.report("m", S1, &a(1), Some(3), Millis(0));
+        for s in [S2, S3] {
+            t.report("m", s, &a(2), Some(4), Millis(0));
+        }
+        t.report("n", S1, &a(7), Some(1), Millis(0));
+        t.judge("m", GRACE, Millis(0));
+        // An epoch announced for another master's failover is not this master's.
+        t.announce(S1, 9);
+        assert_eq!(t.try_failover("n", S1), Some(9));
+        t.switch("m", S1, &a(2), &a(1), Millis(1));
+        assert_eq!(t.judge("m", GRACE, Millis(1)), Decision::Unchanged);
+        // The failover it starts of this master is.
+        t.announce(S1, 10);
+        assert_eq!(t.try_failover("m", S1), Some(10));
+        t.switch("m", S1, &a(2), &a(1), Millis(2));
+        assert!(matches!(
+            t.judge("m", GRACE, Millis(2)),
+            Decision::Provisional { from: Some(_), .. }
+        ));
+        // A liar announcing the end of the range gets the grace, then the majority.
+        t.report("m", S1, &a(1), Some(10), Millis(3));
+        for s in [S2, S3] {
+            t.report("m", s, &a(1), Some(10), Millis(3));
+        }
+        t.judge("m", GRACE, Millis(3));
+        t.announce(S3, u64::MAX);
+        t.try_failover("m", S3);
+        t.switch("m", S3, &a(1), &a(9), Millis(4));
+        assert!(matches!(
+            t.judge("m", GRACE, Millis(4)),
+            Decision::Provisional { from: Some(_), .. }
+        ));
+        for s in [S1, S2] {
+            t.report("m", s, &a(1), Some(10), Millis(5_004));
+        }
+        assert!(matches!(
+            t.judge("m", GRACE, Millis(5_004)),
+            Decision::Overruled {
+                epoch: u64::MAX,
+                ..
+            }
+        ));
+        assert_eq!(t.get("m").unwrap().addr, a(1));
+        // A lost link forgets what it announced.
+        t.announce(S2, 20);
+        t.forget_answers(S2);
+        assert_eq!(t.try_failover("m", S2), None);
     }
 
     #[test]

@@ -12,10 +12,17 @@
 //!   epoch 0), a majority decides; with no majority tpc holds what it has: a
 //!   disagreement.
 //! - A pub/sub `+switch-master` carries no epoch. It counts as its sentinel's word that
-//!   the master is at the new address, one epoch after that sentinel's own last word
-//!   (so a stale sentinel's switch is no newer than what the others report, and an
-//!   honest one is believed at once while the others catch up). It never raises
-//!   anything beyond that sentinel's word, and its next answer replaces it.
+//!   the master is at the new address, one epoch after that sentinel's own last word,
+//!   or, from the sentinel that started the failover, at the failover's epoch if that is
+//!   higher: the `+new-epoch` it published just before its `+try-failover` of that
+//!   master, on its current link. So a stale sentinel's switch is no newer than what the
+//!   others report, and an honest one is believed at once while the others catch up,
+//!   the leader's even when tpc's last answer from it predates the previous failover.
+//!   (A sentinel's `+new-epoch` alone is no master's epoch: its current epoch is global,
+//!   and a late switch learnt from another sentinel may be older.) It never raises
+//!   anything beyond that sentinel's word (a liar announcing a huge epoch gets what
+//!   answering it would get: belief for the grace, then the majority), and its next
+//!   answer replaces it.
 //!
 //! Epochs are compared, never incremented: any `u64` is just a number.
 

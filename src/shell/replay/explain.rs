@@ -22,7 +22,7 @@ impl Before {
             } if channel == "+switch-master" => payload
                 .split_whitespace()
                 .next()
-                .and_then(|name| core.masters().get(name).map(|a| a.to_string())),
+                .and_then(|name| core.master(name).map(|a| a.to_string())),
             _ => None,
         };
         Before {
@@ -41,13 +41,14 @@ impl Before {
             return None;
         };
         let stats = core.stats();
-        let head = format!("line {line}: {channel} {payload}");
+        // Most messages need no explanation: the line is only written out for one.
+        let head = || format!("line {line}: {channel} {payload}");
         if stats.malformed > self.malformed {
             let why = match SentinelEvent::parse(channel, payload) {
                 Err(e) => e.to_string(),
                 Ok(_) => "not understood".into(),
             };
-            return Some(format!("{head}: malformed, skipped: {why}"));
+            return Some(format!("{}: malformed, skipped: {why}", head()));
         }
         if stats.switches_ignored <= self.ignored {
             return None;
@@ -73,6 +74,6 @@ impl Before {
             }
             _ => "not followed".into(),
         };
-        Some(format!("{head}: switch ignored: {why}"))
+        Some(format!("{}: switch ignored: {why}", head()))
     }
 }
