@@ -39,15 +39,9 @@ pub fn wait_child_serving(tpc: u32, proxy: &str, before: Option<u32>, timeout: D
     })
 }
 
-/// The FNV-1a 64 fingerprint of `bytes` as tpc's loaded mark holds it, computed here
-/// from the algorithm's definition.
-pub fn fnv1a64_mark(bytes: &[u8]) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("fnv1a64:{hash:016x}\n")
+/// The XXH3 64 fingerprint of `bytes` as tpc's loaded mark holds it.
+pub fn xxh3_mark(bytes: &[u8]) -> String {
+    format!("xxh3_64:{:016x}\n", xxhash_rust::xxh3::xxh3_64(bytes))
 }
 
 /// Whether the mark beside `conf` (`.<name>.tpc-loaded`) names exactly `conf`'s content.
@@ -55,5 +49,5 @@ pub fn marked_as_loaded(conf: &Path) -> bool {
     let name = conf.file_name().unwrap().to_string_lossy();
     let mark = conf.with_file_name(format!(".{name}.tpc-loaded"));
     let config = fs::read(conf).unwrap_or_default();
-    fs::read_to_string(mark).ok() == Some(fnv1a64_mark(&config))
+    fs::read_to_string(mark).ok() == Some(xxh3_mark(&config))
 }
