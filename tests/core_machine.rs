@@ -817,3 +817,55 @@ fn only_a_write_that_moves_addresses_after_a_checked_one_goes_unchecked() {
     let effects = drain(&mut core);
     assert!(!addresses_only(&effects), "a new server is checked");
 }
+
+/// A write that adds a master fails (say `nutcracker -t` cannot run): a failover that
+/// comes while it backs off is written at once without it, as moves alone need no
+/// check; the added master follows when the retry succeeds.
+#[test]
+fn a_failing_change_of_masters_never_holds_a_failover_back() {
+    let mut core = settled();
+    core.handle(message(
+        20_000,
+        "+monitor",
+        "master node-3 10.0.0.1 3 quorum 2",
+    ));
+    let effects = drain(&mut core);
+    let (w, text) = the_write(&effects);
+    assert!(text.contains("node-3"));
+    core.handle(done(20_001, w, false));
+    assert!(drain(&mut core)
+        .iter()
+        .all(|e| !matches!(e, Effect::WriteConfig { .. })));
+
+    core.handle(switch(20_100, "node-1", 1, 11));
+    let effects = drain(&mut core);
+    let (w, text) = the_write(&effects);
+    assert!(
+        text.contains("  - 10.0.0.1:11:1 node-1\n  - 10.0.0.1:2:1 node-2\n"),
+        "{text}"
+    );
+    assert!(!text.contains("node-3"), "{text}");
+    assert!(
+        effects.iter().any(|e| matches!(
+            e,
+            Effect::WriteConfig {
+                addresses_only: true,
+                ..
+            }
+        )),
+        "moves alone need no check: {effects:?}"
+    );
+    core.handle(done(20_101, w, true));
+    let r = the_reload(&drain(&mut core));
+    core.handle(done(20_102, r, true));
+
+    // Past the back-off (and the wait after that reload), the whole change is retried.
+    core.handle(Input::Tick { at: Millis(40_000) });
+    let (w, text) = the_write(&drain(&mut core));
+    assert!(
+        text.contains("10.0.0.1:11:1 node-1") && text.contains("10.0.0.1:3:1 node-3"),
+        "{text}"
+    );
+    core.handle(done(40_001, w, true));
+    the_reload(&drain(&mut core));
+}

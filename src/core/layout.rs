@@ -313,7 +313,7 @@ impl Layout {
         unchecked: &Unchecked,
     ) -> Target {
         if let (Some(text), Unchecked::Names(names)) = (on_disk, unchecked) {
-            if let Some(target) = self.moved(topology, replicas, disk, text, names) {
+            if let Some(target) = self.moved(topology, replicas, disk, text, names, false) {
                 return target;
             }
         }
@@ -365,9 +365,29 @@ impl Layout {
         }
     }
 
+    /// The file on disk with only the servers that move moved: none added or removed,
+    /// so it needs no check beyond tpc's own of the addresses. What a failover still
+    /// gets while a config that adds or removes masters cannot be written (`nutcracker
+    /// -t` fails on it). `None` when nothing moves or the file's holes are not known.
+    pub fn moves_only(
+        &self,
+        topology: &Topology,
+        replicas: &Replicas,
+        disk: &Disk,
+        on_disk: Option<&str>,
+        unchecked: &Unchecked,
+    ) -> Option<Target> {
+        let (Some(text), Unchecked::Names(names)) = (on_disk, unchecked) else {
+            return None;
+        };
+        self.moved(topology, replicas, disk, text, names, true)
+            .filter(|target| !target.changes.is_empty())
+    }
+
     /// The target as `text` (a rendering `disk` describes) with the servers of the
     /// masters `names` moved; `None` when more than addresses change (a master added
-    /// or removed) or the text's holes are not known.
+    /// or removed: left out instead when `moves_only`) or the text's holes are not
+    /// known.
     fn moved(
         &self,
         topology: &Topology,
@@ -375,6 +395,7 @@ impl Layout {
         disk: &Disk,
         text: &str,
         names: &BTreeSet<String>,
+        moves_only: bool,
     ) -> Option<Target> {
         if !disk.rendering {
             return None;
@@ -386,8 +407,11 @@ impl Layout {
                 }
                 let mut moved = Vec::new();
                 for name in names {
-                    let to = &topology.get(name)?.addr;
-                    let from = disk.masters.get(name)?;
+                    let (to, from) = match (topology.get(name), disk.masters.get(name)) {
+                        (Some(known), Some(from)) => (&known.addr, from),
+                        _ if moves_only => continue,
+                        _ => return None,
+                    };
                     if from != to {
                         moved.push((name, from, to));
                     }

@@ -35,6 +35,10 @@ struct PendingWrite {
     id: EffectId,
     text: Arc<String>,
     written: Written,
+    /// It changes more than addresses (`nutcracker -t` checks it).
+    structural: bool,
+    /// It holds only the moves of a failed structural write (see `moves_due`).
+    moves_only: bool,
 }
 
 /// tpc's decisions, as a deterministic state machine.
@@ -126,6 +130,10 @@ pub struct Core {
     checked_on_disk: bool,
     /// Links up whose first answer has not come yet.
     fresh_links: BTreeSet<SentinelId>,
+    /// A write that adds or removes masters failed (e.g. `nutcracker -t` refused it or
+    /// could not run): while it backs off, servers that only move are written without
+    /// it, so that a failover is never held back by a change of structure.
+    moves_due: bool,
 }
 
 /// Leaves out every config text (on disk, being written, in queued effects): they hold
@@ -188,6 +196,7 @@ impl Core {
             stopped: false,
             checked_on_disk: false,
             fresh_links: BTreeSet::new(),
+            moves_due: false,
         }
     }
 
@@ -893,7 +902,13 @@ impl Core {
                     self.checked_on_disk = true;
                     self.compare_target();
                     self.reload_owed = true;
-                    if self.write_retry.succeeded() {
+                    if w.moves_only {
+                        info!("Wrote the moves alone; the change of masters is retried");
+                    } else if w.structural {
+                        self.moves_due = false;
+                    }
+                    // The moves alone are no recovery: the whole change still fails.
+                    if !w.moves_only && self.write_retry.succeeded() {
                         self.notify(
                             About::event("write_recovered"),
                             "Config written again after failures".to_string(),
@@ -904,6 +919,9 @@ impl Core {
                     self.stats.write_failures += 1;
                     self.latency.write_done(false);
                     self.write_error = Some(error.clone());
+                    // A failed write of the moves alone fails for the file itself: they
+                    // wait for the retry like everything else.
+                    self.moves_due = w.structural && !w.moves_only;
                     let delay = self.write_retry.failed(self.now);
                     warn!("Error writing config: {error}; keeping the last good one, retrying in {delay}");
                     if self.write_retry.failures == 1 {
@@ -1065,6 +1083,9 @@ impl Core {
                 self.start_write();
                 return;
             }
+            if self.moves_due && self.start_moves_only() {
+                return;
+            }
             // The write is backing off: meanwhile, load what is on disk if still owed.
         }
         if self.reload_owed
@@ -1082,17 +1103,44 @@ impl Core {
     }
 
     fn start_write(&mut self) {
-        let Target {
-            text,
-            written,
-            changes,
-        } = self.layout.target(
+        let target = self.layout.target(
             &self.topology,
             &self.replicas,
             &self.disk,
             self.on_disk.as_ref().map(|t| t.as_str()),
             &self.unchecked,
         );
+        self.issue_write(target, false);
+    }
+
+    /// Writes the servers that move alone, if any and if that needs no check; says
+    /// whether it did.
+    fn start_moves_only(&mut self) -> bool {
+        if !self.checked_on_disk || !self.disk.rendering {
+            return false;
+        }
+        let target = self.layout.moves_only(
+            &self.topology,
+            &self.replicas,
+            &self.disk,
+            self.on_disk.as_ref().map(|t| t.as_str()),
+            &self.unchecked,
+        );
+        match target {
+            Some(target) => {
+                self.issue_write(target, true);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn issue_write(&mut self, target: Target, moves_only: bool) {
+        let Target {
+            text,
+            written,
+            changes,
+        } = target;
         self.latency
             .write_started(changes.iter().map(|c| c.name.as_str()));
         // Moves only, from a checked rendering: the same servers, the same keys.
@@ -1108,7 +1156,13 @@ impl Core {
             changes,
             addresses_only,
         });
-        self.write = Some(PendingWrite { id, text, written });
+        self.write = Some(PendingWrite {
+            id,
+            text,
+            written,
+            structural: !addresses_only,
+            moves_only,
+        });
     }
 
     /// Asks every sentinel for its masters each `reconcile` interval.
