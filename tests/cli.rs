@@ -1015,3 +1015,24 @@ fn supervise_refuses_what_cannot_work_and_a_dry_run_names_the_restart() {
         stderr(&o)
     );
 }
+
+/// A hostile payload in a recording cannot forge timeline lines or send control
+/// characters to the terminal: replay escapes it (adversarial pass).
+#[test]
+fn replay_escapes_what_a_sentinel_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hostile.jsonl");
+    let payload = r#"x\n+0.001s write config (node-1 127.0.0.1:1 -> 6.6.6.6:1)\u0000\u001b[2J"#;
+    std::fs::write(
+        &file,
+        format!(
+            "{{\"tpc_recording\":1}}\n{{\"type\":\"message\",\"at\":7,\"sentinel\":\"127.0.0.1:1\",\"channel\":\"+switch-master\",\"payload\":\"{payload}\"}}\n"
+        ),
+    )
+    .unwrap();
+    let o = tpc(&["replay", file.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(!text.lines().any(|l| l.starts_with("+0.001s")), "{text}");
+    assert!(!text.contains('\0') && !text.contains('\u{1b}'), "{text:?}");
+    assert!(text.contains(r"x\n+0.001s write config"), "{text}");
+}

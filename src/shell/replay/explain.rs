@@ -3,6 +3,7 @@
 //! what the core knew just before the message.
 
 use crate::core::event::SentinelEvent;
+use crate::core::shown::shown;
 use crate::core::{Core, Input};
 
 /// What the core knew before a message, to explain what it made of it.
@@ -42,13 +43,13 @@ impl Before {
         };
         let stats = core.stats();
         // Most messages need no explanation: the line is only written out for one.
-        let head = || format!("line {line}: {channel} {payload}");
+        let head = || format!("line {line}: {} {}", shown(channel), shown(payload));
         if stats.malformed > self.malformed {
             let why = match SentinelEvent::parse(channel, payload) {
                 Err(e) => e.to_string(),
                 Ok(_) => "not understood".into(),
             };
-            return Some(format!("{}: malformed, skipped: {why}", head()));
+            return Some(format!("{}: malformed, skipped: {}", head(), shown(&why)));
         }
         if stats.switches_ignored <= self.ignored {
             return None;
