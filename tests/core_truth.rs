@@ -1454,6 +1454,19 @@ impl Bench {
             .collect()
     }
 
+    /// When each config written held master `m`, and its entry then.
+    fn entries(&self, m: usize) -> Vec<(Millis, String)> {
+        self.effects
+            .iter()
+            .filter_map(|(at, e)| match e {
+                Effect::WriteConfig { text, .. } => {
+                    servers(text).remove(&name(m)).map(|entry| (*at, entry))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     fn reloads(&self) -> usize {
         self.effects
             .iter()
@@ -1760,16 +1773,76 @@ fn a_leaders_switch_after_its_new_epoch_is_written_at_once_and_never_undone() {
         bench.at(message(switch_at, 0, "+try-failover", started));
         bench.at(switch(switch_at, 0, 0, 1, 0));
         bench.run_to(switch_at + 30_000);
-        let writes: Vec<(Millis, String)> = bench
-            .effects
-            .iter()
-            .filter_map(|(at, e)| match e {
-                Effect::WriteConfig { text, .. } => {
-                    servers(text).remove(&name(0)).map(|entry| (*at, entry))
-                }
-                _ => None,
-            })
-            .collect();
+        let writes = bench.entries(0);
+        let first_new = writes.iter().position(|(_, e)| *e == entry(0, 0));
+        let first_new = first_new.unwrap_or_else(|| panic!("{s1_before:?}: {writes:?}"));
+        assert_eq!(
+            writes[first_new].0,
+            Millis(switch_at),
+            "{s1_before:?}: written at once: {writes:?}"
+        );
+        assert!(
+            writes[first_new..].iter().all(|(_, e)| *e == entry(0, 0)),
+            "{s1_before:?}: the old address written after the switch: {writes:?}"
+        );
+        assert_eq!(bench.addr_of(0), Some(addr(0, 0)));
+    }
+}
+
+/// (h) A failover of node-0 from address 1 to address 0 at epoch 5 as Sentinel runs it:
+/// the leader (sentinel 0) publishes `+new-epoch 5`, `+try-failover` and, once the
+/// replica took the role, `+promoted-slave`; from then until its own switch a second
+/// later (at `+failover-end`) it answers the old address at epoch 5. A follower
+/// (sentinel 1, whose last answer may predate the previous failover) learns the new
+/// config from the leader's hello first: it publishes `+new-epoch 5` and its switch.
+/// Sentinel 2 answers the old address at epoch 4 for 1.5 s. The follower's switch is
+/// written at once, and no config with address 1 is written after it.
+#[test]
+fn a_followers_switch_to_the_promoted_replica_is_written_at_once_and_never_undone() {
+    for (s1_before, switch_at) in [((1, Some(4)), 10_000), ((0, Some(3)), 2_000)] {
+        let settings = CoreSettings {
+            sentinels: 3,
+            ..settings(0, 0)
+        };
+        let mut bench = Bench::new(settings, None);
+        bench.answers = Box::new(move |_, at| {
+            let at = at.as_u64();
+            let leader = if at < switch_at + 1_000 { 1 } else { 0 };
+            let other = if at < switch_at + 1_500 {
+                (0, 1, Some(4))
+            } else {
+                (0, 0, Some(5))
+            };
+            vec![
+                answer(at + 1, 0, &[(0, leader, Some(5))]),
+                answer(at + 2, 2, &[other]),
+                answer(at + 3, 1, &[(0, 0, Some(5))]),
+            ]
+        });
+        let (i, epoch) = s1_before;
+        bench.at(answer(0, 0, &[(0, 1, Some(4))]));
+        bench.at(answer(0, 1, &[(0, i, epoch)]));
+        bench.at(answer(0, 2, &[(0, 1, Some(4))]));
+        let (old, new) = (addr(0, 1), addr(0, 0));
+        let started = format!("master {} {} {}", name(0), old.host, old.port);
+        let promoted = format!(
+            "slave {}:{} {} {} @ {} {} {}",
+            new.host,
+            new.port,
+            new.host,
+            new.port,
+            name(0),
+            old.host,
+            old.port
+        );
+        bench.at(message(switch_at - 500, 0, "+new-epoch", "5".into()));
+        bench.at(message(switch_at - 500, 0, "+try-failover", started));
+        bench.at(message(switch_at - 400, 1, "+new-epoch", "5".into()));
+        bench.at(message(switch_at - 10, 0, "+promoted-slave", promoted));
+        bench.at(switch(switch_at, 1, 0, 1, 0));
+        bench.at(switch(switch_at + 1_000, 0, 0, 1, 0));
+        bench.run_to(switch_at + 30_000);
+        let writes = bench.entries(0);
         let first_new = writes.iter().position(|(_, e)| *e == entry(0, 0));
         let first_new = first_new.unwrap_or_else(|| panic!("{s1_before:?}: {writes:?}"));
         assert_eq!(

@@ -52,6 +52,19 @@ pub struct Known {
     /// Sentinels that started a failover of this master (`+try-failover`) and the epoch
     /// they announced just before it: the failover's epoch, which their switch gets.
     leading: Vec<(SentinelId, u64)>,
+    /// Failovers of this master whose replica took the role (`+promoted-slave` after
+    /// the leader's `+try-failover`): by whom, at which epoch, from and to which address.
+    promoted: Vec<Promotion>,
+}
+
+/// A failover's leader promoted a replica: its word that the master is at `to` as of
+/// `epoch`, though its answers name `from` until the failover ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Promotion {
+    leader: SentinelId,
+    epoch: u64,
+    from: Addr,
+    to: Addr,
 }
 
 /// What a `-monitor` did.
@@ -249,10 +262,18 @@ impl Topology {
                     contradicted: Vec::new(),
                     provisional: false,
                     leading: Vec::new(),
+                    promoted: Vec::new(),
                 })
             }
         };
         let added = known.reports.is_empty() && known.monitored_by.is_empty();
+        // Between promoting the replica and ending the failover the leader answers the
+        // old address at the failover's epoch: its own promotion says where it is.
+        let addr = known
+            .promoted
+            .iter()
+            .find(|p| p.leader == sentinel && p.from == *addr && Some(p.epoch) == epoch)
+            .map_or_else(|| addr.clone(), |p| p.to.clone());
         if let Err(i) = known.monitored_by.binary_search(&sentinel) {
             // Exactly as long as needed: thousands of masters each keep one.
             known.monitored_by.reserve_exact(1);
@@ -260,7 +281,7 @@ impl Topology {
         }
         known.put(Report {
             sentinel,
-            addr: addr.clone(),
+            addr,
             epoch,
             at,
             implied: false,
@@ -396,7 +417,31 @@ impl Topology {
         let epoch = *self.announced.get(&sentinel)?;
         let k = self.masters.get_mut(name)?;
         k.leading.retain(|(s, _)| *s != sentinel);
+        k.promoted.retain(|p| p.leader != sentinel);
         k.leading.push((sentinel, epoch));
+        Some(epoch)
+    }
+
+    /// Notes that `sentinel` promoted the replica at `to` for `name`, which was at
+    /// `from` (`+promoted-slave`): if it started that failover ([`Topology::try_failover`]),
+    /// the promotion is its failover's word, at its epoch (see [`crate::core::truth`]).
+    /// Returns the epoch, if so.
+    pub fn promoted(
+        &mut self,
+        name: &str,
+        sentinel: SentinelId,
+        from: &Addr,
+        to: &Addr,
+    ) -> Option<u64> {
+        let k = self.masters.get_mut(name)?;
+        let epoch = k.leading.iter().find(|(s, _)| *s == sentinel)?.1;
+        k.promoted.retain(|p| p.leader != sentinel);
+        k.promoted.push(Promotion {
+            leader: sentinel,
+            epoch,
+            from: from.clone(),
+            to: to.clone(),
+        });
         Some(epoch)
     }
 
@@ -431,6 +476,16 @@ impl Topology {
         let next = own.and_then(|r| r.epoch).unwrap_or(0).saturating_add(1);
         let led = k.leading.iter().position(|(s, _)| *s == by);
         let epoch = led.map_or(next, |i| next.max(k.leading.swap_remove(i).1));
+        // A promotion to this address at an epoch `by` itself reached: the failover it
+        // follows.
+        let reached = self.announced.get(&by).copied();
+        let followed = k
+            .promoted
+            .iter()
+            .filter(|p| p.to == *new && reached.is_some_and(|e| p.epoch <= e))
+            .map(|p| p.epoch)
+            .max();
+        let epoch = followed.map_or(epoch, |e| epoch.max(e));
         k.put(Report {
             sentinel: by,
             addr: new.clone(),
@@ -483,6 +538,7 @@ impl Topology {
         let mut affected = Vec::new();
         for (name, k) in self.masters.iter_mut() {
             k.leading.retain(|(s, _)| *s != sentinel);
+            k.promoted.retain(|p| p.leader != sentinel);
             if let Ok(i) = k.reports.binary_search_by_key(&sentinel, |r| r.sentinel) {
                 k.reports.remove(i);
                 affected.push(name.clone());
