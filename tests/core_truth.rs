@@ -3,14 +3,17 @@
 //!
 //! The generated world has 2–3 masters and five sentinels, each behind a link that may
 //! go down and up: three honest ones, one stale one and one liar. Each master has a true
-//! address and epoch. A real failover moves a master to a new address one epoch on: an
-//! honest leader publishes `+new-epoch` with the new epoch, `+try-failover` and
-//! `+switch-master` at once and answers with the new view from then on; each other
-//! honest sentinel learns it after its own lag (below the grace) and then publishes
-//! `+new-epoch` and the switch too. The stale sentinel answers with a view the truth had
-//! earlier and may publish switches back to it; the liar answers anything (epochs 1000
-//! and `u64::MAX` included) or nothing for a master, and publishes bogus switches, maybe
-//! after announcing any epoch and a failover of its own.
+//! address and epoch. A real failover moves a master to a new address one epoch on, as
+//! Sentinel runs it: an honest leader publishes `+new-epoch` with the new epoch,
+//! `+try-failover` and `+promoted-slave` at once, answers the old address at the new
+//! epoch until the failover ends (after its own lag), then publishes `+switch-master` and
+//! answers with the new view; each other honest sentinel learns it after its own lag
+//! (below the grace, maybe before the leader's end) and then publishes `+new-epoch` and
+//! the switch too. The stale sentinel answers with a view the truth had earlier and may
+//! publish switches back to it; the liar answers anything (epochs 1000 and `u64::MAX`
+//! included) or nothing for a master, and publishes bogus switches, maybe after
+//! announcing any epoch, a failover of its own and a promotion of the address it
+//! switches to.
 //! Answers may leave masters out. The core's queries are answered by every reachable
 //! sentinel after its own latency, from its view when the answer arrives; writes and
 //! reloads complete after latencies and sometimes fail.
@@ -19,9 +22,13 @@
 //! over, and each sentinel's word about each master as the core was sent it (its latest
 //! delivered answer or switch, a switch counting one epoch past that sentinel's previous
 //! word, or at the epoch it announced just before starting a failover of that master on
-//! its link if that is higher, and only when the core has the master at one of the
-//! switch's addresses; forgotten when its link goes down), with the time since which
-//! that word stands. An
+//! its link, or at the epoch of a promotion to the switch's new address by a leader of a
+//! failover of that master on its link (`+promoted-slave` after its `+try-failover`) if
+//! the switching sentinel announced that epoch or a higher one on its link, whichever is
+//! highest, and only when the core has the master at one of the switch's addresses; a
+//! leader's answer naming the address it promoted from at its promotion's epoch counts
+//! as the promoted address; forgotten when its link goes down), with the time since
+//! which that word stands. An
 //! adversary's claim "began" at the latest of: when its current word was first
 //! delivered, when the master last failed over (a standing word that was the truth
 //! becomes a lie), and when another word about the master last changed or was lost (the
@@ -199,12 +206,15 @@ enum Step {
         claim: Option<(usize, Ep)>,
     },
     /// The liar publishes a switch of `m` to its address `to`, from what the core has
-    /// (or from the truth), after announcing `announce` (none: nothing).
+    /// (or from the truth), after announcing `announce` (none: nothing) and a failover,
+    /// and maybe a promotion of `to`.
     LiarSwitch {
         m: usize,
         to: usize,
         from_core: bool,
         announce: Ep,
+        /// It publishes `+promoted-slave` of `to` first.
+        promote: bool,
     },
     /// Sentinel `s`'s link goes down, or comes back up (and is answered on, as the shell
     /// asks every sentinel it links to).
@@ -287,8 +297,10 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (0..3usize, 0..4usize).prop_map(|(m, back)| Step::Stale { m, back }),
         1 => (0..3usize).prop_map(|m| Step::StaleSwitch { m }),
         2 => (0..3usize, claim()).prop_map(|(m, claim)| Step::Lie { m, claim }),
-        2 => (0..3usize, 0..8usize, any::<bool>(), ep())
-            .prop_map(|(m, to, from_core, announce)| Step::LiarSwitch { m, to, from_core, announce }),
+        2 => (0..3usize, 0..8usize, any::<bool>(), ep(), any::<bool>())
+            .prop_map(|(m, to, from_core, announce, promote)| {
+                Step::LiarSwitch { m, to, from_core, announce, promote }
+            }),
         2 => (0..SENTINELS).prop_map(|s| Step::Link { s }),
         6 => prop_oneof![4 => 0..3_000u64, 1 => 5_000..12_000u64].prop_map(Step::Advance),
     ]
@@ -416,6 +428,9 @@ struct Model {
     /// Per master and sentinel, the epoch it announced before starting a failover of
     /// the master, until its next switch of it.
     leading: Vec<[Option<u64>; SENTINELS]>,
+    /// Per master and sentinel, the failover it leads whose replica it promoted, on its
+    /// link: the epoch, the address promoted from and the one promoted.
+    promoted: Vec<[Option<(u64, usize, usize)>; SENTINELS]>,
 }
 
 impl Model {
@@ -482,8 +497,15 @@ enum Event {
         h: usize,
         m: usize,
         view: View,
-        /// `h` leads the failover.
-        leads: bool,
+        /// `h` leads the failover: when it ends, after the promotion.
+        leads: Option<u64>,
+    },
+    /// Leader `h`'s failover of `m` from `from` to `view` ends: it switches.
+    End {
+        h: usize,
+        m: usize,
+        from: usize,
+        view: View,
     },
     Done {
         id: EffectId,
@@ -568,6 +590,7 @@ impl Sim {
                 contradicted: Vec::new(),
                 announced: [None; SENTINELS],
                 leading: vec![[None; SENTINELS]; masters],
+                promoted: vec![[None; SENTINELS]; masters],
             },
             plan,
             queue: BTreeMap::new(),
@@ -676,6 +699,7 @@ impl Sim {
             self.model.announced[s] = None;
             for m in 0..self.masters() {
                 self.model.leading[m][s] = None;
+                self.model.promoted[m][s] = None;
                 self.model.switched[m][s] = None;
                 if self.model.words[m][s].take().is_some() {
                     self.model.shaken[m] = self.now;
@@ -752,6 +776,13 @@ impl Sim {
     /// `s`'s answer names `view` for `m`: a switch of its that it contradicts is marked,
     /// one whose address it names is cleared.
     fn answered(&mut self, s: usize, m: usize, view: View) {
+        let view = match self.model.promoted[m][s] {
+            Some((epoch, from, to)) if view.addr == from && view.epoch == Some(epoch) => View {
+                addr: to,
+                epoch: Some(epoch),
+            },
+            _ => view,
+        };
         if let Some(a) = self.model.switched[m][s].take().filter(|a| *a != view.addr) {
             self.model.contradicted.push((s, m, a));
         }
@@ -781,6 +812,7 @@ impl Sim {
         }
         if self.core_addr(m).is_some() {
             self.model.leading[m][s] = self.model.announced[s];
+            self.model.promoted[m][s] = None;
         }
         let at = addr(m, self.model.truth[m].addr);
         self.feed(Input::Message {
@@ -788,6 +820,35 @@ impl Sim {
             sentinel: sentinel(s).into(),
             channel: "+try-failover".into(),
             payload: format!("master {} {} {}", name(m), at.host, at.port).into(),
+        })
+    }
+
+    /// Sentinel `s` publishes that it promoted the replica at `to` for `m`, which was at
+    /// `from` (`+promoted-slave`), if its link is up: the core ties it to the failover of
+    /// `m` that `s` started on this link, if any.
+    fn promote(&mut self, s: usize, m: usize, from: usize, to: usize) -> Result<(), TestCaseError> {
+        if !self.world.up[s] {
+            return Ok(());
+        }
+        if let Some(epoch) = self.model.leading[m][s] {
+            self.model.promoted[m][s] = Some((epoch, from, to));
+        }
+        let (from, to) = (addr(m, from), addr(m, to));
+        self.feed(Input::Message {
+            at: self.now,
+            sentinel: sentinel(s).into(),
+            channel: "+promoted-slave".into(),
+            payload: format!(
+                "slave {}:{} {} {} @ {} {} {}",
+                to.host,
+                to.port,
+                to.host,
+                to.port,
+                name(m),
+                from.host,
+                from.port
+            )
+            .into(),
         })
     }
 
@@ -809,7 +870,14 @@ impl Sim {
                 let previous = self.model.words[m][s].and_then(|w| w.view.epoch);
                 let next = previous.unwrap_or(0).saturating_add(1);
                 let led = self.model.leading[m][s].take();
-                let epoch = Some(led.map_or(next, |e| e.max(next)));
+                let reached = self.model.announced[s];
+                let followed = self.model.promoted[m]
+                    .iter()
+                    .flatten()
+                    .filter(|(e, _, to)| *to == new && reached.is_some_and(|r| *e <= r))
+                    .map(|(e, _, _)| *e)
+                    .max();
+                let epoch = Some(next.max(led.unwrap_or(0)).max(followed.unwrap_or(0)));
                 self.word(s, m, View { addr: new, epoch });
                 self.model.switched[m][s] = Some(new);
             }
@@ -847,10 +915,33 @@ impl Sim {
                 // As Sentinel does: the new epoch first (the leader's as it starts the
                 // failover, the others' from hello messages), then the switch.
                 self.announce(h, view.epoch)?;
-                if leads {
-                    self.try_failover(h, m)?;
+                let Some(end) = leads else {
+                    return self.publish(h, m, old.addr, view.addr);
+                };
+                // The leader promotes the replica, then answers the old address at the
+                // new epoch until the failover ends.
+                self.try_failover(h, m)?;
+                self.promote(h, m, old.addr, view.addr)?;
+                self.world.honest[h][m] = View {
+                    addr: old.addr,
+                    ..view
+                };
+                let event = Event::End {
+                    h,
+                    m,
+                    from: old.addr,
+                    view,
+                };
+                self.schedule(self.now + Millis(end), event);
+                Ok(())
+            }
+            Event::End { h, m, from, view } => {
+                // Unless a later failover overtook it.
+                if self.world.honest[h][m] != (View { addr: from, ..view }) {
+                    return Ok(());
                 }
-                self.publish(h, m, old.addr, view.addr)
+                self.world.honest[h][m] = view;
+                self.publish(h, m, from, view.addr)
             }
             Event::Done { id, write } => {
                 let fail = self.failing
@@ -935,8 +1026,11 @@ impl Sim {
                     believed: false,
                 });
                 for (h, lag) in lags.iter().enumerate() {
-                    let lag = if h == leader { 0 } else { *lag };
-                    let leads = h == leader;
+                    let (lag, leads) = if h == leader {
+                        (0, Some(*lag))
+                    } else {
+                        (*lag, None)
+                    };
                     let at = self.now + Millis(lag);
                     self.schedule(
                         at,
@@ -974,6 +1068,7 @@ impl Sim {
                 to,
                 from_core,
                 announce,
+                promote,
             } => {
                 let m = m % masters;
                 let truth = self.model.truth[m].epoch.unwrap_or(0);
@@ -983,6 +1078,9 @@ impl Sim {
                 }
                 let core = self.core_addr(m).filter(|_| from_core);
                 let old = core.map_or(self.model.truth[m].addr, |a| index_of(&a));
+                if promote {
+                    self.promote(LIAR, m, old, liar_addr(to))?;
+                }
                 self.publish(LIAR, m, old, liar_addr(to))
             }
             Step::Link { s } => self.set_link(s, !self.world.up[s]),
@@ -1288,6 +1386,7 @@ fn a_liar_with_a_huge_epoch_is_overruled_once_and_stays_overruled() {
                 to: 7,
                 from_core: true,
                 announce: Ep::None,
+                promote: false,
             },
             Step::Advance(10_000),
         ];
