@@ -707,6 +707,66 @@ mod tests {
     }
 
     #[test]
+    fn a_followers_switch_to_the_promoted_replica_gets_the_failovers_epoch_once_it_reached_it() {
+        let mut t = Topology::default();
+        for s in [S1, S2, S3] {
+            t.report("m", s, &a(1), Some(4), Millis(0));
+        }
+        t.report("m", S2, &a(0), Some(3), Millis(0));
+        t.judge("m", GRACE, Millis(0));
+        let epoch_of = |t: &Topology, s| {
+            let k = t.get("m").unwrap();
+            k.reports
+                .iter()
+                .find(|r| r.sentinel == s)
+                .and_then(|r| r.epoch)
+        };
+        // A promotion without a failover started on this link is nobody's word.
+        assert_eq!(t.promoted("m", S1, &a(1), &a(2)), None);
+        t.announce(S1, 7);
+        t.try_failover("m", S1);
+        assert_eq!(t.promoted("m", S1, &a(1), &a(2)), Some(7));
+        // A follower that has not announced the failover's epoch gets no more than today.
+        t.switch("m", S2, &a(1), &a(2), Millis(1));
+        assert_eq!(epoch_of(&t, S2), Some(4));
+        t.report("m", S2, &a(1), Some(4), Millis(2));
+        t.announce(S2, 7);
+        // Nor does a switch to another address.
+        t.switch("m", S2, &a(1), &a(3), Millis(3));
+        assert_eq!(epoch_of(&t, S2), Some(5));
+        t.report("m", S2, &a(1), Some(4), Millis(4));
+        t.announce(S3, 7);
+        t.switch("m", S3, &a(1), &a(2), Millis(5));
+        assert_eq!(epoch_of(&t, S3), Some(7));
+        assert!(matches!(
+            t.judge("m", GRACE, Millis(5)),
+            Decision::Provisional { from: Some(_), .. }
+        ));
+        // The leader answers the old address at the failover's epoch until it ends: that
+        // is the promoted address; the old address at its old epoch is not.
+        t.report("m", S1, &a(1), Some(7), Millis(6));
+        assert_eq!(t.get("m").unwrap().reports[0].addr, a(2));
+        assert!(matches!(
+            t.judge("m", GRACE, Millis(6)),
+            Decision::Unchanged
+        ));
+        assert_eq!(t.get("m").unwrap().addr, a(2));
+        t.report("m", S1, &a(1), Some(4), Millis(7));
+        assert_eq!(t.get("m").unwrap().reports[0].addr, a(1));
+        // A liar's promotion at an epoch the follower never reached gives it nothing,
+        // and a lost link forgets it.
+        t.announce(S1, u64::MAX);
+        t.try_failover("m", S1);
+        t.promoted("m", S1, &a(2), &a(9));
+        t.switch("m", S3, &a(2), &a(9), Millis(8));
+        assert_eq!(epoch_of(&t, S3), Some(8));
+        t.forget_answers(S1);
+        t.announce(S2, u64::MAX);
+        t.switch("m", S2, &a(2), &a(9), Millis(9));
+        assert_eq!(epoch_of(&t, S2), Some(5));
+    }
+
+    #[test]
     fn a_master_goes_when_every_sentinel_that_reported_it_lets_go() {
         let mut t = Topology::default();
         t.report("m", S1, &a(1), Some(1), Millis(0));
