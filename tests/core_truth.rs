@@ -3,14 +3,17 @@
 //!
 //! The generated world has 2–3 masters and five sentinels, each behind a link that may
 //! go down and up: three honest ones, one stale one and one liar. Each master has a true
-//! address and epoch. A real failover moves a master to a new address one epoch on: an
-//! honest leader publishes `+new-epoch` with the new epoch, `+try-failover` and
-//! `+switch-master` at once and answers with the new view from then on; each other
-//! honest sentinel learns it after its own lag (below the grace) and then publishes
-//! `+new-epoch` and the switch too. The stale sentinel answers with a view the truth had
-//! earlier and may publish switches back to it; the liar answers anything (epochs 1000
-//! and `u64::MAX` included) or nothing for a master, and publishes bogus switches, maybe
-//! after announcing any epoch and a failover of its own.
+//! address and epoch. A real failover moves a master to a new address one epoch on, as
+//! Sentinel runs it: an honest leader publishes `+new-epoch` with the new epoch,
+//! `+try-failover` and `+promoted-slave` at once, answers the old address at the new
+//! epoch until the failover ends (after its own lag), then publishes `+switch-master` and
+//! answers with the new view; each other honest sentinel learns it after its own lag
+//! (below the grace, maybe before the leader's end) and then publishes `+new-epoch` and
+//! the switch too. The stale sentinel answers with a view the truth had earlier and may
+//! publish switches back to it; the liar answers anything (epochs 1000 and `u64::MAX`
+//! included) or nothing for a master, and publishes bogus switches, maybe after
+//! announcing any epoch, a failover of its own and a promotion of the address it
+//! switches to.
 //! Answers may leave masters out. The core's queries are answered by every reachable
 //! sentinel after its own latency, from its view when the answer arrives; writes and
 //! reloads complete after latencies and sometimes fail.
@@ -19,9 +22,13 @@
 //! over, and each sentinel's word about each master as the core was sent it (its latest
 //! delivered answer or switch, a switch counting one epoch past that sentinel's previous
 //! word, or at the epoch it announced just before starting a failover of that master on
-//! its link if that is higher, and only when the core has the master at one of the
-//! switch's addresses; forgotten when its link goes down), with the time since which
-//! that word stands. An
+//! its link, or at the epoch of a promotion to the switch's new address by a leader of a
+//! failover of that master on its link (`+promoted-slave` after its `+try-failover`) if
+//! the switching sentinel announced that epoch or a higher one on its link, whichever is
+//! highest, and only when the core has the master at one of the switch's addresses; a
+//! leader's answer naming the address it promoted from at its promotion's epoch counts
+//! as the promoted address; forgotten when its link goes down), with the time since
+//! which that word stands. An
 //! adversary's claim "began" at the latest of: when its current word was first
 //! delivered, when the master last failed over (a standing word that was the truth
 //! becomes a lie), and when another word about the master last changed or was lost (the
@@ -199,12 +206,15 @@ enum Step {
         claim: Option<(usize, Ep)>,
     },
     /// The liar publishes a switch of `m` to its address `to`, from what the core has
-    /// (or from the truth), after announcing `announce` (none: nothing).
+    /// (or from the truth), after announcing `announce` (none: nothing) and a failover,
+    /// and maybe a promotion of `to`.
     LiarSwitch {
         m: usize,
         to: usize,
         from_core: bool,
         announce: Ep,
+        /// It publishes `+promoted-slave` of `to` first.
+        promote: bool,
     },
     /// Sentinel `s`'s link goes down, or comes back up (and is answered on, as the shell
     /// asks every sentinel it links to).
@@ -287,8 +297,10 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (0..3usize, 0..4usize).prop_map(|(m, back)| Step::Stale { m, back }),
         1 => (0..3usize).prop_map(|m| Step::StaleSwitch { m }),
         2 => (0..3usize, claim()).prop_map(|(m, claim)| Step::Lie { m, claim }),
-        2 => (0..3usize, 0..8usize, any::<bool>(), ep())
-            .prop_map(|(m, to, from_core, announce)| Step::LiarSwitch { m, to, from_core, announce }),
+        2 => (0..3usize, 0..8usize, any::<bool>(), ep(), any::<bool>())
+            .prop_map(|(m, to, from_core, announce, promote)| {
+                Step::LiarSwitch { m, to, from_core, announce, promote }
+            }),
         2 => (0..SENTINELS).prop_map(|s| Step::Link { s }),
         6 => prop_oneof![4 => 0..3_000u64, 1 => 5_000..12_000u64].prop_map(Step::Advance),
     ]
@@ -416,6 +428,9 @@ struct Model {
     /// Per master and sentinel, the epoch it announced before starting a failover of
     /// the master, until its next switch of it.
     leading: Vec<[Option<u64>; SENTINELS]>,
+    /// Per master and sentinel, the failover it leads whose replica it promoted, on its
+    /// link: the epoch, the address promoted from and the one promoted.
+    promoted: Vec<[Option<(u64, usize, usize)>; SENTINELS]>,
 }
 
 impl Model {
@@ -482,8 +497,15 @@ enum Event {
         h: usize,
         m: usize,
         view: View,
-        /// `h` leads the failover.
-        leads: bool,
+        /// `h` leads the failover: when it ends, after the promotion.
+        leads: Option<u64>,
+    },
+    /// Leader `h`'s failover of `m` from `from` to `view` ends: it switches.
+    End {
+        h: usize,
+        m: usize,
+        from: usize,
+        view: View,
     },
     Done {
         id: EffectId,
@@ -568,6 +590,7 @@ impl Sim {
                 contradicted: Vec::new(),
                 announced: [None; SENTINELS],
                 leading: vec![[None; SENTINELS]; masters],
+                promoted: vec![[None; SENTINELS]; masters],
             },
             plan,
             queue: BTreeMap::new(),
@@ -676,6 +699,7 @@ impl Sim {
             self.model.announced[s] = None;
             for m in 0..self.masters() {
                 self.model.leading[m][s] = None;
+                self.model.promoted[m][s] = None;
                 self.model.switched[m][s] = None;
                 if self.model.words[m][s].take().is_some() {
                     self.model.shaken[m] = self.now;
@@ -752,6 +776,13 @@ impl Sim {
     /// `s`'s answer names `view` for `m`: a switch of its that it contradicts is marked,
     /// one whose address it names is cleared.
     fn answered(&mut self, s: usize, m: usize, view: View) {
+        let view = match self.model.promoted[m][s] {
+            Some((epoch, from, to)) if view.addr == from && view.epoch == Some(epoch) => View {
+                addr: to,
+                epoch: Some(epoch),
+            },
+            _ => view,
+        };
         if let Some(a) = self.model.switched[m][s].take().filter(|a| *a != view.addr) {
             self.model.contradicted.push((s, m, a));
         }
@@ -781,6 +812,7 @@ impl Sim {
         }
         if self.core_addr(m).is_some() {
             self.model.leading[m][s] = self.model.announced[s];
+            self.model.promoted[m][s] = None;
         }
         let at = addr(m, self.model.truth[m].addr);
         self.feed(Input::Message {
@@ -788,6 +820,35 @@ impl Sim {
             sentinel: sentinel(s).into(),
             channel: "+try-failover".into(),
             payload: format!("master {} {} {}", name(m), at.host, at.port).into(),
+        })
+    }
+
+    /// Sentinel `s` publishes that it promoted the replica at `to` for `m`, which was at
+    /// `from` (`+promoted-slave`), if its link is up: the core ties it to the failover of
+    /// `m` that `s` started on this link, if any.
+    fn promote(&mut self, s: usize, m: usize, from: usize, to: usize) -> Result<(), TestCaseError> {
+        if !self.world.up[s] {
+            return Ok(());
+        }
+        if let Some(epoch) = self.model.leading[m][s] {
+            self.model.promoted[m][s] = Some((epoch, from, to));
+        }
+        let (from, to) = (addr(m, from), addr(m, to));
+        self.feed(Input::Message {
+            at: self.now,
+            sentinel: sentinel(s).into(),
+            channel: "+promoted-slave".into(),
+            payload: format!(
+                "slave {}:{} {} {} @ {} {} {}",
+                to.host,
+                to.port,
+                to.host,
+                to.port,
+                name(m),
+                from.host,
+                from.port
+            )
+            .into(),
         })
     }
 
@@ -809,7 +870,14 @@ impl Sim {
                 let previous = self.model.words[m][s].and_then(|w| w.view.epoch);
                 let next = previous.unwrap_or(0).saturating_add(1);
                 let led = self.model.leading[m][s].take();
-                let epoch = Some(led.map_or(next, |e| e.max(next)));
+                let reached = self.model.announced[s];
+                let followed = self.model.promoted[m]
+                    .iter()
+                    .flatten()
+                    .filter(|(e, _, to)| *to == new && reached.is_some_and(|r| *e <= r))
+                    .map(|(e, _, _)| *e)
+                    .max();
+                let epoch = Some(next.max(led.unwrap_or(0)).max(followed.unwrap_or(0)));
                 self.word(s, m, View { addr: new, epoch });
                 self.model.switched[m][s] = Some(new);
             }
@@ -847,10 +915,33 @@ impl Sim {
                 // As Sentinel does: the new epoch first (the leader's as it starts the
                 // failover, the others' from hello messages), then the switch.
                 self.announce(h, view.epoch)?;
-                if leads {
-                    self.try_failover(h, m)?;
+                let Some(end) = leads else {
+                    return self.publish(h, m, old.addr, view.addr);
+                };
+                // The leader promotes the replica, then answers the old address at the
+                // new epoch until the failover ends.
+                self.try_failover(h, m)?;
+                self.promote(h, m, old.addr, view.addr)?;
+                self.world.honest[h][m] = View {
+                    addr: old.addr,
+                    ..view
+                };
+                let event = Event::End {
+                    h,
+                    m,
+                    from: old.addr,
+                    view,
+                };
+                self.schedule(self.now + Millis(end), event);
+                Ok(())
+            }
+            Event::End { h, m, from, view } => {
+                // Unless a later failover overtook it.
+                if self.world.honest[h][m] != (View { addr: from, ..view }) {
+                    return Ok(());
                 }
-                self.publish(h, m, old.addr, view.addr)
+                self.world.honest[h][m] = view;
+                self.publish(h, m, from, view.addr)
             }
             Event::Done { id, write } => {
                 let fail = self.failing
@@ -935,8 +1026,11 @@ impl Sim {
                     believed: false,
                 });
                 for (h, lag) in lags.iter().enumerate() {
-                    let lag = if h == leader { 0 } else { *lag };
-                    let leads = h == leader;
+                    let (lag, leads) = if h == leader {
+                        (0, Some(*lag))
+                    } else {
+                        (*lag, None)
+                    };
                     let at = self.now + Millis(lag);
                     self.schedule(
                         at,
@@ -974,6 +1068,7 @@ impl Sim {
                 to,
                 from_core,
                 announce,
+                promote,
             } => {
                 let m = m % masters;
                 let truth = self.model.truth[m].epoch.unwrap_or(0);
@@ -983,6 +1078,9 @@ impl Sim {
                 }
                 let core = self.core_addr(m).filter(|_| from_core);
                 let old = core.map_or(self.model.truth[m].addr, |a| index_of(&a));
+                if promote {
+                    self.promote(LIAR, m, old, liar_addr(to))?;
+                }
                 self.publish(LIAR, m, old, liar_addr(to))
             }
             Step::Link { s } => self.set_link(s, !self.world.up[s]),
@@ -1288,6 +1386,7 @@ fn a_liar_with_a_huge_epoch_is_overruled_once_and_stays_overruled() {
                 to: 7,
                 from_core: true,
                 announce: Ep::None,
+                promote: false,
             },
             Step::Advance(10_000),
         ];
@@ -1449,6 +1548,19 @@ impl Bench {
             .iter()
             .filter_map(|(_, e)| match e {
                 Effect::WriteConfig { text, .. } => Some(text.as_ref()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// When each config written held master `m`, and its entry then.
+    fn entries(&self, m: usize) -> Vec<(Millis, String)> {
+        self.effects
+            .iter()
+            .filter_map(|(at, e)| match e {
+                Effect::WriteConfig { text, .. } => {
+                    servers(text).remove(&name(m)).map(|entry| (*at, entry))
+                }
                 _ => None,
             })
             .collect()
@@ -1760,16 +1872,76 @@ fn a_leaders_switch_after_its_new_epoch_is_written_at_once_and_never_undone() {
         bench.at(message(switch_at, 0, "+try-failover", started));
         bench.at(switch(switch_at, 0, 0, 1, 0));
         bench.run_to(switch_at + 30_000);
-        let writes: Vec<(Millis, String)> = bench
-            .effects
-            .iter()
-            .filter_map(|(at, e)| match e {
-                Effect::WriteConfig { text, .. } => {
-                    servers(text).remove(&name(0)).map(|entry| (*at, entry))
-                }
-                _ => None,
-            })
-            .collect();
+        let writes = bench.entries(0);
+        let first_new = writes.iter().position(|(_, e)| *e == entry(0, 0));
+        let first_new = first_new.unwrap_or_else(|| panic!("{s1_before:?}: {writes:?}"));
+        assert_eq!(
+            writes[first_new].0,
+            Millis(switch_at),
+            "{s1_before:?}: written at once: {writes:?}"
+        );
+        assert!(
+            writes[first_new..].iter().all(|(_, e)| *e == entry(0, 0)),
+            "{s1_before:?}: the old address written after the switch: {writes:?}"
+        );
+        assert_eq!(bench.addr_of(0), Some(addr(0, 0)));
+    }
+}
+
+/// (h) A failover of node-0 from address 1 to address 0 at epoch 5 as Sentinel runs it:
+/// the leader (sentinel 0) publishes `+new-epoch 5`, `+try-failover` and, once the
+/// replica took the role, `+promoted-slave`; from then until its own switch a second
+/// later (at `+failover-end`) it answers the old address at epoch 5. A follower
+/// (sentinel 1, whose last answer may predate the previous failover) learns the new
+/// config from the leader's hello first: it publishes `+new-epoch 5` and its switch.
+/// Sentinel 2 answers the old address at epoch 4 for 1.5 s. The follower's switch is
+/// written at once, and no config with address 1 is written after it.
+#[test]
+fn a_followers_switch_to_the_promoted_replica_is_written_at_once_and_never_undone() {
+    for (s1_before, switch_at) in [((1, Some(4)), 10_000), ((0, Some(3)), 2_000)] {
+        let settings = CoreSettings {
+            sentinels: 3,
+            ..settings(0, 0)
+        };
+        let mut bench = Bench::new(settings, None);
+        bench.answers = Box::new(move |_, at| {
+            let at = at.as_u64();
+            let leader = if at < switch_at + 1_000 { 1 } else { 0 };
+            let other = if at < switch_at + 1_500 {
+                (0, 1, Some(4))
+            } else {
+                (0, 0, Some(5))
+            };
+            vec![
+                answer(at + 1, 0, &[(0, leader, Some(5))]),
+                answer(at + 2, 2, &[other]),
+                answer(at + 3, 1, &[(0, 0, Some(5))]),
+            ]
+        });
+        let (i, epoch) = s1_before;
+        bench.at(answer(0, 0, &[(0, 1, Some(4))]));
+        bench.at(answer(0, 1, &[(0, i, epoch)]));
+        bench.at(answer(0, 2, &[(0, 1, Some(4))]));
+        let (old, new) = (addr(0, 1), addr(0, 0));
+        let started = format!("master {} {} {}", name(0), old.host, old.port);
+        let promoted = format!(
+            "slave {}:{} {} {} @ {} {} {}",
+            new.host,
+            new.port,
+            new.host,
+            new.port,
+            name(0),
+            old.host,
+            old.port
+        );
+        bench.at(message(switch_at - 500, 0, "+new-epoch", "5".into()));
+        bench.at(message(switch_at - 500, 0, "+try-failover", started));
+        bench.at(message(switch_at - 400, 1, "+new-epoch", "5".into()));
+        bench.at(message(switch_at - 10, 0, "+promoted-slave", promoted));
+        bench.at(switch(switch_at, 1, 0, 1, 0));
+        bench.at(switch(switch_at + 1_000, 0, 0, 1, 0));
+        bench.run_to(switch_at + 30_000);
+        let writes = bench.entries(0);
         let first_new = writes.iter().position(|(_, e)| *e == entry(0, 0));
         let first_new = first_new.unwrap_or_else(|| panic!("{s1_before:?}: {writes:?}"));
         assert_eq!(

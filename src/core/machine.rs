@@ -448,6 +448,13 @@ impl Core {
                         debug!("{sentinel} leads a failover of {master} at epoch {epoch}");
                     }
                 }
+                if let ("+promoted-slave", Some((_, from))) = (channel, &instance.master) {
+                    let id = self.links.id(sentinel);
+                    let (from, to) = (from.to_addr(), instance.addr.to_addr());
+                    if let Some(epoch) = self.topology.promoted(master, id, &from, &to) {
+                        debug!("{sentinel} promoted {to} for {master} at epoch {epoch}");
+                    }
+                }
                 if instance.kind != "slave" || !self.layout.follows_replicas_of(master) {
                     return;
                 }

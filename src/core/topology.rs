@@ -52,6 +52,19 @@ pub struct Known {
     /// Sentinels that started a failover of this master (`+try-failover`) and the epoch
     /// they announced just before it: the failover's epoch, which their switch gets.
     leading: Vec<(SentinelId, u64)>,
+    /// Failovers of this master whose replica took the role (`+promoted-slave` after
+    /// the leader's `+try-failover`): by whom, at which epoch, from and to which address.
+    promoted: Vec<Promotion>,
+}
+
+/// A failover's leader promoted a replica: its word that the master is at `to` as of
+/// `epoch`, though its answers name `from` until the failover ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Promotion {
+    leader: SentinelId,
+    epoch: u64,
+    from: Addr,
+    to: Addr,
 }
 
 /// What a `-monitor` did.
@@ -249,10 +262,18 @@ impl Topology {
                     contradicted: Vec::new(),
                     provisional: false,
                     leading: Vec::new(),
+                    promoted: Vec::new(),
                 })
             }
         };
         let added = known.reports.is_empty() && known.monitored_by.is_empty();
+        // Between promoting the replica and ending the failover the leader answers the
+        // old address at the failover's epoch: its own promotion says where it is.
+        let addr = known
+            .promoted
+            .iter()
+            .find(|p| p.leader == sentinel && p.from == *addr && Some(p.epoch) == epoch)
+            .map_or_else(|| addr.clone(), |p| p.to.clone());
         if let Err(i) = known.monitored_by.binary_search(&sentinel) {
             // Exactly as long as needed: thousands of masters each keep one.
             known.monitored_by.reserve_exact(1);
@@ -260,7 +281,7 @@ impl Topology {
         }
         known.put(Report {
             sentinel,
-            addr: addr.clone(),
+            addr,
             epoch,
             at,
             implied: false,
@@ -396,7 +417,31 @@ impl Topology {
         let epoch = *self.announced.get(&sentinel)?;
         let k = self.masters.get_mut(name)?;
         k.leading.retain(|(s, _)| *s != sentinel);
+        k.promoted.retain(|p| p.leader != sentinel);
         k.leading.push((sentinel, epoch));
+        Some(epoch)
+    }
+
+    /// Notes that `sentinel` promoted the replica at `to` for `name`, which was at
+    /// `from` (`+promoted-slave`): if it started that failover ([`Topology::try_failover`]),
+    /// the promotion is its failover's word, at its epoch (see [`crate::core::truth`]).
+    /// Returns the epoch, if so.
+    pub fn promoted(
+        &mut self,
+        name: &str,
+        sentinel: SentinelId,
+        from: &Addr,
+        to: &Addr,
+    ) -> Option<u64> {
+        let k = self.masters.get_mut(name)?;
+        let epoch = k.leading.iter().find(|(s, _)| *s == sentinel)?.1;
+        k.promoted.retain(|p| p.leader != sentinel);
+        k.promoted.push(Promotion {
+            leader: sentinel,
+            epoch,
+            from: from.clone(),
+            to: to.clone(),
+        });
         Some(epoch)
     }
 
@@ -431,6 +476,16 @@ impl Topology {
         let next = own.and_then(|r| r.epoch).unwrap_or(0).saturating_add(1);
         let led = k.leading.iter().position(|(s, _)| *s == by);
         let epoch = led.map_or(next, |i| next.max(k.leading.swap_remove(i).1));
+        // A promotion to this address at an epoch `by` itself reached: the failover it
+        // follows.
+        let reached = self.announced.get(&by).copied();
+        let followed = k
+            .promoted
+            .iter()
+            .filter(|p| p.to == *new && reached.is_some_and(|e| p.epoch <= e))
+            .map(|p| p.epoch)
+            .max();
+        let epoch = followed.map_or(epoch, |e| epoch.max(e));
         k.put(Report {
             sentinel: by,
             addr: new.clone(),
@@ -483,6 +538,7 @@ impl Topology {
         let mut affected = Vec::new();
         for (name, k) in self.masters.iter_mut() {
             k.leading.retain(|(s, _)| *s != sentinel);
+            k.promoted.retain(|p| p.leader != sentinel);
             if let Ok(i) = k.reports.binary_search_by_key(&sentinel, |r| r.sentinel) {
                 k.reports.remove(i);
                 affected.push(name.clone());
@@ -648,6 +704,66 @@ mod tests {
         t.announce(S2, 20);
         t.forget_answers(S2);
         assert_eq!(t.try_failover("m", S2), None);
+    }
+
+    #[test]
+    fn a_followers_switch_to_the_promoted_replica_gets_the_failovers_epoch_once_it_reached_it() {
+        let mut t = Topology::default();
+        for s in [S1, S2, S3] {
+            t.report("m", s, &a(1), Some(4), Millis(0));
+        }
+        t.report("m", S2, &a(0), Some(3), Millis(0));
+        t.judge("m", GRACE, Millis(0));
+        let epoch_of = |t: &Topology, s| {
+            let k = t.get("m").unwrap();
+            k.reports
+                .iter()
+                .find(|r| r.sentinel == s)
+                .and_then(|r| r.epoch)
+        };
+        // A promotion without a failover started on this link is nobody's word.
+        assert_eq!(t.promoted("m", S1, &a(1), &a(2)), None);
+        t.announce(S1, 7);
+        t.try_failover("m", S1);
+        assert_eq!(t.promoted("m", S1, &a(1), &a(2)), Some(7));
+        // A follower that has not announced the failover's epoch gets no more than today.
+        t.switch("m", S2, &a(1), &a(2), Millis(1));
+        assert_eq!(epoch_of(&t, S2), Some(4));
+        t.report("m", S2, &a(1), Some(4), Millis(2));
+        t.announce(S2, 7);
+        // Nor does a switch to another address.
+        t.switch("m", S2, &a(1), &a(3), Millis(3));
+        assert_eq!(epoch_of(&t, S2), Some(5));
+        t.report("m", S2, &a(1), Some(4), Millis(4));
+        t.announce(S3, 7);
+        t.switch("m", S3, &a(1), &a(2), Millis(5));
+        assert_eq!(epoch_of(&t, S3), Some(7));
+        assert!(matches!(
+            t.judge("m", GRACE, Millis(5)),
+            Decision::Provisional { from: Some(_), .. }
+        ));
+        // The leader answers the old address at the failover's epoch until it ends: that
+        // is the promoted address; the old address at its old epoch is not.
+        t.report("m", S1, &a(1), Some(7), Millis(6));
+        assert_eq!(t.get("m").unwrap().reports[0].addr, a(2));
+        assert!(matches!(
+            t.judge("m", GRACE, Millis(6)),
+            Decision::Unchanged
+        ));
+        assert_eq!(t.get("m").unwrap().addr, a(2));
+        t.report("m", S1, &a(1), Some(4), Millis(7));
+        assert_eq!(t.get("m").unwrap().reports[0].addr, a(1));
+        // A liar's promotion at an epoch the follower never reached gives it nothing,
+        // and a lost link forgets it.
+        t.announce(S1, u64::MAX);
+        t.try_failover("m", S1);
+        t.promoted("m", S1, &a(2), &a(9));
+        t.switch("m", S3, &a(2), &a(9), Millis(8));
+        assert_eq!(epoch_of(&t, S3), Some(8));
+        t.forget_answers(S1);
+        t.announce(S2, u64::MAX);
+        t.switch("m", S2, &a(2), &a(9), Millis(9));
+        assert_eq!(epoch_of(&t, S2), Some(5));
     }
 
     #[test]

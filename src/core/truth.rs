@@ -15,14 +15,22 @@
 //!   the master is at the new address, one epoch after that sentinel's own last word,
 //!   or, from the sentinel that started the failover, at the failover's epoch if that is
 //!   higher: the `+new-epoch` it published just before its `+try-failover` of that
-//!   master, on its current link. So a stale sentinel's switch is no newer than what the
-//!   others report, and an honest one is believed at once while the others catch up,
-//!   the leader's even when tpc's last answer from it predates the previous failover.
-//!   (A sentinel's `+new-epoch` alone is no master's epoch: its current epoch is global,
-//!   and a late switch learnt from another sentinel may be older.) It never raises
-//!   anything beyond that sentinel's word (a liar announcing a huge epoch gets what
-//!   answering it would get: belief for the grace, then the majority), and its next
-//!   answer replaces it.
+//!   master, on its current link. A switch to the replica that leader then promoted
+//!   (its `+promoted-slave` of that master after the `+try-failover`) counts at the
+//!   failover's epoch, if higher, from any sentinel that announced that epoch or a
+//!   higher one on its current link: Sentinel's followers switch on the leader's hello,
+//!   about a second before the leader's own switch at the failover's end, and adopt its
+//!   epoch first. Until then the leader answers the old address at the failover's epoch;
+//!   such an answer counts as its promotion's address. So a stale sentinel's switch is
+//!   no newer than what the others report, and an honest one is believed at once while
+//!   the others catch up, the first follower's and the leader's even when tpc's last
+//!   answer from it predates the previous failover, and the leader's answers do not take
+//!   it back. (A sentinel's `+new-epoch` alone is no master's epoch: its current epoch is
+//!   global, and a late switch learnt from another sentinel may be older.) It never
+//!   raises anything beyond a sentinel's word: a liar announcing a huge epoch, or a
+//!   promotion at it, gets what answering it would get (belief for the grace, then the
+//!   majority); an honest follower's switch gains from a liar's promotion only an epoch
+//!   that follower itself announced; and the next answer replaces it.
 //!
 //! Epochs are compared, never incremented: any `u64` is just a number.
 
