@@ -33,22 +33,30 @@ pub struct Known {
     /// The latest answer of each reachable sentinel that reported this master, sorted
     /// by sentinel.
     reports: Vec<Report>,
-    /// Since when a majority of the words has named another address than the highest
-    /// epoch, without a break, and every sentinel that held the highest word meanwhile.
-    contested: Option<(Millis, BTreeSet<SentinelId>)>,
     /// The sentinels that reported this master, sorted: it is dropped only when every
     /// one of them has said `-monitor`.
     monitored_by: Vec<SentinelId>,
     /// The sentinels disagree and tpc holds: said once per disagreement.
     pub disagreeing: bool,
+    /// `addr` rests on a pub/sub switch or a lone newer epoch, not yet on answers.
+    pub provisional: bool,
+    /// What is kept only while a failover runs or the sentinels are in doubt: out of
+    /// line, as most of thousands of masters never need it.
+    doubts: Option<Box<Doubts>>,
+}
+
+/// A master's evidence beyond the sentinels' latest words.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Doubts {
+    /// Since when a majority of the words has named another address than the highest
+    /// epoch, without a break, and every sentinel that held the highest word meanwhile.
+    contested: Option<(Millis, BTreeSet<SentinelId>)>,
     /// Sentinels overruled as outliers for this master that have not agreed with tpc
     /// since; kept while their link is down, so a reconnect does not clear them.
     distrusted: BTreeSet<SentinelId>,
     /// Switches (sentinel, new address) that the sentinel's own next answer contradicted,
     /// and whether that was said: the same switch again from it is not followed.
     contradicted: Vec<(SentinelId, Addr, bool)>,
-    /// `addr` rests on a pub/sub switch or a lone newer epoch, not yet on answers.
-    pub provisional: bool,
     /// Sentinels that started a failover of this master (`+try-failover`) and the epoch
     /// they announced just before it: the failover's epoch, which their switch gets.
     leading: Vec<(SentinelId, u64)>,
@@ -56,6 +64,15 @@ pub struct Known {
     /// the leader's `+try-failover`): by whom, at which epoch, from and to which address.
     promoted: Vec<Promotion>,
 }
+
+/// No doubt: what a master without [`Doubts`] reads as.
+static NO_DOUBTS: Doubts = Doubts {
+    contested: None,
+    distrusted: BTreeSet::new(),
+    contradicted: Vec::new(),
+    leading: Vec::new(),
+    promoted: Vec::new(),
+};
 
 /// A failover's leader promoted a replica: its word that the master is at `to` as of
 /// `epoch`, though its answers name `from` until the failover ends.
@@ -255,14 +272,10 @@ impl Topology {
                 self.masters.entry(name.to_string()).or_insert(Known {
                     addr: addr.clone(),
                     reports: Vec::new(),
-                    contested: None,
                     monitored_by: Vec::new(),
                     disagreeing: false,
-                    distrusted: BTreeSet::new(),
-                    contradicted: Vec::new(),
                     provisional: false,
-                    leading: Vec::new(),
-                    promoted: Vec::new(),
+                    doubts: None,
                 })
             }
         };
@@ -270,6 +283,7 @@ impl Topology {
         // Between promoting the replica and ending the failover the leader answers the
         // old address at the failover's epoch: its own promotion says where it is.
         let addr = known
+            .doubts()
             .promoted
             .iter()
             .find(|p| p.leader == sentinel && p.from == *addr && Some(p.epoch) == epoch)
@@ -324,7 +338,7 @@ impl Topology {
                 .collect(),
             _ => Vec::new(),
         };
-        k.contested = match k.contested.take() {
+        let contested = match k.doubts.as_mut().and_then(|d| d.contested.take()) {
             _ if backers.is_empty() => None,
             Some((since, ever)) if backers.iter().all(|s| ever.contains(s)) => Some((since, ever)),
             Some((_, mut ever)) => {
@@ -333,9 +347,14 @@ impl Topology {
             }
             None => Some((now, backers.into_iter().collect())),
         };
+        let contested_since = contested.as_ref().map(|(since, _)| *since);
+        if contested.is_some() {
+            k.doubts_mut().contested = contested;
+        }
+        k.settle();
         let judgement = judge(Evidence {
             reports: &k.reports,
-            contested_since: k.contested.as_ref().map(|(since, _)| *since),
+            contested_since,
             grace,
             now,
         });
@@ -385,7 +404,7 @@ impl Topology {
                         sentinels.push(r.sentinel);
                     }
                 }
-                k.distrusted.extend(sentinels.iter().copied());
+                k.doubts_mut().distrusted.extend(sentinels.iter().copied());
                 k.provisional = !answered(k, &addr);
                 Decision::Overruled {
                     from: moved(k, addr),
@@ -415,10 +434,10 @@ impl Topology {
     /// epoch, if it announced one on this link and `name` is known.
     pub fn try_failover(&mut self, name: &str, sentinel: SentinelId) -> Option<u64> {
         let epoch = *self.announced.get(&sentinel)?;
-        let k = self.masters.get_mut(name)?;
-        k.leading.retain(|(s, _)| *s != sentinel);
-        k.promoted.retain(|p| p.leader != sentinel);
-        k.leading.push((sentinel, epoch));
+        let d = self.masters.get_mut(name)?.doubts_mut();
+        d.leading.retain(|(s, _)| *s != sentinel);
+        d.promoted.retain(|p| p.leader != sentinel);
+        d.leading.push((sentinel, epoch));
         Some(epoch)
     }
 
@@ -434,9 +453,10 @@ impl Topology {
         to: &Addr,
     ) -> Option<u64> {
         let k = self.masters.get_mut(name)?;
-        let epoch = k.leading.iter().find(|(s, _)| *s == sentinel)?.1;
-        k.promoted.retain(|p| p.leader != sentinel);
-        k.promoted.push(Promotion {
+        let epoch = k.doubts().leading.iter().find(|(s, _)| *s == sentinel)?.1;
+        let d = k.doubts_mut();
+        d.promoted.retain(|p| p.leader != sentinel);
+        d.promoted.push(Promotion {
             leader: sentinel,
             epoch,
             from: from.clone(),
@@ -463,23 +483,24 @@ impl Topology {
         if k.addr != *old && k.addr != *new {
             return Switched::Mismatch(k.addr.clone());
         }
-        if let Some(c) = k
-            .contradicted
-            .iter_mut()
-            .find(|(s, a, _)| *s == by && a == new)
-        {
+        if let Some(c) = k.doubts.as_mut().and_then(|d| {
+            d.contradicted
+                .iter_mut()
+                .find(|(s, a, _)| *s == by && a == new)
+        }) {
             return Switched::Contradicted {
                 first: !std::mem::replace(&mut c.2, true),
             };
         }
         let own = k.reports.iter().find(|r| r.sentinel == by);
         let next = own.and_then(|r| r.epoch).unwrap_or(0).saturating_add(1);
-        let led = k.leading.iter().position(|(s, _)| *s == by);
-        let epoch = led.map_or(next, |i| next.max(k.leading.swap_remove(i).1));
+        let led = k.doubts().leading.iter().position(|(s, _)| *s == by);
+        let epoch = led.map_or(next, |i| next.max(k.doubts_mut().leading.swap_remove(i).1));
         // A promotion to this address at an epoch `by` itself reached: the failover it
         // follows.
         let reached = self.announced.get(&by).copied();
         let followed = k
+            .doubts()
             .promoted
             .iter()
             .filter(|p| p.to == *new && reached.is_some_and(|e| p.epoch <= e))
@@ -537,8 +558,11 @@ impl Topology {
         self.announced.remove(&sentinel);
         let mut affected = Vec::new();
         for (name, k) in self.masters.iter_mut() {
-            k.leading.retain(|(s, _)| *s != sentinel);
-            k.promoted.retain(|p| p.leader != sentinel);
+            if let Some(d) = k.doubts.as_mut() {
+                d.leading.retain(|(s, _)| *s != sentinel);
+                d.promoted.retain(|p| p.leader != sentinel);
+                k.settle();
+            }
             if let Ok(i) = k.reports.binary_search_by_key(&sentinel, |r| r.sentinel) {
                 k.reports.remove(i);
                 affected.push(name.clone());
@@ -549,31 +573,53 @@ impl Topology {
 }
 
 impl Known {
+    /// The master's doubts (none, most of the time).
+    fn doubts(&self) -> &Doubts {
+        self.doubts.as_deref().unwrap_or(&NO_DOUBTS)
+    }
+
+    /// The master's doubts, to change.
+    fn doubts_mut(&mut self) -> &mut Doubts {
+        self.doubts.get_or_insert_with(Box::default)
+    }
+
+    /// Lets go of the doubts once none is left.
+    fn settle(&mut self) {
+        if self.doubts.as_deref() == Some(&NO_DOUBTS) {
+            self.doubts = None;
+        }
+    }
+
     /// Keeps `report` as its sentinel's latest word. Distrust lasts until the sentinel
     /// agrees with what tpc believes. An answer that contradicts the sentinel's own
     /// switch just before marks that switch; an answer naming its address clears it.
     fn put(&mut self, report: Report) {
         let s = report.sentinel;
-        if report.addr == self.addr {
-            self.distrusted.remove(&s);
-        }
-        if !report.implied {
-            self.contradicted
-                .retain(|(by, addr, _)| !(*by == s && *addr == report.addr));
+        if let Some(d) = self.doubts.as_mut() {
+            if report.addr == self.addr {
+                d.distrusted.remove(&s);
+            }
+            if !report.implied {
+                d.contradicted
+                    .retain(|(by, addr, _)| !(*by == s && *addr == report.addr));
+            }
+            self.settle();
         }
         let report = Report {
-            distrusted: self.distrusted.contains(&s),
+            distrusted: self.doubts().distrusted.contains(&s),
             ..report
         };
         match self.reports.binary_search_by_key(&s, |r| r.sentinel) {
             Ok(i) => {
                 let before = &self.reports[i];
                 if before.implied && !report.implied && before.addr != report.addr {
+                    let before = before.addr.clone();
+                    let contradicted = &mut self.doubts_mut().contradicted;
                     // The latest few are enough against a sentinel repeating a switch.
-                    if self.contradicted.len() >= MAX_CONTRADICTED {
-                        self.contradicted.remove(0);
+                    if contradicted.len() >= MAX_CONTRADICTED {
+                        contradicted.remove(0);
                     }
-                    self.contradicted.push((s, before.addr.clone(), false));
+                    contradicted.push((s, before, false));
                 }
                 self.reports[i] = report;
             }
@@ -587,7 +633,7 @@ impl Known {
     /// Whether `sentinel` was overruled as an outlier for this master and has not
     /// agreed since.
     pub fn is_distrusted(&self, sentinel: SentinelId) -> bool {
-        self.distrusted.contains(&sentinel)
+        self.doubts().distrusted.contains(&sentinel)
     }
 
     /// The sentinels whose latest answer is this master's current address.

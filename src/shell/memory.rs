@@ -30,5 +30,6 @@ pub fn set_up() {
     // runtime starts any thread.
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, OWN_MAPPING_FROM);
+        libc::mallopt(libc::M_ARENA_MAX, 1);
     }
 }
