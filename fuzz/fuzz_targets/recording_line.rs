@@ -27,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let written = input_line(&input);
     assert!(written.ends_with('\n') && !written[..written.len() - 1].contains('\n'));
-    // Trimmed as the Reader trims it, so that the fast path reads it when it can.
+    // Trimmed as the Reader trims it.
     match parse_input(written.trim_end()) {
         Ok(back) => assert_eq!(back, input, "{line:?} was written as {written:?}"),
         Err(e) => panic!("{line:?} was written as {written:?}, which does not read back: {e}"),

@@ -10,6 +10,11 @@ use crate::core::addr::Addr;
 use crate::core::time::Millis;
 use crate::core::truth::{judge, majority_of, top_of, Evidence, Judgement, Report, SentinelId};
 
+/// How long a sentinel overruled as an outlier for a master stays distrusted for it at
+/// least, whatever it says meanwhile: its lone word gets no provisional belief. An
+/// honest sentinel overruled by mistake still counts in every majority.
+pub const DISTRUSTED_AT_LEAST: Millis = Millis(600_000);
+
 /// How many contradicted switches are remembered per master.
 const MAX_CONTRADICTED: usize = 16;
 
@@ -53,7 +58,7 @@ struct Doubts {
     contested: Option<(Millis, BTreeSet<SentinelId>)>,
     /// Sentinels overruled as outliers for this master that have not agreed with tpc
     /// since; kept while their link is down, so a reconnect does not clear them.
-    distrusted: BTreeSet<SentinelId>,
+    distrusted: BTreeMap<SentinelId, Millis>,
     /// Switches (sentinel, new address) that the sentinel's own next answer contradicted,
     /// and whether that was said: the same switch again from it is not followed.
     contradicted: Vec<(SentinelId, Addr, bool)>,
@@ -68,7 +73,7 @@ struct Doubts {
 /// No doubt: what a master without [`Doubts`] reads as.
 static NO_DOUBTS: Doubts = Doubts {
     contested: None,
-    distrusted: BTreeSet::new(),
+    distrusted: BTreeMap::new(),
     contradicted: Vec::new(),
     leading: Vec::new(),
     promoted: Vec::new(),
@@ -404,7 +409,9 @@ impl Topology {
                         sentinels.push(r.sentinel);
                     }
                 }
-                k.doubts_mut().distrusted.extend(sentinels.iter().copied());
+                k.doubts_mut()
+                    .distrusted
+                    .extend(sentinels.iter().map(|s| (*s, now)));
                 k.provisional = !answered(k, &addr);
                 Decision::Overruled {
                     from: moved(k, addr),
@@ -596,7 +603,14 @@ impl Known {
     fn put(&mut self, report: Report) {
         let s = report.sentinel;
         if let Some(d) = self.doubts.as_mut() {
-            if report.addr == self.addr {
+            // Only its own answer, and not soon after, earns an outlier trust again: a
+            // liar that agrees for a moment between lies gets no new grace each time.
+            let agrees = report.addr == self.addr && !report.implied;
+            if agrees
+                && d.distrusted
+                    .get(&s)
+                    .is_some_and(|since| report.at >= *since + DISTRUSTED_AT_LEAST)
+            {
                 d.distrusted.remove(&s);
             }
             if !report.implied {
@@ -606,7 +620,7 @@ impl Known {
             self.settle();
         }
         let report = Report {
-            distrusted: self.doubts().distrusted.contains(&s),
+            distrusted: self.doubts().distrusted.contains_key(&s),
             ..report
         };
         match self.reports.binary_search_by_key(&s, |r| r.sentinel) {
@@ -633,7 +647,7 @@ impl Known {
     /// Whether `sentinel` was overruled as an outlier for this master and has not
     /// agreed since.
     pub fn is_distrusted(&self, sentinel: SentinelId) -> bool {
-        self.doubts().distrusted.contains(&sentinel)
+        self.doubts().distrusted.contains_key(&sentinel)
     }
 
     /// The sentinels whose latest answer is this master's current address.
@@ -857,8 +871,18 @@ mod tests {
             Switched::Recorded
         );
         assert_eq!(t.judge("m", GRACE, Millis(6_001)), Decision::Unchanged);
-        // ... until it agrees again.
+        // ... nor does agreeing for a moment (by a switch, or an answer) between lies ...
+        assert_eq!(
+            t.switch("m", S3, &a(7), &a(1), Millis(6_500)),
+            Switched::Recorded
+        );
         t.report("m", S3, &a(1), Some(5), Millis(7_000));
+        assert!(t.get("m").unwrap().is_distrusted(S3));
+        t.report("m", S3, &a(8), Some(2000), Millis(7_001));
+        assert_eq!(t.judge("m", GRACE, Millis(7_001)), Decision::Unchanged);
+        // ... until it agrees again in an answer, long after.
+        let later = Millis(5_010) + DISTRUSTED_AT_LEAST;
+        t.report("m", S3, &a(1), Some(5), later);
         assert!(!t.get("m").unwrap().is_distrusted(S3));
     }
 
