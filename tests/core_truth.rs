@@ -1871,21 +1871,28 @@ fn a_leaders_switch_after_its_new_epoch_is_written_at_once_and_never_undone() {
         bench.at(message(switch_at, 0, "+new-epoch", "5".into()));
         bench.at(message(switch_at, 0, "+try-failover", started));
         bench.at(switch(switch_at, 0, 0, 1, 0));
-        bench.run_to(switch_at + 30_000);
-        let writes = bench.entries(0);
-        let first_new = writes.iter().position(|(_, e)| *e == entry(0, 0));
-        let first_new = first_new.unwrap_or_else(|| panic!("{s1_before:?}: {writes:?}"));
-        assert_eq!(
-            writes[first_new].0,
-            Millis(switch_at),
-            "{s1_before:?}: written at once: {writes:?}"
-        );
-        assert!(
-            writes[first_new..].iter().all(|(_, e)| *e == entry(0, 0)),
-            "{s1_before:?}: the old address written after the switch: {writes:?}"
-        );
-        assert_eq!(bench.addr_of(0), Some(addr(0, 0)));
+        written_at_once_and_kept(&mut bench, switch_at, s1_before);
     }
+}
+
+/// Runs `bench` 30 s past `switch_at`: node-0 must be written at address 0 at
+/// `switch_at` exactly, no config with another address written after it, and end there
+/// (`case` names the run in failures).
+fn written_at_once_and_kept(bench: &mut Bench, switch_at: u64, case: impl std::fmt::Debug) {
+    bench.run_to(switch_at + 30_000);
+    let writes = bench.entries(0);
+    let first_new = writes.iter().position(|(_, e)| *e == entry(0, 0));
+    let first_new = first_new.unwrap_or_else(|| panic!("{case:?}: {writes:?}"));
+    assert_eq!(
+        writes[first_new].0,
+        Millis(switch_at),
+        "{case:?}: written at once: {writes:?}"
+    );
+    assert!(
+        writes[first_new..].iter().all(|(_, e)| *e == entry(0, 0)),
+        "{case:?}: the old address written after the switch: {writes:?}"
+    );
+    assert_eq!(bench.addr_of(0), Some(addr(0, 0)));
 }
 
 /// (h) A failover of node-0 from address 1 to address 0 at epoch 5 as Sentinel runs it:
@@ -1940,19 +1947,6 @@ fn a_followers_switch_to_the_promoted_replica_is_written_at_once_and_never_undon
         bench.at(message(switch_at - 10, 0, "+promoted-slave", promoted));
         bench.at(switch(switch_at, 1, 0, 1, 0));
         bench.at(switch(switch_at + 1_000, 0, 0, 1, 0));
-        bench.run_to(switch_at + 30_000);
-        let writes = bench.entries(0);
-        let first_new = writes.iter().position(|(_, e)| *e == entry(0, 0));
-        let first_new = first_new.unwrap_or_else(|| panic!("{s1_before:?}: {writes:?}"));
-        assert_eq!(
-            writes[first_new].0,
-            Millis(switch_at),
-            "{s1_before:?}: written at once: {writes:?}"
-        );
-        assert!(
-            writes[first_new..].iter().all(|(_, e)| *e == entry(0, 0)),
-            "{s1_before:?}: the old address written after the switch: {writes:?}"
-        );
-        assert_eq!(bench.addr_of(0), Some(addr(0, 0)));
+        written_at_once_and_kept(&mut bench, switch_at, s1_before);
     }
 }

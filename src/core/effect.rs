@@ -2,7 +2,6 @@
 //! their outcome comes back as [`Input::Done`](crate::core::input::Input::Done).
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -147,9 +146,13 @@ impl About {
     }
 }
 
-/// What changes between two sets of masters, sorted by name: one walk through both.
-pub fn diff(before: &BTreeMap<String, Addr>, after: &BTreeMap<String, Addr>) -> Vec<Change> {
-    let (mut old, mut new) = (before.iter().peekable(), after.iter().peekable());
+/// What changes between two sets of masters, each given sorted by name: one walk
+/// through both.
+pub fn diff<'a>(
+    before: impl IntoIterator<Item = (&'a String, &'a Addr)>,
+    after: impl IntoIterator<Item = (&'a String, &'a Addr)>,
+) -> Vec<Change> {
+    let (mut old, mut new) = (before.into_iter().peekable(), after.into_iter().peekable());
     let mut changes = Vec::new();
     loop {
         let order = match (old.peek(), new.peek()) {
@@ -179,6 +182,8 @@ pub fn diff(before: &BTreeMap<String, Addr>, after: &BTreeMap<String, Addr>) -> 
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     fn masters(list: &[(&str, u16)]) -> BTreeMap<String, Addr> {

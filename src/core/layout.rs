@@ -10,7 +10,6 @@
 //! at 2 masters as at 50,000 but for one copy of the text.
 
 use std::borrow::Cow;
-use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::core::addr::Addr;
@@ -563,7 +562,10 @@ impl Layout {
                 }
                 let addr = |name: &str| topology.get(name).map(|k| &k.addr);
                 match std::mem::replace(unchecked, Unchecked::All) {
-                    Unchecked::All => diff_names(topology, &disk.masters),
+                    Unchecked::All => diff(&disk.masters, topology.iter())
+                        .into_iter()
+                        .map(|change| change.name)
+                        .collect(),
                     Unchecked::Names(mut names) => {
                         names.retain(|name| addr(name) != disk.masters.get(name));
                         names
@@ -602,31 +604,5 @@ impl Layout {
         let differs = !names.is_empty();
         *unchecked = Unchecked::Names(names);
         differs
-    }
-}
-
-/// The masters `topology` and `disk` disagree on (known to one only, or at two
-/// addresses): one walk through both.
-fn diff_names(topology: &Topology, disk: &BTreeMap<String, Addr>) -> BTreeSet<String> {
-    let (mut known, mut written) = (topology.iter().peekable(), disk.iter().peekable());
-    let mut names = BTreeSet::new();
-    loop {
-        let order = match (known.peek(), written.peek()) {
-            (None, None) => return names,
-            (Some(_), None) => Ordering::Less,
-            (None, Some(_)) => Ordering::Greater,
-            (Some((a, _)), Some((b, _))) => a.cmp(b),
-        };
-        let differing = match order {
-            Ordering::Less => known.next().map(|(name, _)| name),
-            Ordering::Greater => written.next().map(|(name, _)| name),
-            Ordering::Equal => match (known.next(), written.next()) {
-                (Some((name, a)), Some((_, b))) if a != b => Some(name),
-                _ => None,
-            },
-        };
-        if let Some(name) = differing {
-            names.insert(name.clone());
-        }
     }
 }

@@ -228,16 +228,6 @@ impl Topology {
         self.masters.iter().map(|(n, k)| (n, &k.addr))
     }
 
-    /// Whether exactly these masters are known, at these addresses.
-    pub fn has_addrs(&self, addrs: &BTreeMap<String, Addr>) -> bool {
-        self.masters.len() == addrs.len()
-            && self
-                .masters
-                .iter()
-                .zip(addrs)
-                .all(|((n, k), (m, a))| n == m && k.addr == *a)
-    }
-
     /// What is known about `name`.
     pub fn get(&self, name: &str) -> Option<&Known> {
         self.masters.get(name)
