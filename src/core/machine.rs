@@ -18,7 +18,7 @@ use crate::core::links::{Links, Reach};
 use crate::core::replicas::{ReplicaInfo, Replicas};
 use crate::core::settings::CoreSettings;
 use crate::core::shown::shown;
-use crate::core::stats::Stats;
+use crate::core::stats::{is_power_of_ten, Stats};
 use crate::core::time::Millis;
 use crate::core::topology::{Decision, MasterInfo, Switched, Topology, Touched, Withdrawn};
 use crate::core::truth::SentinelId;
@@ -134,6 +134,9 @@ pub struct Core {
     /// could not run): while it backs off, servers that only move are written without
     /// it, so that a failover is never held back by a change of structure.
     moves_due: bool,
+    /// Switches of masters tpc does not know, ever: their warning is said at powers of
+    /// ten.
+    unknown_switches: u64,
 }
 
 /// Leaves out every config text (on disk, being written, in queued effects): they hold
@@ -197,6 +200,7 @@ impl Core {
             checked_on_disk: false,
             fresh_links: BTreeSet::new(),
             moves_due: false,
+            unknown_switches: 0,
         }
     }
 
@@ -583,7 +587,14 @@ impl Core {
             }
             Switched::Unknown => {
                 self.stats.switches_ignored += 1;
-                warn!("Ignoring switch of unknown master {name}; asking the sentinels");
+                self.unknown_switches += 1;
+                let n = self.unknown_switches;
+                // Said at the 1st, 10th, 100th...: a flood of them must not fill the log.
+                if is_power_of_ten(n) {
+                    warn!("Ignoring switch of unknown master {name}; asking the sentinels ({n} such switch(es) so far)");
+                } else {
+                    debug!("Ignoring switch of unknown master {name}; asking the sentinels");
+                }
                 self.query_master(name);
             }
         }

@@ -7,6 +7,15 @@ use serde::Serialize;
 
 use crate::core::histogram::Histogram;
 
+/// Whether `n` is 1, 10, 100, ...: when the n-th of a repeated warning is said, so a
+/// flood of them does not fill the log.
+pub fn is_power_of_ten(mut n: u64) -> bool {
+    while n >= 10 && n.is_multiple_of(10) {
+        n /= 10;
+    }
+    n == 1
+}
+
 /// Channels counted by name, at most: a sentinel's pub/sub carries any channel anyone
 /// publishes to, and each name is a metric's label.
 pub const MAX_CHANNELS: usize = 64;

@@ -9,6 +9,8 @@ use std::sync::Mutex;
 use tokio::sync::Notify;
 use tracing::warn;
 
+use crate::core::stats::is_power_of_ten;
+
 use super::Note;
 
 /// Notifications waiting for one destination.
@@ -88,14 +90,6 @@ impl Queue {
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
     }
-}
-
-/// Whether `n` is 1, 10, 100, ...
-fn is_power_of_ten(mut n: u64) -> bool {
-    while n >= 10 && n.is_multiple_of(10) {
-        n /= 10;
-    }
-    n == 1
 }
 
 #[cfg(test)]
