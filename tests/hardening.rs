@@ -1108,7 +1108,7 @@ fn secrets_stay_out_of_logs_and_ps() {
         auths(&wrong_sentinel).len() >= 3
     });
     wait_until("the refusal logged", secs(5), || {
-        wrong.log().contains("Password authentication failed")
+        wrong.log().contains("the sentinel refused the login")
     });
     assert!(wrong.is_running(), "tpc gave up on a wrong password");
     assert!(!wrong.out.exists());

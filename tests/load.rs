@@ -95,7 +95,10 @@ fn a_flood_of_switches_for_an_unknown_master_costs_a_few_queries() {
     );
     assert!(asked <= 5, "{asked} SENTINEL MASTERS for the flood");
     // Said at the 1st, 10th, 100th... of them, not once each (a flood filled the log).
-    assert!((1..=5).contains(&said), "{said} warning lines for the flood");
+    assert!(
+        (1..=5).contains(&said),
+        "{said} warning lines for the flood"
+    );
     assert!(tpc.terminate().success());
 }
 

@@ -9,6 +9,7 @@
 //! back-off and jitter, forever. What the links hear goes to the daemon as
 //! [`Delivery`]s of [`LinkEvent`]s.
 
+mod asker;
 mod outbox;
 mod session;
 
@@ -17,8 +18,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use redis::aio::{MultiplexedConnection, PubSubSink};
-use tokio::sync::{broadcast, mpsc, watch};
+use redis::aio::PubSubSink;
+use resp_rs::resp2::Frame;
+use tokio::sync::{broadcast, mpsc, watch, Mutex};
 use tokio::task::JoinSet;
 use tokio::time::{sleep, timeout, Instant};
 use tracing::{info, warn};
@@ -27,6 +29,7 @@ use crate::core::replicas::{most_choosable, ReplicaInfo};
 use crate::core::snapshot::{master_from_fields, pairs, replica_from_fields};
 use crate::core::{Addr, MasterInfo};
 
+use asker::{Answered, Asker};
 pub use outbox::Receipt;
 
 /// How often an idle link is checked with PING.
@@ -37,10 +40,6 @@ const STABLE: Duration = Duration::from_secs(30);
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 /// Longest pause before reconnecting.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
-/// The client library's own timeouts are set this much past tpc's, so tpc's (with its
-/// clearer reason) always fires first and the library's defaults never apply.
-const LIBRARY_SLACK: Duration = Duration::from_secs(1);
-
 /// How to log in to the sentinels.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct SentinelAuth {
@@ -195,22 +194,8 @@ pub async fn ask_once(
     timeout: Duration,
     replicas_of: BTreeSet<String>,
 ) -> Result<Answer, String> {
-    let client = client(addr, auth)?;
-    let conn = query_connection(&client, timeout).await?;
+    let conn = query_connection(addr, auth, timeout).await?;
     query_all(conn, timeout, Arc::new(replicas_of)).await
-}
-
-/// The connection queries go over, made within `timeout`.
-async fn query_connection(
-    client: &redis::Client,
-    timeout: Duration,
-) -> Result<MultiplexedConnection, String> {
-    within(
-        "connect",
-        timeout,
-        client.get_multiplexed_async_connection_with_config(&connection_config(timeout)),
-    )
-    .await
 }
 
 /// A pause of about `base`, give or take a quarter, so links to sentinels that failed
@@ -342,14 +327,6 @@ fn seconds(d: Duration) -> String {
     format!("{}s", d.as_secs_f64())
 }
 
-/// The client library's settings for the query connection: its timeouts just past
-/// tpc's own `limit`.
-fn connection_config(limit: Duration) -> redis::AsyncConnectionConfig {
-    redis::AsyncConnectionConfig::new()
-        .set_connection_timeout(Some(limit + LIBRARY_SLACK))
-        .set_response_timeout(Some(limit + LIBRARY_SLACK))
-}
-
 /// PING on the pub/sub connection: an error unless the sentinel answers within `limit`.
 async fn alive(mut sink: PubSubSink, limit: Duration) -> Result<(), String> {
     within("PING", limit, sink.ping::<redis::Value>())
@@ -357,29 +334,44 @@ async fn alive(mut sink: PubSubSink, limit: Duration) -> Result<(), String> {
         .map(|_| ())
 }
 
+/// The connection queries go over, shared by the queries of one link (one at a time).
+type Shared = Arc<Mutex<Asker>>;
+
+/// The connection queries go over, made and logged in within `limit`.
+async fn query_connection(
+    addr: &Addr,
+    auth: &SentinelAuth,
+    limit: Duration,
+) -> Result<Shared, String> {
+    let asker = within("connect", limit, Asker::connect(addr, auth)).await?;
+    Ok(Arc::new(Mutex::new(asker)))
+}
+
 /// `SENTINEL MASTERS`, then `SENTINEL REPLICAS <name>` for each master it reports that
 /// is in `replicas_of`, read; entries that cannot be read are logged and left out. An
 /// answer of the wrong shape, or none within `limit`, fails the link.
 async fn query_all(
-    mut conn: MultiplexedConnection,
+    conn: Shared,
     limit: Duration,
     replicas_of: Arc<BTreeSet<String>>,
 ) -> Result<Answer, String> {
-    let answer: redis::Value = within(
+    let mut conn = conn.lock().await;
+    let mut masters = Vec::new();
+    // Each entry is read as it arrives, and kept only as what tpc needs of it.
+    let answered = within(
         "SENTINEL MASTERS",
         limit,
-        redis::cmd("SENTINEL").arg("MASTERS").query_async(&mut conn),
+        conn.ask(&["SENTINEL", "MASTERS"], |entry| {
+            let fields = asker::fields(&entry).map_err(|e| format!("{e} for each master"))?;
+            match pairs(&fields).and_then(|fields| master_from_fields(&fields)) {
+                Ok(master) => masters.push(master),
+                Err(e) => warn!("Skipping a master in SENTINEL MASTERS: {e}"),
+            }
+            Ok(())
+        }),
     )
     .await?;
-    let masters: Vec<MasterInfo> = entries_answer("SENTINEL MASTERS", answer)?
-        .iter()
-        .filter_map(|flat| {
-            pairs(flat)
-                .and_then(|fields| master_from_fields(&fields))
-                .map_err(|e| warn!("Skipping a master in SENTINEL MASTERS: {e}"))
-                .ok()
-        })
-        .collect();
+    expect_list("SENTINEL MASTERS", answered)?;
     let mut replicas = BTreeMap::new();
     for master in masters.iter().filter(|m| replicas_of.contains(&m.name)) {
         let found = ask_replicas(&mut conn, limit, &master.name).await?;
@@ -393,29 +385,30 @@ async fn query_all(
 /// (it does not monitor it) or reports unreadably is answered as not monitored; an
 /// answer of the wrong shape, or none within `limit`, fails the link.
 async fn query_masters(
-    mut conn: MultiplexedConnection,
+    conn: Shared,
     limit: Duration,
     names: Vec<String>,
     replicas_of: Arc<BTreeSet<String>>,
 ) -> Result<Vec<MasterAnswer>, String> {
+    let mut conn = conn.lock().await;
     let mut answers = Vec::with_capacity(names.len());
     for name in names {
-        let mut cmd = redis::cmd("SENTINEL");
-        cmd.arg("MASTER").arg(&name);
-        let master = match timeout(limit, cmd.query_async::<redis::Value>(&mut conn)).await {
-            Err(_) => {
-                return Err(format!(
-                    "SENTINEL MASTER: no answer within {} (-sentinel_timeout)",
-                    seconds(limit)
-                ))
-            }
-            // "-ERR No such master with that name": it does not monitor it.
-            Ok(Err(e)) if e.code() == Some("ERR") => None,
-            Ok(Err(e)) => return Err(format!("SENTINEL MASTER: {e}")),
-            Ok(Ok(value)) => {
-                let fields = fields_answer("SENTINEL MASTER", value)?;
-                let answer = pairs(&fields).and_then(|fields| master_from_fields(&fields));
-                match answer {
+        // The answer is one master's flat field list: its fields are the list's entries.
+        let mut flat = Vec::new();
+        let answered = within(
+            "SENTINEL MASTER",
+            limit,
+            conn.ask(&["SENTINEL", "MASTER", &name], |field| {
+                flat.push(field);
+                Ok(())
+            }),
+        )
+        .await?;
+        let master = match answered {
+            Answered::List => {
+                let flat = Frame::Array(Some(flat));
+                let fields = asker::fields(&flat).map_err(|e| format!("SENTINEL MASTER: {e}"))?;
+                match pairs(&fields).and_then(|fields| master_from_fields(&fields)) {
                     Ok(m) if m.name == name => Some(m),
                     // An answer about another master than asked: a sentinel's lie or a
                     // mix-up, never applied to that other master.
@@ -431,6 +424,14 @@ async fn query_masters(
                         None
                     }
                 }
+            }
+            // "-ERR No such master with that name": it does not monitor it.
+            Answered::Error(e) if e.starts_with("ERR") => None,
+            Answered::Error(e) => return Err(format!("SENTINEL MASTER: {e}")),
+            Answered::Other(what) => {
+                return Err(format!(
+                    "SENTINEL MASTER: expected a list of fields, got {what}"
+                ))
             }
         };
         let mut replicas = None;
@@ -449,79 +450,36 @@ async fn query_masters(
 /// `SENTINEL REPLICAS <master>`, read, the most choosable first; entries that cannot
 /// be read are logged and left out.
 async fn ask_replicas(
-    conn: &mut MultiplexedConnection,
+    conn: &mut Asker,
     limit: Duration,
     master: &str,
 ) -> Result<Vec<ReplicaInfo>, String> {
-    let answer: redis::Value = within(
+    let mut found = Vec::new();
+    let answered = within(
         "SENTINEL REPLICAS",
         limit,
-        redis::cmd("SENTINEL")
-            .arg("REPLICAS")
-            .arg(master)
-            .query_async(conn),
+        conn.ask(&["SENTINEL", "REPLICAS", master], |entry| {
+            let fields = asker::fields(&entry).map_err(|e| format!("{e} for each replica"))?;
+            match pairs(&fields).and_then(|fields| replica_from_fields(&fields)) {
+                Ok(replica) => found.push(replica),
+                Err(e) => warn!("Skipping a replica of {master} in SENTINEL REPLICAS: {e}"),
+            }
+            Ok(())
+        }),
     )
     .await?;
-    let found = entries_answer("SENTINEL REPLICAS", answer)?
-        .iter()
-        .filter_map(|flat| {
-            pairs(flat)
-                .and_then(|fields| replica_from_fields(&fields))
-                .map_err(|e| warn!("Skipping a replica of {master} in SENTINEL REPLICAS: {e}"))
-                .ok()
-        })
-        .collect();
+    expect_list("SENTINEL REPLICAS", answered)?;
     Ok(most_choosable(found))
 }
 
-/// What kind of RESP value this is, for error messages.
-fn kind(value: &redis::Value) -> &'static str {
-    match value {
-        redis::Value::Nil => "nil",
-        redis::Value::Int(_) => "an integer",
-        redis::Value::BulkString(_) => "a string",
-        redis::Value::SimpleString(_) | redis::Value::Okay => "a status",
-        redis::Value::Array(_) => "a list",
-        _ => "another type",
+/// An answer to `command` that must be a list of entries: anything else is an error
+/// that resets the link.
+fn expect_list(command: &str, answered: Answered) -> Result<(), String> {
+    match answered {
+        Answered::List => Ok(()),
+        Answered::Error(e) => Err(format!("{command}: {e}")),
+        Answered::Other(what) => Err(format!("{command}: expected a list of entries, got {what}")),
     }
-}
-
-/// Reads a `SENTINEL MASTERS` or `SENTINEL REPLICAS` answer (`command`): a list of
-/// flat field lists of strings. Anything else is an error that resets the link.
-fn entries_answer(command: &str, answer: redis::Value) -> Result<Vec<Vec<String>>, String> {
-    let redis::Value::Array(entries) = answer else {
-        return Err(bad(command, "a list of entries", &answer));
-    };
-    entries
-        .into_iter()
-        .map(|entry| match entry {
-            redis::Value::Array(_) => fields_answer(command, entry),
-            _ => Err(bad(command, "a list of fields for each entry", &entry)),
-        })
-        .collect()
-}
-
-/// Reads one entry of an answer, or a `SENTINEL MASTER <name>` answer (`command`): a
-/// flat field list of strings. Anything else is an error that resets the link.
-fn fields_answer(command: &str, answer: redis::Value) -> Result<Vec<String>, String> {
-    let redis::Value::Array(fields) = answer else {
-        return Err(bad(command, "a list of fields", &answer));
-    };
-    fields
-        .into_iter()
-        .map(|field| match field {
-            // Valid UTF-8 (every field Sentinel sends) keeps its buffer: no copy.
-            redis::Value::BulkString(b) => Ok(String::from_utf8(b)
-                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())),
-            redis::Value::SimpleString(s) => Ok(s),
-            other => Err(bad(command, "string fields", &other)),
-        })
-        .collect()
-}
-
-/// `command: expected what, got <kind of v>`.
-fn bad(command: &str, what: &str, v: &redis::Value) -> String {
-    format!("{command}: expected {what}, got {}", kind(v))
 }
 
 #[cfg(test)]
@@ -540,21 +498,15 @@ mod tests {
     }
 
     #[test]
-    fn only_a_list_of_field_lists_is_a_masters_answer() {
-        use redis::Value::{Array, BulkString, Int, Okay};
-        let field = |s: &str| BulkString(s.as_bytes().to_vec());
-        let good = Array(vec![Array(vec![field("name"), field("m")])]);
-        let answer = |v| entries_answer("SENTINEL MASTERS", v);
-        assert_eq!(answer(good).unwrap(), [["name", "m"]]);
-        let e = answer(Okay).unwrap_err();
-        assert!(
-            e.starts_with("SENTINEL MASTERS:") && e.contains("got a status"),
-            "{e}"
+    fn only_a_list_is_an_answer_of_entries() {
+        assert_eq!(expect_list("SENTINEL MASTERS", Answered::List), Ok(()));
+        let e = expect_list("SENTINEL MASTERS", Answered::Other("a status")).unwrap_err();
+        assert_eq!(
+            e,
+            "SENTINEL MASTERS: expected a list of entries, got a status"
         );
-        assert!(answer(field("x")).unwrap_err().contains("got a string"));
-        assert!(answer(Array(vec![Int(1)])).is_err());
-        assert!(answer(Array(vec![Array(vec![Int(1)])])).is_err());
-        assert!(answer(Array(vec![])).unwrap().is_empty());
+        let e = expect_list("SENTINEL REPLICAS", Answered::Error("NOPERM no".into()));
+        assert_eq!(e.unwrap_err(), "SENTINEL REPLICAS: NOPERM no");
     }
 
     #[test]

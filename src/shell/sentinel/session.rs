@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use futures_util::{FutureExt, StreamExt};
-use redis::aio::{MultiplexedConnection, PubSubSink, PubSubStream};
+use redis::aio::{PubSubSink, PubSubStream};
 use redis::Msg;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, mpsc, watch};
@@ -35,7 +35,7 @@ use crate::core::Addr;
 use super::outbox::{Outbox, Unread};
 use super::{
     alive, client, query_all, query_connection, query_masters, within, Answer, Asking, Delivery,
-    MasterAnswer, SentinelAuth, PING_EVERY,
+    MasterAnswer, SentinelAuth, Shared, PING_EVERY,
 };
 
 /// The longest an owed query waits.
@@ -69,7 +69,7 @@ pub(super) async fn run(
     let timeout = asking.timeout;
     let client = client(addr, auth)?;
     // Both connections are made before subscribing, so no event arrives unread.
-    let conn = query_connection(&client, timeout).await?;
+    let conn = query_connection(addr, auth, timeout).await?;
     let pubsub = within("connect", timeout, client.get_async_pubsub()).await?;
     let (mut sink, mut stream) = pubsub.split();
     within("PSUBSCRIBE *", timeout, sink.psubscribe("*")).await?;
@@ -110,7 +110,7 @@ struct Link<'a> {
     /// What to ask, and how long an answer may take.
     asking: &'a Asking,
     /// The connection queries go over.
-    conn: MultiplexedConnection,
+    conn: Shared,
     /// The pub/sub connection's sending half, for PING.
     sink: PubSubSink,
     /// Where events go.
