@@ -20,7 +20,9 @@ use crate::core::settings::CoreSettings;
 use crate::core::shown::shown;
 use crate::core::stats::{is_power_of_ten, Stats};
 use crate::core::time::Millis;
-use crate::core::topology::{Decision, MasterInfo, Switched, Topology, Touched, Withdrawn};
+use crate::core::topology::{
+    Decision, MasterInfo, Reported, Switched, Topology, Touched, Withdrawn,
+};
 use crate::core::truth::SentinelId;
 
 /// The shortest time between two rounds of confirming queries (with a zero grace).
@@ -622,12 +624,18 @@ impl Core {
                 self.offer(id, &m.name, &m.addr, m.epoch);
             }
         }
-        // A set, not a scan per master: a deployment may have thousands of them.
-        let reported: BTreeSet<&str> = masters.iter().map(|m| m.name.as_str()).collect();
+        // One walk over both in name order, not a search per master: a deployment may
+        // have tens of thousands of them.
+        let mut reported: Vec<&str> = masters.iter().map(|m| m.name.as_str()).collect();
+        reported.sort_unstable();
+        let mut reported = reported.into_iter().peekable();
         let unreported: Vec<String> = self
             .topology
             .names()
-            .filter(|name| !reported.contains(name.as_str()))
+            .filter(|name| {
+                while reported.next_if(|r| *r < name.as_str()).is_some() {}
+                reported.peek() != Some(&name.as_str())
+            })
             .cloned()
             .collect();
         for name in unreported {
@@ -689,7 +697,8 @@ impl Core {
             );
             return;
         }
-        if self.topology.report(name, sentinel, addr, epoch, self.now) {
+        let reported = self.topology.report(name, sentinel, addr, epoch, self.now);
+        if reported != Reported::Again {
             // At start there may be thousands: one line says how many once start-up
             // ends.
             if self.links.started() {
@@ -698,21 +707,34 @@ impl Core {
                 debug!("Adding master {name} {addr}");
             }
         }
+        // A master new to tpc is where its one report says: judging it changes nothing
+        // (at start, that is every master of the first answer).
+        if reported == Reported::Created {
+            self.confirm.remove(name);
+            return;
+        }
         self.judge(name);
     }
 
     /// Judges one master's evidence (see [`crate::core::truth`]) and acts on it.
     fn judge(&mut self, name: &str) {
         let (grace, now) = (self.settings.confirm_grace, self.now);
-        let before = self.topology.get(name).map(|k| k.addr.clone());
+        let before = self.topology.version();
         let decision = self.topology.judge(name, grace, now);
+        self.confirm.remove(name);
+        // The topology's version grows only when the address moved.
+        let moved = self.topology.version() != before;
+        // Most judgements (every master of every answer) change nothing: no more work.
+        if !moved && matches!(decision, Decision::Unchanged) {
+            debug!("Judged {name}: unchanged");
+            return;
+        }
         let Some(k) = self.topology.get(name) else {
             return;
         };
         let to = k.addr.clone();
         let agreeing = k.agreeing();
-        self.confirm.remove(name);
-        if before.as_ref().is_some_and(|b| *b != to) {
+        if moved {
             self.stats.count_move(name);
             let back_on_disk = self.disk.masters.get(name) == Some(&to);
             self.latency.moved(name, back_on_disk, now);
@@ -788,7 +810,7 @@ impl Core {
                 ));
             }
         }
-        debug!("Judged {name}: {before:?} -> {to}");
+        debug!("Judged {name}: {to}");
     }
 
     /// Start-up ended: says how many masters tpc follows; in template mode, says once which servers no sentinel knows (they

@@ -203,6 +203,18 @@ impl Touched {
     }
 }
 
+/// What a report did to the topology.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reported {
+    /// The master is new: added at the reported address, and judged by it.
+    Created,
+    /// The master was known with no sentinel's word about it left: this is the first
+    /// again.
+    Added,
+    /// One more word about a master some sentinel speaks for.
+    Again,
+}
+
 impl Topology {
     /// Addresses by master name.
     pub fn addrs(&self) -> BTreeMap<String, Addr> {
@@ -249,8 +261,9 @@ impl Topology {
     }
 
     /// Records `sentinel`'s latest word about `name`: an answer to a query, or a
-    /// `+monitor` without an epoch. A master first heard of is added at this address
-    /// (returns true). Call [`Topology::judge`] next.
+    /// `+monitor` without an epoch. A master first heard of is added at this address.
+    /// Call [`Topology::judge`] next, unless the master was [`Reported::Created`]: its
+    /// one report already decided it, and judging it would change nothing.
     pub fn report(
         &mut self,
         name: &str,
@@ -258,10 +271,12 @@ impl Topology {
         addr: &Addr,
         epoch: Option<u64>,
         at: Millis,
-    ) -> bool {
+    ) -> Reported {
+        let mut created = false;
         let known = match self.masters.get_mut(name) {
             Some(k) => k,
             None => {
+                created = true;
                 self.version += 1;
                 self.touched.insert(name);
                 self.masters.entry(name.to_string()).or_insert(Known {
@@ -274,7 +289,11 @@ impl Topology {
                 })
             }
         };
-        let added = known.reports.is_empty() && known.monitored_by.is_empty();
+        let added = match () {
+            _ if created => Reported::Created,
+            _ if known.reports.is_empty() && known.monitored_by.is_empty() => Reported::Added,
+            _ => Reported::Again,
+        };
         // Between promoting the replica and ending the failover the leader answers the
         // old address at the failover's epoch: its own promotion says where it is.
         let addr = known
@@ -655,6 +674,27 @@ mod tests {
     const S2: SentinelId = SentinelId(2);
     const S3: SentinelId = SentinelId(3);
     const GRACE: Millis = Millis(5_000);
+
+    #[test]
+    fn a_master_created_by_a_report_needs_no_judging() {
+        for epoch in [None, Some(0), Some(7), Some(u64::MAX)] {
+            let mut t = Topology::default();
+            assert_eq!(
+                t.report("m", S1, &a(1), epoch, Millis(3)),
+                Reported::Created
+            );
+            let (version, addr) = (t.version(), t.get("m").unwrap().addr.clone());
+            assert_eq!(t.judge("m", GRACE, Millis(3)), Decision::Unchanged);
+            assert_eq!((t.version(), &t.get("m").unwrap().addr), (version, &addr));
+            assert!(!t.get("m").unwrap().provisional);
+            assert_eq!(t.report("m", S2, &a(2), epoch, Millis(4)), Reported::Again);
+            t.withdraw("m", S1);
+            assert_eq!(
+                t.report("n", S1, &a(3), epoch, Millis(5)),
+                Reported::Created
+            );
+        }
+    }
 
     #[test]
     fn a_switch_is_its_sentinels_word_one_epoch_on() {
