@@ -81,12 +81,13 @@ impl Asker {
             args.extend(auth.username.as_deref());
             args.push(password);
             match asker.ask(&args, |_| Ok(())).await? {
-                Answered::Other(_) => {}
+                Answered::Other("a status") => {}
                 // The reply names no password; it is shown as the sentinel said it.
                 Answered::Error(e) => return Err(format!(
                     "AUTH: the sentinel refused the login ({e}); check -sentinel_username and the password (-sentinel_password, -sentinel_password_file or TPC_SENTINEL_PASSWORD)"
                 )),
                 Answered::List => return Err("AUTH: expected OK, got a list".into()),
+                Answered::Other(what) => return Err(format!("AUTH: expected OK, got {what}")),
             }
         }
         Ok(asker)
@@ -316,6 +317,33 @@ mod tests {
                 "{piece}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn bytes_read_past_one_answer_begin_the_next() {
+        let (addr, _sent) = serve(
+            b"*1\r\n*2\r\n$1\r\na\r\n$1\r\nb\r\n-ERR no\r\n*0\r\n".to_vec(),
+            1000,
+        )
+        .await;
+        let mut asker = Asker::connect(&addr, &SentinelAuth::default())
+            .await
+            .unwrap();
+        let mut entries = 0;
+        let first = asker.ask(&["SENTINEL", "MASTERS"], |f| {
+            assert_eq!(fields(&f).unwrap(), ["a", "b"]);
+            entries += 1;
+            Ok(())
+        });
+        assert_eq!(first.await, Ok(Answered::List));
+        assert_eq!(entries, 1);
+        let second = asker.ask(&["SENTINEL", "MASTER", "x"], |_| Ok(()));
+        assert_eq!(second.await, Ok(Answered::Error("ERR no".into())));
+        let third = asker.ask(
+            &["SENTINEL", "MASTERS"],
+            |_| Err("no entry expected".into()),
+        );
+        assert_eq!(third.await, Ok(Answered::List));
     }
 
     #[tokio::test]
