@@ -7,7 +7,8 @@
 //! answer are bounded by tpc's own timeout (`-sentinel_timeout`), never the client
 //! library's defaults. A link that fails reconnects on its own with capped exponential
 //! back-off and jitter, forever. What the links hear goes to the daemon as
-//! [`Delivery`]s of [`LinkEvent`]s.
+//! [`Delivery`]s of [`LinkEvent`]s. Pub/sub goes over the redis crate; queries over
+//! tpc's own connection (`asker`), which reads a big answer entry by entry.
 
 mod asker;
 mod outbox;
