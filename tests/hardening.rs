@@ -493,6 +493,13 @@ fn hostile_sentinel_answers_reset_the_link_without_harm() {
     assert!(nutcracker_accepts(&tpc.out), "{config}");
     let log = tpc.log();
     assert!(log.contains("Skipping a master"), "{log}");
+    // One line per answer, however many entries it has that cannot be read.
+    assert!(
+        log.lines()
+            .filter(|l| l.contains("Skipping a master"))
+            .all(|l| l.contains("more entries of the same answer")),
+        "{log}"
+    );
     assert!(
         !log.lines().any(|l| l.starts_with("  redis_auth")),
         "a master name broke a log line:\n{log}"

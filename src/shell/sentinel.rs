@@ -27,9 +27,10 @@ use tokio::time::{sleep, timeout, Instant};
 use tracing::{info, warn};
 
 use crate::core::replicas::{most_choosable, ReplicaInfo};
-use crate::core::snapshot::{master_from_fields, pairs, replica_from_fields};
+use crate::core::snapshot::{master_from_fields, pairs, replica_from_fields, SnapshotError};
 use crate::core::{Addr, MasterInfo};
 
+pub use asker::ca_roots;
 use asker::{Answered, Asker};
 pub use outbox::Receipt;
 
@@ -344,7 +345,18 @@ async fn query_connection(
     auth: &SentinelAuth,
     limit: Duration,
 ) -> Result<Shared, String> {
-    let asker = within("connect", limit, Asker::connect(addr, auth)).await?;
+    let asker = within("connect", limit, Asker::connect(addr, auth))
+        .await
+        .map_err(|e| match auth.tls {
+            // A plain sentinel never answers a TLS greeting: the handshake times out.
+            true if !e.contains("AUTH") => {
+                format!("{e} (is the sentinel on this port speaking TLS? -sentinel_tls is on)")
+            }
+            false if e.contains("reset") || e.contains("closed") => {
+                format!("{e} (if the sentinel wants TLS, give -sentinel_tls)")
+            }
+            _ => e,
+        })?;
     Ok(Arc::new(Mutex::new(asker)))
 }
 
@@ -358,6 +370,7 @@ async fn query_all(
 ) -> Result<Answer, String> {
     let mut conn = conn.lock().await;
     let mut masters = Vec::new();
+    let mut skipped = Skipped::default();
     // Each entry is read as it arrives, and kept only as what tpc needs of it.
     let answered = within(
         "SENTINEL MASTERS",
@@ -366,12 +379,13 @@ async fn query_all(
             let fields = asker::fields(&entry).map_err(|e| format!("{e} for each master"))?;
             match pairs(&fields).and_then(|fields| master_from_fields(&fields)) {
                 Ok(master) => masters.push(master),
-                Err(e) => warn!("Skipping a master in SENTINEL MASTERS: {e}"),
+                Err(e) => skipped.add(e),
             }
             Ok(())
         }),
     )
     .await?;
+    skipped.report("a master in SENTINEL MASTERS");
     expect_list("SENTINEL MASTERS", answered)?;
     let mut replicas = BTreeMap::new();
     for master in masters.iter().filter(|m| replicas_of.contains(&m.name)) {
@@ -394,21 +408,16 @@ async fn query_masters(
     let mut conn = conn.lock().await;
     let mut answers = Vec::with_capacity(names.len());
     for name in names {
-        // The answer is one master's flat field list: its fields are the list's entries.
-        let mut flat = Vec::new();
-        let answered = within(
+        // One master's flat field list, read whole: it is no bigger than one entry.
+        let answer = within(
             "SENTINEL MASTER",
             limit,
-            conn.ask(&["SENTINEL", "MASTER", &name], |field| {
-                flat.push(field);
-                Ok(())
-            }),
+            conn.ask_value(&["SENTINEL", "MASTER", &name]),
         )
         .await?;
-        let master = match answered {
-            Answered::List => {
-                let flat = Frame::Array(Some(flat));
-                let fields = asker::fields(&flat).map_err(|e| format!("SENTINEL MASTER: {e}"))?;
+        let master = match answer {
+            Frame::Array(Some(_)) => {
+                let fields = asker::fields(&answer).map_err(|e| format!("SENTINEL MASTER: {e}"))?;
                 match pairs(&fields).and_then(|fields| master_from_fields(&fields)) {
                     Ok(m) if m.name == name => Some(m),
                     // An answer about another master than asked: a sentinel's lie or a
@@ -427,11 +436,14 @@ async fn query_masters(
                 }
             }
             // "-ERR No such master with that name": it does not monitor it.
-            Answered::Error(e) if e.starts_with("ERR") => None,
-            Answered::Error(e) => return Err(format!("SENTINEL MASTER: {e}")),
-            Answered::Other(what) => {
+            Frame::Error(e) if e.starts_with(b"ERR") => None,
+            Frame::Error(e) => {
+                return Err(refused("SENTINEL MASTER", &String::from_utf8_lossy(&e)))
+            }
+            other => {
                 return Err(format!(
-                    "SENTINEL MASTER: expected a list of fields, got {what}"
+                    "SENTINEL MASTER: expected a list of fields, got {}",
+                    asker::kind(&other)
                 ))
             }
         };
@@ -456,6 +468,7 @@ async fn ask_replicas(
     master: &str,
 ) -> Result<Vec<ReplicaInfo>, String> {
     let mut found = Vec::new();
+    let mut skipped = Skipped::default();
     let answered = within(
         "SENTINEL REPLICAS",
         limit,
@@ -463,14 +476,52 @@ async fn ask_replicas(
             let fields = asker::fields(&entry).map_err(|e| format!("{e} for each replica"))?;
             match pairs(&fields).and_then(|fields| replica_from_fields(&fields)) {
                 Ok(replica) => found.push(replica),
-                Err(e) => warn!("Skipping a replica of {master} in SENTINEL REPLICAS: {e}"),
+                Err(e) => skipped.add(e),
             }
             Ok(())
         }),
     )
     .await?;
+    skipped.report(&format!("a replica of {master} in SENTINEL REPLICAS"));
     expect_list("SENTINEL REPLICAS", answered)?;
     Ok(most_choosable(found))
+}
+
+/// The entries of one answer that could not be read: said in one line per answer, not
+/// one each (a sentinel answering millions of bad entries would fill the disk).
+#[derive(Default)]
+struct Skipped {
+    count: usize,
+    first: Option<SnapshotError>,
+}
+
+impl Skipped {
+    fn add(&mut self, e: SnapshotError) {
+        self.count += 1;
+        self.first.get_or_insert(e);
+    }
+
+    /// Logs what was skipped, if anything; `what` names one entry.
+    fn report(&self, what: &str) {
+        match (&self.first, self.count) {
+            (Some(e), 1) => warn!("Skipping {what}: {e}"),
+            (Some(e), n) => warn!(
+                "Skipping {what}: {e} (and {} more entries of the same answer that cannot be read)",
+                n - 1
+            ),
+            (None, _) => {}
+        }
+    }
+}
+
+/// A sentinel's error reply to `command`, with what to do about a refused login.
+fn refused(command: &str, error: &str) -> String {
+    let hint = match error.split(' ').next() {
+        Some("NOAUTH") => "; the sentinel wants a password: give it with -sentinel_password_file, TPC_SENTINEL_PASSWORD or -sentinel_password",
+        Some("NOPERM") => "; the sentinel's ACL does not let -sentinel_username run it",
+        _ => "",
+    };
+    format!("{command}: {error}{hint}")
 }
 
 /// An answer to `command` that must be a list of entries: anything else is an error
@@ -478,7 +529,7 @@ async fn ask_replicas(
 fn expect_list(command: &str, answered: Answered) -> Result<(), String> {
     match answered {
         Answered::List => Ok(()),
-        Answered::Error(e) => Err(format!("{command}: {e}")),
+        Answered::Error(e) => Err(refused(command, &e)),
         Answered::Other(what) => Err(format!("{command}: expected a list of entries, got {what}")),
     }
 }
@@ -506,8 +557,23 @@ mod tests {
             e,
             "SENTINEL MASTERS: expected a list of entries, got a status"
         );
-        let e = expect_list("SENTINEL REPLICAS", Answered::Error("NOPERM no".into()));
-        assert_eq!(e.unwrap_err(), "SENTINEL REPLICAS: NOPERM no");
+        let e = expect_list("SENTINEL REPLICAS", Answered::Error("ERR no".into()));
+        assert_eq!(e.unwrap_err(), "SENTINEL REPLICAS: ERR no");
+    }
+
+    #[test]
+    fn a_refused_login_says_what_to_give() {
+        let e = refused("SENTINEL MASTERS", "NOAUTH Authentication required.");
+        assert!(
+            e.starts_with("SENTINEL MASTERS: NOAUTH") && e.contains("-sentinel_password_file"),
+            "{e}"
+        );
+        let e = refused("SENTINEL MASTER", "NOPERM this user has no permissions");
+        assert!(e.contains("-sentinel_username"), "{e}");
+        assert_eq!(
+            refused("SENTINEL MASTERS", "ERR x"),
+            "SENTINEL MASTERS: ERR x"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use super::validate::{Options, UsageError};
+use crate::shell::sentinel::ca_roots;
 
 /// Checks every path in `options` and that the pool's listen address resolves.
 pub fn check(options: &Options) -> Result<(), UsageError> {
@@ -48,11 +49,9 @@ pub fn check(options: &Options) -> Result<(), UsageError> {
         )?;
     }
     if let Some(ca) = &options.auth.ca_file {
-        readable(
-            "sentinel_ca",
-            ca,
-            "give the PEM file of the CA that signed the sentinels' certificates",
-        )?;
+        const CA_WANT: &str = "give the PEM file of the CA that signed the sentinels' certificates";
+        readable("sentinel_ca", ca, CA_WANT)?;
+        ca_roots(ca).map_err(|problem| bad("sentinel_ca", ca, problem, CA_WANT))?;
     }
     if let Some(nutcracker) = &options.nutcracker {
         executable("nutcracker", nutcracker)?;

@@ -345,6 +345,26 @@ fn paths_are_checked_at_start() {
         e.contains("-sentinel_ca") && e.contains(&format!("{d}/ca.pem")),
         "{e}"
     );
+    // A CA file that is there but holds no certificate is refused at start too.
+    std::fs::write(dir.path().join("hostname"), "db-1\n").unwrap();
+    let e = err(&format!(
+        "-sentinels :1 -sentinel_tls -sentinel_ca {d}/hostname"
+    ));
+    assert!(
+        e.contains("-sentinel_ca") && e.contains("no certificate"),
+        "{e}"
+    );
+    std::fs::write(
+        dir.path().join("cut.pem"),
+        "-----BEGIN CERTIFICATE-----\nAAAA\n",
+    )
+    .unwrap();
+    let e = err(&format!(
+        "-sentinels :1 -sentinel_tls -sentinel_ca {d}/cut.pem"
+    ));
+    assert!(e.contains("not well-formed PEM"), "{e}");
+    let e = err("-sentinels :1 -sentinel_username tpc");
+    assert!(e.contains("needs the user's password"), "{e}");
     let plain = dir.path().join("not-executable");
     std::fs::write(&plain, "").unwrap();
     let e = err(&format!("-sentinels :1 -nutcracker {}", plain.display()));
@@ -448,6 +468,8 @@ fn every_flag_of_the_table_overrides_a_recording_or_leaves_the_core_alone() {
         let given = format!("-{}={}", flag.name, flag.example);
         let (base, defaults) = match flag.name {
             "replica_pools" => (vec!["-sentinel_tls", template], &with_template),
+            // A user needs its password.
+            "sentinel_username" => (vec!["-sentinel_tls", "-sentinel_password=pw"], &defaults),
             _ => (vec!["-sentinel_tls"], &defaults),
         };
         let (core, names) = replay_core(&[base.as_slice(), &[given.as_str()]].concat());

@@ -82,6 +82,8 @@ pub enum UsageError {
     },
     /// `-sentinel_ca` without `-sentinel_tls`.
     CaWithoutTls,
+    /// `-sentinel_username` without a password: the user would never log in.
+    UsernameWithoutPassword,
     /// `-record` names the same file as another flag: recording would replace it.
     RecordOnto {
         /// The `-record` file.
@@ -185,6 +187,10 @@ impl fmt::Display for UsageError {
             UsageError::CaWithoutTls => {
                 write!(f, "-sentinel_ca needs -sentinel_tls (the CA is only used for TLS)")
             }
+            UsageError::UsernameWithoutPassword => write!(
+                f,
+                "-sentinel_username needs the user's password (-sentinel_password_file, TPC_SENTINEL_PASSWORD or -sentinel_password): without one tpc never logs in as that user"
+            ),
             UsageError::RecordOnto { path, flag } => write!(
                 f,
                 "-record {path} is the same file as -{flag}: the recording would replace it; give the recording a file of its own"
@@ -339,6 +345,14 @@ fn sentinel_auth(raw: &RawArgs) -> Result<SentinelAuth, UsageError> {
     )?;
     if raw.sentinel_ca.is_some() && !raw.sentinel_tls {
         return Err(UsageError::CaWithoutTls);
+    }
+    if raw
+        .sentinel_username
+        .as_deref()
+        .is_some_and(|u| !u.is_empty())
+        && password.is_empty()
+    {
+        return Err(UsageError::UsernameWithoutPassword);
     }
     Ok(SentinelAuth {
         username: raw.sentinel_username.clone().filter(|u| !u.is_empty()),

@@ -7,14 +7,16 @@
 //! a timeout ends the connection with the link.
 
 use std::borrow::Cow;
+use std::path::Path;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
+use futures_util::FutureExt;
 use resp_rs::resp2::{frame_to_bytes, parse_frame, Frame};
 use resp_rs::ParseError;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::pem::{self, PemObject};
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 use tokio_rustls::TlsConnector;
@@ -22,10 +24,13 @@ use tokio_rustls::TlsConnector;
 use super::SentinelAuth;
 use crate::core::Addr;
 
-/// The most an answer's one entry, or an answer that is not a list, may take: a master's
-/// or a replica's entry is about a kilobyte. Past it the answer is refused, so a
-/// sentinel (or something posing as one) cannot make tpc buffer without bound.
-const ENTRY_MAX: usize = 1 << 20;
+/// The most an answer's one entry, or an answer read whole, may take: a master's or a
+/// replica's entry is about a kilobyte. Past it the answer is refused, so a sentinel (or
+/// something posing as one) cannot make tpc buffer without bound, nor spend long on
+/// parsing an entry again as its bytes trickle in.
+const ENTRY_MAX: usize = 64 * 1024;
+/// The most entries a list answer may have: far more masters than any deployment has.
+const ENTRIES_MAX: usize = 1_000_000;
 /// How much is read from the connection at a time, at least.
 const READ_CHUNK: usize = 64 * 1024;
 
@@ -80,17 +85,23 @@ impl Asker {
             let mut args = vec!["AUTH"];
             args.extend(auth.username.as_deref());
             args.push(password);
-            match asker.ask(&args, |_| Ok(())).await? {
-                Answered::Other("a status") => {}
+            match asker.ask_value(&args).await? {
+                Frame::SimpleString(_) => {}
                 // The reply names no password; it is shown as the sentinel said it.
-                Answered::Error(e) => return Err(format!(
-                    "AUTH: the sentinel refused the login ({e}); check -sentinel_username and the password (-sentinel_password, -sentinel_password_file or TPC_SENTINEL_PASSWORD)"
+                Frame::Error(e) => return Err(format!(
+                    "AUTH: the sentinel refused the login ({}); check -sentinel_username and the password (-sentinel_password, -sentinel_password_file or TPC_SENTINEL_PASSWORD)",
+                    String::from_utf8_lossy(&e)
                 )),
-                Answered::List => return Err("AUTH: expected OK, got a list".into()),
-                Answered::Other(what) => return Err(format!("AUTH: expected OK, got {what}")),
+                other => return Err(format!("AUTH: expected OK, got {}", kind(&other))),
             }
         }
         Ok(asker)
+    }
+
+    /// Sends the command `args` and reads its answer, whole (at most [`ENTRY_MAX`]).
+    pub async fn ask_value(&mut self, args: &[&str]) -> Result<Frame, String> {
+        self.send(args).await?;
+        self.frame().await
     }
 
     /// Sends the command `args` and reads its answer: a list's entries go to `each` as
@@ -100,16 +111,7 @@ impl Asker {
         args: &[&str],
         mut each: impl FnMut(Frame) -> Result<(), String>,
     ) -> Result<Answered, String> {
-        let command = Frame::Array(Some(
-            args.iter()
-                .map(|a| Frame::BulkString(Some(Bytes::copy_from_slice(a.as_bytes()))))
-                .collect(),
-        ));
-        self.stream
-            .write_all(&frame_to_bytes(&command))
-            .await
-            .map_err(|e| e.to_string())?;
-        self.stream.flush().await.map_err(|e| e.to_string())?;
+        self.send(args).await?;
         let count = loop {
             if self.unparsed.first() == Some(&b'*') {
                 if let Some(count) = self.list_header()? {
@@ -126,10 +128,46 @@ impl Asker {
         let Some(count) = count else {
             return Ok(Answered::Other("nil"));
         };
+        if count > ENTRIES_MAX {
+            return Err(format!(
+                "an answer of {count} entries: refused (tpc reads at most {ENTRIES_MAX})"
+            ));
+        }
         for _ in 0..count {
             each(self.frame().await?)?;
         }
         Ok(Answered::List)
+    }
+
+    /// Sends the command `args`. Nothing may have come unasked before: the connection
+    /// carries answers to tpc's questions only, and an answer read for the wrong
+    /// question would be applied to the wrong master.
+    async fn send(&mut self, args: &[&str]) -> Result<(), String> {
+        if self.unparsed.is_empty() {
+            let mut probe = BytesMut::with_capacity(512);
+            if let Some(read) = self.stream.read_buf(&mut probe).now_or_never() {
+                match read.map_err(|e| e.to_string())? {
+                    0 => return Err("connection closed".into()),
+                    _ => self.unparsed = probe.freeze(),
+                }
+            }
+        }
+        if !self.unparsed.is_empty() {
+            return Err(format!(
+                "the sentinel sent {} byte(s) nobody asked for: tpc cannot tell which question they answer",
+                self.unparsed.len()
+            ));
+        }
+        let command = Frame::Array(Some(
+            args.iter()
+                .map(|a| Frame::BulkString(Some(Bytes::copy_from_slice(a.as_bytes()))))
+                .collect(),
+        ));
+        self.stream
+            .write_all(&frame_to_bytes(&command))
+            .await
+            .map_err(|e| e.to_string())?;
+        self.stream.flush().await.map_err(|e| e.to_string())
     }
 
     /// Takes a list's header (`*<count>\r\n`) off what was read, once it is all there:
@@ -167,6 +205,12 @@ impl Asker {
                         ))
                     }
                     Err(ParseError::Incomplete) => {}
+                    Err(ParseError::InvalidTag(tag)) if b"%_#,(=~>|".contains(&tag) => {
+                        return Err(format!(
+                            "a RESP3 reply (type '{}'): tpc speaks RESP2 to sentinels, as they answer by default",
+                            tag as char
+                        ))
+                    }
                     Err(e) => return Err(format!("an unreadable answer: {e}")),
                 }
             }
@@ -197,16 +241,7 @@ fn tls_config(auth: &SentinelAuth) -> Result<ClientConfig, String> {
     let mut roots = RootCertStore::empty();
     match &auth.ca_file {
         Some(ca) => {
-            let shown = ca.display();
-            let certs = CertificateDer::pem_file_iter(ca)
-                .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-                .map_err(|e| format!("cannot read the CA file {shown}: {e}"))?;
-            let (added, _) = roots.add_parsable_certificates(certs);
-            if added == 0 {
-                return Err(format!(
-                    "the CA file {shown} holds no certificate (expected PEM, -----BEGIN CERTIFICATE-----)"
-                ));
-            }
+            roots = ca_roots(ca).map_err(|e| format!("the CA file {}: {e}", ca.display()))?
         }
         None => {
             let found = rustls_native_certs::load_native_certs();
@@ -222,6 +257,23 @@ fn tls_config(auth: &SentinelAuth) -> Result<ClientConfig, String> {
     Ok(ClientConfig::builder()
         .with_root_certificates(roots)
         .with_no_client_auth())
+}
+
+/// The certificates in the PEM file `ca`; an error says why there are none.
+pub fn ca_roots(ca: &Path) -> Result<RootCertStore, String> {
+    let certs = CertificateDer::pem_file_iter(ca)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| match e {
+            pem::Error::Io(e) => format!("cannot read it: {e}"),
+            _ => "it is not well-formed PEM (a -----BEGIN ... -----END section is cut or broken)"
+                .to_string(),
+        })?;
+    let mut roots = RootCertStore::empty();
+    let (added, _) = roots.add_parsable_certificates(certs);
+    if added == 0 {
+        return Err("it holds no certificate (expected PEM: -----BEGIN CERTIFICATE-----)".into());
+    }
+    Ok(roots)
 }
 
 /// What kind of RESP value this is, for messages.
@@ -320,30 +372,38 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn bytes_read_past_one_answer_begin_the_next() {
-        let (addr, _sent) = serve(
-            b"*1\r\n*2\r\n$1\r\na\r\n$1\r\nb\r\n-ERR no\r\n*0\r\n".to_vec(),
-            1000,
-        )
-        .await;
-        let mut asker = Asker::connect(&addr, &SentinelAuth::default())
+    async fn bytes_nobody_asked_for_end_the_connection() {
+        // After the answer, a lie shaped like the answer to the next question.
+        let answer = b"*1\r\n*2\r\n$1\r\na\r\n$1\r\nb\r\n*2\r\n$4\r\nname\r\n$1\r\nx\r\n";
+        for piece in [1000, 3] {
+            let (addr, _sent) = serve(answer.to_vec(), piece).await;
+            let mut asker = Asker::connect(&addr, &SentinelAuth::default())
+                .await
+                .unwrap();
+            let mut entries = 0;
+            let first = asker.ask(&["SENTINEL", "MASTERS"], |f| {
+                assert_eq!(fields(&f).unwrap(), ["a", "b"]);
+                entries += 1;
+                Ok(())
+            });
+            assert_eq!(first.await, Ok(Answered::List));
+            assert_eq!(entries, 1);
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            let second = asker.ask_value(&["SENTINEL", "MASTER", "x"]).await;
+            assert!(second.unwrap_err().contains("nobody asked for"), "{piece}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_list_of_too_many_entries_or_in_resp3_is_refused() {
+        let answer = format!("*{}\r\n", ENTRIES_MAX + 1);
+        assert!(ask(answer.as_bytes(), 100)
             .await
-            .unwrap();
-        let mut entries = 0;
-        let first = asker.ask(&["SENTINEL", "MASTERS"], |f| {
-            assert_eq!(fields(&f).unwrap(), ["a", "b"]);
-            entries += 1;
-            Ok(())
-        });
-        assert_eq!(first.await, Ok(Answered::List));
-        assert_eq!(entries, 1);
-        let second = asker.ask(&["SENTINEL", "MASTER", "x"], |_| Ok(()));
-        assert_eq!(second.await, Ok(Answered::Error("ERR no".into())));
-        let third = asker.ask(
-            &["SENTINEL", "MASTERS"],
-            |_| Err("no entry expected".into()),
-        );
-        assert_eq!(third.await, Ok(Answered::List));
+            .0
+            .unwrap_err()
+            .contains("refused"));
+        let e = ask(b"%1\r\n+a\r\n+b\r\n", 100).await.0.unwrap_err();
+        assert!(e.contains("RESP3") && e.contains("RESP2"), "{e}");
     }
 
     #[tokio::test]
