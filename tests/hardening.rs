@@ -1105,7 +1105,7 @@ fn secrets_stay_out_of_logs_and_ps() {
         .iter()
         .all(|c| c[1..] == ["tpc".to_string(), PASSWORD.to_string()]));
     assert!(!auths(&env_sentinel).is_empty() && !auths(&file_sentinel).is_empty());
-    // redis-rs logs in first on every connection: nothing was refused for want of AUTH.
+    // Both connections (pub/sub and queries) log in first: nothing was refused for want of AUTH.
     assert_eq!(
         env_sentinel.noauth_replies() + file_sentinel.noauth_replies(),
         0
