@@ -349,7 +349,7 @@ async fn query_connection(
         .await
         .map_err(|e| match auth.tls {
             // A plain sentinel never answers a TLS greeting: the handshake times out.
-            true if !e.contains("AUTH") => {
+            true if e.contains("no answer within") => {
                 format!("{e} (is the sentinel on this port speaking TLS? -sentinel_tls is on)")
             }
             false if e.contains("reset") || e.contains("closed") => {

@@ -9,6 +9,7 @@
 use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::FutureExt;
@@ -16,6 +17,7 @@ use resp_rs::resp2::{frame_to_bytes, parse_frame, Frame};
 use resp_rs::ParseError;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::time::timeout;
 use tokio_rustls::rustls::pki_types::pem::{self, PemObject};
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use tokio_rustls::rustls::{ClientConfig, RootCertStore};
@@ -31,6 +33,11 @@ use crate::core::Addr;
 const ENTRY_MAX: usize = 64 * 1024;
 /// The most entries a list answer may have: far more masters than any deployment has.
 const ENTRIES_MAX: usize = 1_000_000;
+/// Past this much of an unfinished value, it is parsed again only once what was read of
+/// it doubled, or no more bytes came for [`TRICKLE_PAUSE`].
+const TRICKLE_FROM: usize = 4096;
+/// See [`TRICKLE_FROM`].
+const TRICKLE_PAUSE: Duration = Duration::from_millis(1);
 /// How much is read from the connection at a time, at least.
 const READ_CHUNK: usize = 64 * 1024;
 
@@ -191,20 +198,28 @@ impl Asker {
 
     /// The next whole value read, reading more until it is all there.
     async fn frame(&mut self) -> Result<Frame, String> {
+        let too_big = || {
+            format!(
+                "an answer's entry of over {} KiB: refused",
+                ENTRY_MAX / 1024
+            )
+        };
+        // How much there was when the value was last found unfinished.
+        let mut tried = 0;
         loop {
-            if !self.unparsed.is_empty() {
+            if self.unparsed.len() > tried {
                 match parse_frame(self.unparsed.clone()) {
+                    Ok((_, rest)) if self.unparsed.len() - rest.len() > ENTRY_MAX => {
+                        return Err(too_big())
+                    }
                     Ok((frame, rest)) => {
                         self.unparsed = rest;
                         return Ok(frame);
                     }
                     Err(ParseError::Incomplete) if self.unparsed.len() > ENTRY_MAX => {
-                        return Err(format!(
-                            "an answer's entry of over {} KiB: refused",
-                            ENTRY_MAX / 1024
-                        ))
+                        return Err(too_big())
                     }
-                    Err(ParseError::Incomplete) => {}
+                    Err(ParseError::Incomplete) => tried = self.unparsed.len(),
                     Err(ParseError::InvalidTag(tag)) if b"%_#,(=~>|".contains(&tag) => {
                         return Err(format!(
                             "a RESP3 reply (type '{}'): tpc speaks RESP2 to sentinels, as they answer by default",
@@ -215,6 +230,17 @@ impl Asker {
                 }
             }
             self.fill().await?;
+            // The parser starts a value over each time: parsing a big one again after
+            // every read would cost the square of its size when its bytes trickle in.
+            // So it is parsed again once what was read doubled, or nothing more came
+            // for a moment. A small value (every real entry) waits for nothing.
+            while tried > TRICKLE_FROM && self.unparsed.len() < 2 * tried {
+                // A connection closed or failed here is said on the next read, if
+                // what came before it is still unfinished.
+                if !matches!(timeout(TRICKLE_PAUSE, self.fill()).await, Ok(Ok(()))) {
+                    break;
+                }
+            }
         }
     }
 
@@ -449,6 +475,28 @@ mod tests {
             .0
             .unwrap_err()
             .contains("closed"));
+    }
+
+    #[tokio::test]
+    async fn a_big_entry_trickling_in_byte_by_byte_is_read_whole() {
+        let value = "v".repeat(3 * TRICKLE_FROM);
+        let answer = format!("*1\r\n*2\r\n$4\r\nname\r\n${}\r\n{value}\r\n", value.len());
+        let (answered, entries) = ask(answer.as_bytes(), 1).await;
+        assert_eq!(answered, Ok(Answered::List));
+        assert_eq!(entries, [vec!["name".to_string(), value]]);
+    }
+
+    #[tokio::test]
+    async fn an_entry_past_the_limit_is_refused_however_it_arrives() {
+        let answer = format!(
+            "*1\r\n${}\r\n{}\r\n",
+            2 * ENTRY_MAX,
+            "x".repeat(2 * ENTRY_MAX)
+        );
+        for piece in [4096, 1 << 20] {
+            let (answered, _) = ask(answer.as_bytes(), piece).await;
+            assert!(answered.unwrap_err().contains("refused"), "{piece}");
+        }
     }
 
     #[tokio::test]
