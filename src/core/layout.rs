@@ -140,6 +140,22 @@ pub struct Target {
     pub changes: Vec<Change>,
 }
 
+/// What a config is made from: the masters and replicas tpc believes, and the file on
+/// disk (its text, what tpc knows of it, and the masters to compare it for).
+#[derive(Clone, Copy)]
+pub struct Sources<'a> {
+    /// The masters.
+    pub topology: &'a Topology,
+    /// Their replicas, for replica pools.
+    pub replicas: &'a Replicas,
+    /// What the file on disk holds.
+    pub disk: &'a Disk,
+    /// The file's text, if tpc has it.
+    pub on_disk: Option<&'a str>,
+    /// The masters whose servers may differ from the file.
+    pub unchecked: &'a Unchecked,
+}
+
 impl Layout {
     /// The layout `settings` ask for.
     pub fn new(settings: &CoreSettings) -> Layout {
@@ -303,14 +319,14 @@ impl Layout {
     /// keeps the address it has on disk (or in the template). `on_disk` is the file's
     /// text, which `disk` describes: where only addresses of `unchecked` masters move,
     /// it is patched in place rather than rendered anew.
-    pub fn target(
-        &self,
-        topology: &Topology,
-        replicas: &Replicas,
-        disk: &Disk,
-        on_disk: Option<&str>,
-        unchecked: &Unchecked,
-    ) -> Target {
+    pub fn target(&self, sources: &Sources<'_>) -> Target {
+        let Sources {
+            topology,
+            replicas,
+            disk,
+            on_disk,
+            unchecked,
+        } = *sources;
         if let (Some(text), Unchecked::Names(names)) = (on_disk, unchecked) {
             if let Some(target) = self.moved(topology, replicas, disk, text, names, false) {
                 return target;
@@ -368,19 +384,19 @@ impl Layout {
     /// so it needs no check beyond tpc's own of the addresses. What a failover still
     /// gets while a config that adds or removes masters cannot be written (`nutcracker
     /// -t` fails on it). `None` when nothing moves or the file's holes are not known.
-    pub fn moves_only(
-        &self,
-        topology: &Topology,
-        replicas: &Replicas,
-        disk: &Disk,
-        on_disk: Option<&str>,
-        unchecked: &Unchecked,
-    ) -> Option<Target> {
-        let (Some(text), Unchecked::Names(names)) = (on_disk, unchecked) else {
+    pub fn moves_only(&self, sources: &Sources<'_>) -> Option<Target> {
+        let (Some(text), Unchecked::Names(names)) = (sources.on_disk, sources.unchecked) else {
             return None;
         };
-        self.moved(topology, replicas, disk, text, names, true)
-            .filter(|target| !target.changes.is_empty())
+        self.moved(
+            sources.topology,
+            sources.replicas,
+            sources.disk,
+            text,
+            names,
+            true,
+        )
+        .filter(|target| !target.changes.is_empty())
     }
 
     /// The target as `text` (a rendering `disk` describes) with the servers of the

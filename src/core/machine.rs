@@ -13,7 +13,7 @@ use crate::core::event::{announced_epoch, is_valid_name, SentinelEvent};
 use crate::core::histogram::Histogram;
 use crate::core::input::{Input, Outcome};
 use crate::core::latency::Latency;
-use crate::core::layout::{Disk, Layout, Target, Unchecked, Written};
+use crate::core::layout::{Disk, Layout, Sources, Target, Unchecked, Written};
 use crate::core::links::{Links, Reach};
 use crate::core::replicas::{ReplicaInfo, Replicas};
 use crate::core::settings::CoreSettings;
@@ -1143,14 +1143,19 @@ impl Core {
     }
 
     fn start_write(&mut self) {
-        let target = self.layout.target(
-            &self.topology,
-            &self.replicas,
-            &self.disk,
-            self.on_disk.as_ref().map(|t| t.as_str()),
-            &self.unchecked,
-        );
+        let target = self.layout.target(&self.sources());
         self.issue_write(target, false);
+    }
+
+    /// What a config is made from now.
+    fn sources(&self) -> Sources<'_> {
+        Sources {
+            topology: &self.topology,
+            replicas: &self.replicas,
+            disk: &self.disk,
+            on_disk: self.on_disk.as_ref().map(|t| t.as_str()),
+            unchecked: &self.unchecked,
+        }
     }
 
     /// Writes the servers that move alone, if any and if that needs no check; says
@@ -1159,13 +1164,7 @@ impl Core {
         if !self.checked_on_disk || !self.disk.rendering {
             return false;
         }
-        let target = self.layout.moves_only(
-            &self.topology,
-            &self.replicas,
-            &self.disk,
-            self.on_disk.as_ref().map(|t| t.as_str()),
-            &self.unchecked,
-        );
+        let target = self.layout.moves_only(&self.sources());
         match target {
             Some(target) => {
                 self.issue_write(target, true);

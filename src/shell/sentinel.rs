@@ -27,7 +27,9 @@ use tokio::time::{sleep, timeout, Instant};
 use tracing::{info, warn};
 
 use crate::core::replicas::{most_choosable, ReplicaInfo};
-use crate::core::snapshot::{master_from_fields, pairs, replica_from_fields, SnapshotError};
+use crate::core::snapshot::{
+    master_from_fields, pairs, replica_from_fields, Fields, SnapshotError,
+};
 use crate::core::{Addr, MasterInfo};
 
 pub use asker::ca_roots;
@@ -345,18 +347,7 @@ async fn query_connection(
     auth: &SentinelAuth,
     limit: Duration,
 ) -> Result<Shared, String> {
-    let asker = within("connect", limit, Asker::connect(addr, auth))
-        .await
-        .map_err(|e| match auth.tls {
-            // A plain sentinel never answers a TLS greeting: the handshake times out.
-            true if e.contains("no answer within") => {
-                format!("{e} (is the sentinel on this port speaking TLS? -sentinel_tls is on)")
-            }
-            false if e.contains("reset") || e.contains("closed") => {
-                format!("{e} (if the sentinel wants TLS, give -sentinel_tls)")
-            }
-            _ => e,
-        })?;
+    let asker = within("connect", limit, Asker::connect(addr, auth, limit)).await?;
     Ok(Arc::new(Mutex::new(asker)))
 }
 
@@ -369,24 +360,14 @@ async fn query_all(
     replicas_of: Arc<BTreeSet<String>>,
 ) -> Result<Answer, String> {
     let mut conn = conn.lock().await;
-    let mut masters = Vec::new();
-    let mut skipped = Skipped::default();
-    // Each entry is read as it arrives, and kept only as what tpc needs of it.
-    let answered = within(
-        "SENTINEL MASTERS",
+    let masters = ask_entries(
+        &mut conn,
         limit,
-        conn.ask(&["SENTINEL", "MASTERS"], |entry| {
-            let fields = asker::fields(&entry).map_err(|e| format!("{e} for each master"))?;
-            match pairs(&fields).and_then(|fields| master_from_fields(&fields)) {
-                Ok(master) => masters.push(master),
-                Err(e) => skipped.add(e),
-            }
-            Ok(())
-        }),
+        &["SENTINEL", "MASTERS"],
+        "master",
+        master_from_fields,
     )
     .await?;
-    skipped.report("a master in SENTINEL MASTERS");
-    expect_list("SENTINEL MASTERS", answered)?;
     let mut replicas = BTreeMap::new();
     for master in masters.iter().filter(|m| replicas_of.contains(&m.name)) {
         let found = ask_replicas(&mut conn, limit, &master.name).await?;
@@ -467,24 +448,42 @@ async fn ask_replicas(
     limit: Duration,
     master: &str,
 ) -> Result<Vec<ReplicaInfo>, String> {
+    let args = ["SENTINEL", "REPLICAS", master];
+    let entry = format!("replica of {master}");
+    let found = ask_entries(conn, limit, &args, &entry, replica_from_fields).await?;
+    Ok(most_choosable(found))
+}
+
+/// Asks `args` (`SENTINEL <what>` and its arguments) for a list of entries, each read
+/// with `read` as it arrives and kept only as what tpc needs of it. Entries that cannot
+/// be read are left out and said once (`entry` names one). An answer of the wrong
+/// shape, or none within `limit`, fails the link.
+async fn ask_entries<T>(
+    conn: &mut Asker,
+    limit: Duration,
+    args: &[&str],
+    entry: &str,
+    read: impl Fn(&Fields<'_>) -> Result<T, SnapshotError>,
+) -> Result<Vec<T>, String> {
+    let command = args.iter().take(2).copied().collect::<Vec<_>>().join(" ");
     let mut found = Vec::new();
     let mut skipped = Skipped::default();
     let answered = within(
-        "SENTINEL REPLICAS",
+        &command,
         limit,
-        conn.ask(&["SENTINEL", "REPLICAS", master], |entry| {
-            let fields = asker::fields(&entry).map_err(|e| format!("{e} for each replica"))?;
-            match pairs(&fields).and_then(|fields| replica_from_fields(&fields)) {
-                Ok(replica) => found.push(replica),
+        conn.ask(args, |frame| {
+            let fields = asker::fields(&frame).map_err(|e| format!("{e} for each {entry}"))?;
+            match pairs(&fields).and_then(|fields| read(&fields)) {
+                Ok(item) => found.push(item),
                 Err(e) => skipped.add(e),
             }
             Ok(())
         }),
     )
     .await?;
-    skipped.report(&format!("a replica of {master} in SENTINEL REPLICAS"));
-    expect_list("SENTINEL REPLICAS", answered)?;
-    Ok(most_choosable(found))
+    skipped.report(&format!("a {entry} in {command}"));
+    expect_list(&command, answered)?;
+    Ok(found)
 }
 
 /// The entries of one answer that could not be read: said in one line per answer, not

@@ -23,7 +23,7 @@ use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 use tokio_rustls::TlsConnector;
 
-use super::SentinelAuth;
+use super::{seconds, SentinelAuth};
 use crate::core::Addr;
 
 /// The most an answer's one entry, or an answer read whole, may take: a master's or a
@@ -65,8 +65,13 @@ pub enum Answered {
 
 impl Asker {
     /// Connects to the sentinel at `addr` (TLS if `auth` says so) and logs in if it
-    /// has a password.
-    pub async fn connect(addr: &Addr, auth: &SentinelAuth) -> Result<Asker, String> {
+    /// has a password. The caller bounds the whole; the TLS handshake is bounded by
+    /// `limit` here, to say what its silence likely means.
+    pub async fn connect(
+        addr: &Addr,
+        auth: &SentinelAuth,
+        limit: Duration,
+    ) -> Result<Asker, String> {
         let tcp = TcpStream::connect((addr.host.as_str(), addr.port))
             .await
             .map_err(|e| e.to_string())?;
@@ -76,10 +81,14 @@ impl Asker {
             let name = ServerName::try_from(addr.host.clone())
                 .map_err(|e| format!("{} is no name TLS can check: {e}", addr.host))?;
             let connector = TlsConnector::from(Arc::new(tls_config(auth)?));
-            let tls = connector
-                .connect(name, tcp)
-                .await
-                .map_err(|e| format!("TLS: {e}"))?;
+            let tls = match timeout(limit, connector.connect(name, tcp)).await {
+                Ok(tls) => tls.map_err(|e| format!("TLS: {e}"))?,
+                // A plain sentinel never answers a TLS greeting.
+                Err(_) => return Err(format!(
+                    "TLS: no answer to the handshake within {} (-sentinel_timeout): is the sentinel on this port speaking TLS?",
+                    seconds(limit)
+                )),
+            };
             Box::new(tls)
         } else {
             Box::new(tcp)
@@ -92,7 +101,12 @@ impl Asker {
             let mut args = vec!["AUTH"];
             args.extend(auth.username.as_deref());
             args.push(password);
-            match asker.ask_value(&args).await? {
+            // A TLS-only sentinel drops a plain connection at its first words.
+            let answer = asker.ask_value(&args).await.map_err(|e| match auth.tls {
+                false => format!("AUTH: {e} (if the sentinel wants TLS, give -sentinel_tls)"),
+                true => format!("AUTH: {e}"),
+            })?;
+            match answer {
                 Frame::SimpleString(_) => {}
                 // The reply names no password; it is shown as the sentinel said it.
                 Frame::Error(e) => return Err(format!(
@@ -337,6 +351,8 @@ mod tests {
     use tokio::net::TcpListener;
     use tokio::sync::oneshot;
 
+    const LIMIT: Duration = Duration::from_secs(5);
+
     /// A server on a free loopback port that answers the first command with `answer`
     /// sent in pieces of `piece` bytes; what it was sent comes on the channel.
     async fn serve(answer: Vec<u8>, piece: usize) -> (Addr, oneshot::Receiver<Vec<u8>>) {
@@ -367,7 +383,7 @@ mod tests {
 
     async fn ask(answer: &[u8], piece: usize) -> (Result<Answered, String>, Vec<Vec<String>>) {
         let (addr, server) = serve(answer.to_vec(), piece).await;
-        let mut asker = Asker::connect(&addr, &SentinelAuth::default())
+        let mut asker = Asker::connect(&addr, &SentinelAuth::default(), LIMIT)
             .await
             .unwrap();
         let mut entries = Vec::new();
@@ -403,7 +419,7 @@ mod tests {
         let answer = b"*1\r\n*2\r\n$1\r\na\r\n$1\r\nb\r\n*2\r\n$4\r\nname\r\n$1\r\nx\r\n";
         for piece in [1000, 3] {
             let (addr, _sent) = serve(answer.to_vec(), piece).await;
-            let mut asker = Asker::connect(&addr, &SentinelAuth::default())
+            let mut asker = Asker::connect(&addr, &SentinelAuth::default(), LIMIT)
                 .await
                 .unwrap();
             let mut entries = 0;
@@ -430,6 +446,21 @@ mod tests {
             .contains("refused"));
         let e = ask(b"%1\r\n+a\r\n+b\r\n", 100).await.0.unwrap_err();
         assert!(e.contains("RESP3") && e.contains("RESP2"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_login_cut_off_asks_whether_the_sentinel_wants_tls() {
+        let (addr, _sent) = serve(Vec::new(), 1).await;
+        let auth = SentinelAuth {
+            password: Some("pw".into()),
+            ..SentinelAuth::default()
+        };
+        let e = Asker::connect(&addr, &auth, LIMIT).await.err().unwrap();
+        assert!(
+            e.starts_with("AUTH: connection closed") && e.contains("-sentinel_tls"),
+            "{e}"
+        );
+        assert!(!e.contains("pw"), "{e}");
     }
 
     #[tokio::test]
