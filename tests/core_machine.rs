@@ -283,6 +283,40 @@ fn a_snapshot_never_drops_a_master_it_does_not_list() {
     assert!(core.masters().contains_key("node-2"));
 }
 
+/// One sentinel naming a master twice in one answer (real Sentinel never does) gives two
+/// words for it: neither is taken, in whatever order or epochs they come.
+#[test]
+fn a_master_given_twice_in_one_answer_is_taken_from_neither_entry() {
+    let mut core = settled();
+    for twice in [
+        vec![
+            master("node-1", 11, 5),
+            master("node-2", 2, 1),
+            master("node-1", 12, 3),
+        ],
+        vec![
+            master("node-1", 12, 3),
+            master("node-1", 11, 5),
+            master("node-2", 2, 1),
+        ],
+    ] {
+        core.handle(snapshot(20_000, twice));
+        assert!(drain(&mut core).is_empty(), "nothing moves");
+        assert_eq!(core.masters()["node-1"], addr(1));
+    }
+    // A master new to tpc given twice is not added.
+    core.handle(snapshot(
+        30_000,
+        vec![
+            master("node-1", 1, 1),
+            master("node-3", 3, 1),
+            master("node-3", 4, 1),
+        ],
+    ));
+    assert!(drain(&mut core).is_empty());
+    assert!(!core.masters().contains_key("node-3"));
+}
+
 #[test]
 fn a_switch_proves_nothing_the_answers_decide() {
     let mut core = settled();

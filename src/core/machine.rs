@@ -619,16 +619,32 @@ impl Core {
         for (master, list) in replicas {
             self.take_replicas(id, master, list);
         }
+        // In name order, once: a walk over both, not a search per master (a deployment
+        // may have tens of thousands of them).
+        let mut reported: Vec<&str> = masters.iter().map(|m| m.name.as_str()).collect();
+        reported.sort_unstable();
+        // A master given twice in one answer is given two words by one sentinel: which
+        // it means cannot be told, so neither is taken (its last word stands).
+        let twice: BTreeSet<&str> = reported
+            .windows(2)
+            .filter(|w| w[0] == w[1])
+            .map(|w| w[0])
+            .collect();
+        if let Some(first) = twice.first() {
+            warn!(
+                "Sentinel {sentinel} reports {} master(s) more than once in one answer ({first}, ...): taking none of their entries",
+                twice.len()
+            );
+        }
         for m in masters {
-            if self.settings.wants(&m.name) {
+            if self.settings.wants(&m.name) && !twice.contains(m.name.as_str()) {
                 self.offer(id, &m.name, &m.addr, m.epoch);
             }
         }
-        // One walk over both in name order, not a search per master: a deployment may
-        // have tens of thousands of them.
-        let mut reported: Vec<&str> = masters.iter().map(|m| m.name.as_str()).collect();
-        reported.sort_unstable();
-        let mut reported = reported.into_iter().peekable();
+        let mut reported = reported
+            .into_iter()
+            .filter(|name| !twice.contains(name))
+            .peekable();
         let unreported: Vec<String> = self
             .topology
             .names()
