@@ -1,6 +1,6 @@
 //! The outside commands tpc runs, against real processes: the reload command
-//! ([`tpc::shell::reload::run`]) and the `nutcracker -t` check inside
-//! [`tpc::shell::config_file::write_atomically`]. Success is the exit status (a background
+//! ([`tpc::shell::reload::run`]) and the `nutcracker -t` check of
+//! [`tpc::shell::config_file::nutcracker_check_text`]. Success is the exit status (a background
 //! process holding the output open never delays it), a timeout kills the whole process
 //! group, and output is kept bounded.
 
@@ -15,7 +15,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use procs::{comm_of, pid_alive, send_signal};
-use tpc::shell::config_file::write_atomically;
+use tpc::shell::config_file::{nutcracker_check_text, write_atomically};
 use tpc::shell::reload;
 
 fn sh(script: &str) -> Vec<String> {
@@ -154,7 +154,7 @@ fn write_script(path: &Path, body: &str) {
     assert!(status.success());
 }
 
-/// Temp files `write_atomically` left in `dir`.
+/// Temp files left in `dir`.
 fn temp_files(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .unwrap()
@@ -174,12 +174,12 @@ fn a_hanging_nutcracker_check_is_killed_with_its_children_and_the_temp_file_remo
         &format!("#!/bin/sh\nsleep 100 & echo $! >> {file}\necho $$ >> {file}\nexec sleep 100"),
     );
     let path = dir.path().join("nutcracker.yml");
-    write_atomically(&path, "old", None).unwrap();
+    write_atomically(&path, "old").unwrap();
 
     let (tx, rx) = mpsc::channel();
     let (p, f) = (path.clone(), fake.clone());
     thread::spawn(move || {
-        let _ = tx.send(write_atomically(&p, "new", Some(&f)));
+        let _ = tx.send(nutcracker_check_text(&f, &p, "new"));
     });
     let result = rx
         .recv_timeout(Duration::from_secs(20))
@@ -197,7 +197,7 @@ fn a_hanging_nutcracker_check_is_killed_with_its_children_and_the_temp_file_remo
     );
 
     // A nutcracker that cannot be started leaves no temp file either.
-    let error = write_atomically(&path, "new", Some(Path::new("/no/such/nutcracker")))
+    let error = nutcracker_check_text(Path::new("/no/such/nutcracker"), &path, "new")
         .expect_err("nothing checks the file");
     assert!(error.contains("/no/such/nutcracker"), "{error}");
     assert!(

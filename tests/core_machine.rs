@@ -817,44 +817,9 @@ fn a_switch_overturned_by_the_answers_is_corrected_without_waiting() {
     assert_eq!(core.poll_timeout(), Some(Millis(20_003) + WAIT));
 }
 
-/// Whether the only write among `effects` differs from a checked config only in
-/// addresses.
-fn addresses_only(effects: &[Effect]) -> bool {
-    let flags: Vec<bool> = effects
-        .iter()
-        .filter_map(|e| match e {
-            Effect::WriteConfig { addresses_only, .. } => Some(*addresses_only),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(flags.len(), 1, "{effects:?}");
-    flags[0]
-}
-
-#[test]
-fn only_a_write_that_moves_addresses_after_a_checked_one_goes_unchecked() {
-    let mut core = Core::new(settings(""), None);
-    core.handle(snapshot(0, vec![master("node-1", 1, 1)]));
-    let effects = drain(&mut core);
-    assert!(!addresses_only(&effects), "the first write is checked");
-    finish(&mut core, &effects, 0);
-
-    core.handle(snapshot(20_000, vec![master("node-1", 11, 2)]));
-    let effects = drain(&mut core);
-    assert!(addresses_only(&effects), "a move needs no check");
-    finish(&mut core, &effects, 20_000);
-
-    core.handle(snapshot(
-        40_000,
-        vec![master("node-1", 11, 2), master("node-2", 2, 1)],
-    ));
-    let effects = drain(&mut core);
-    assert!(!addresses_only(&effects), "a new server is checked");
-}
-
-/// A write that adds a master fails (say `nutcracker -t` cannot run): a failover that
-/// comes while it backs off is written at once without it, as moves alone need no
-/// check; the added master follows when the retry succeeds.
+/// A write that adds a master fails (say the disk was full): a failover that comes
+/// while it backs off is written at once without it; the added master follows when the
+/// retry succeeds.
 #[test]
 fn a_failing_change_of_masters_never_holds_a_failover_back() {
     let mut core = settled();
@@ -879,16 +844,6 @@ fn a_failing_change_of_masters_never_holds_a_failover_back() {
         "{text}"
     );
     assert!(!text.contains("node-3"), "{text}");
-    assert!(
-        effects.iter().any(|e| matches!(
-            e,
-            Effect::WriteConfig {
-                addresses_only: true,
-                ..
-            }
-        )),
-        "moves alone need no check: {effects:?}"
-    );
     core.handle(done(20_101, w, true));
     let r = the_reload(&drain(&mut core));
     core.handle(done(20_102, r, true));

@@ -197,7 +197,6 @@ fn play(steps: &[Step]) -> (Summary, Model) {
                     id,
                     text: Arc::new(String::new()),
                     changes,
-                    addresses_only: false,
                 };
                 entry(Entry::Effect(now, write), &mut summary, &mut model);
             }

@@ -48,13 +48,6 @@ pub enum Effect {
         text: Arc<String>,
         /// What differs from the config on disk, sorted by name.
         changes: Vec<Change>,
-        /// The text differs from a config tpc wrote and checked (`nutcracker -t`) only
-        /// in server addresses, which tpc validated itself: it needs no check again
-        /// (`nutcracker -t` checks syntax only, DESIGN.md §10). False for a first write
-        /// and whenever anything else changes (a master added or removed, a file
-        /// changed behind tpc's back). Not part of a timeline.
-        #[serde(skip)]
-        addresses_only: bool,
     },
     /// Run the reload command. Report the outcome.
     RunReload {

@@ -188,6 +188,16 @@ impl Layout {
         }
     }
 
+    /// In generate mode, the pool the flags make with one placeholder server: what
+    /// `nutcracker -t` checks once at start ([`Renderer::frame`]). `None` in template
+    /// mode, where the template file itself is checked.
+    pub fn frame(&self) -> Option<String> {
+        match self {
+            Layout::Generated { renderer, .. } => Some(renderer.frame()),
+            Layout::Kept { .. } => None,
+        }
+    }
+
     /// Whether a server of `hole`'s pool follows a replica.
     fn follows_replica(&self, hole: &Hole) -> bool {
         matches!(self, Layout::Kept { replica_pools, .. } if replica_pools.contains(&hole.pool))
@@ -380,10 +390,10 @@ impl Layout {
         }
     }
 
-    /// The file on disk with only the servers that move moved: none added or removed,
-    /// so it needs no check beyond tpc's own of the addresses. What a failover still
-    /// gets while a config that adds or removes masters cannot be written (`nutcracker
-    /// -t` fails on it). `None` when nothing moves or the file's holes are not known.
+    /// The file on disk with only the servers that move moved: none added or removed.
+    /// What a failover still gets while a config that adds or removes masters cannot be
+    /// written (its write failed and backs off). `None` when nothing moves or the file's
+    /// holes are not known.
     pub fn moves_only(&self, sources: &Sources<'_>) -> Option<Target> {
         let (Some(text), Unchecked::Names(names)) = (sources.on_disk, sources.unchecked) else {
             return None;

@@ -37,7 +37,7 @@ struct PendingWrite {
     id: EffectId,
     text: Arc<String>,
     written: Written,
-    /// It changes more than addresses (`nutcracker -t` checks it).
+    /// It adds or removes servers (or rewrites the file whole), not only moves them.
     structural: bool,
     /// It holds only the moves of a failed structural write (see `moves_due`).
     moves_only: bool,
@@ -127,14 +127,11 @@ pub struct Core {
     target_differs: ((u64, u64), bool),
     /// tpc must stop ([`Effect::Stop`] was given): nothing more is done.
     stopped: bool,
-    /// The file on disk is a config tpc wrote, checked, or changed since only in
-    /// addresses: a write that changes only addresses needs no check.
-    checked_on_disk: bool,
     /// Links up whose first answer has not come yet.
     fresh_links: BTreeSet<SentinelId>,
-    /// A write that adds or removes masters failed (e.g. `nutcracker -t` refused it or
-    /// could not run): while it backs off, servers that only move are written without
-    /// it, so that a failover is never held back by a change of structure.
+    /// A write that adds or removes masters failed (e.g. the disk was full): while it
+    /// backs off, servers that only move are written without it, so that a failover is
+    /// never held back by the back-off of a change of structure.
     moves_due: bool,
     /// Switches of masters tpc does not know, ever: their warning is said at powers of
     /// ten.
@@ -199,7 +196,6 @@ impl Core {
             ready: false,
             target_differs: ((0, 0), false),
             stopped: false,
-            checked_on_disk: false,
             fresh_links: BTreeSet::new(),
             moves_due: false,
             unknown_switches: 0,
@@ -935,7 +931,6 @@ impl Core {
         self.on_disk = text.map(|t| Arc::new(t.to_string()));
         self.disk = text.map(|t| self.layout.read(t)).unwrap_or_default();
         self.unchecked = Unchecked::All;
-        self.checked_on_disk = false;
         self.compare_target();
     }
 
@@ -955,7 +950,6 @@ impl Core {
                         None => self.unchecked = Unchecked::All,
                     }
                     self.disk.apply(w.written);
-                    self.checked_on_disk = true;
                     self.compare_target();
                     self.reload_owed = true;
                     if w.moves_only {
@@ -1177,7 +1171,7 @@ impl Core {
     /// Writes the servers that move alone, if any and if that needs no check; says
     /// whether it did.
     fn start_moves_only(&mut self) -> bool {
-        if !self.checked_on_disk || !self.disk.rendering {
+        if !self.disk.rendering {
             return false;
         }
         let target = self.layout.moves_only(&self.sources());
@@ -1198,24 +1192,22 @@ impl Core {
         } = target;
         self.latency
             .write_started(changes.iter().map(|c| c.name.as_str()));
-        // Moves only, from a checked rendering: the same servers, the same keys.
-        let addresses_only = self.checked_on_disk
-            && self.disk.rendering
-            && !changes.is_empty()
-            && changes.iter().all(|c| c.from.is_some() && c.to.is_some());
+        // Moves only, from a rendering: the same servers, the same keys.
+        let structural = !self.disk.rendering
+            || changes.is_empty()
+            || changes.iter().any(|c| c.from.is_none() || c.to.is_none());
         let id = self.next_id();
         let text = Arc::new(text);
         self.effects.push_back(Effect::WriteConfig {
             id,
             text: Arc::clone(&text),
             changes,
-            addresses_only,
         });
         self.write = Some(PendingWrite {
             id,
             text,
             written,
-            structural: !addresses_only,
+            structural,
             moves_only,
         });
     }

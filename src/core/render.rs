@@ -200,6 +200,18 @@ impl Renderer {
         (text, spans)
     }
 
+    /// The pool with one placeholder server: what `nutcracker -t` checks once at start.
+    /// Every config rendered after differs from it only in server lines of names and
+    /// addresses tpc validated, which nutcracker takes as they are (DESIGN.md §10).
+    pub fn frame(&self) -> String {
+        let name = "tpc-frame-check".to_string();
+        let addr = Addr {
+            host: "127.0.0.1".to_string(),
+            port: 6379,
+        };
+        self.render([(&name, &addr)])
+    }
+
     /// The config file text for these masters, given sorted by name.
     pub fn render<'a>(&self, masters: impl IntoIterator<Item = (&'a String, &'a Addr)>) -> String {
         self.fill(masters).0

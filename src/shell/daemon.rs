@@ -4,7 +4,6 @@
 use std::borrow::Cow;
 use std::future::Future;
 use std::io;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,8 +19,8 @@ use super::cli::{Options, DEFAULT_CMD};
 use super::clock::Clock;
 use super::config_file::archive::Archive;
 use super::config_file::{
-    find_nutcracker, loaded, nutcracker_check, read_existing, remove_stale, remove_stale_backups,
-    Stale,
+    find_nutcracker, loaded, nutcracker_check, nutcracker_check_text, read_existing, remove_stale,
+    remove_stale_backups, Stale,
 };
 use super::effects::Performer;
 use super::memory;
@@ -64,6 +63,8 @@ pub enum DaemonError {
     NoNutcracker(String),
     /// `nutcracker -t` rejects the `-template` file.
     TemplateRejected(String),
+    /// `nutcracker -t` rejects the pool the flags make (generate mode).
+    PoolRejected(String),
     /// The core stopped tpc (e.g. `-strict` and a server no sentinel knows).
     Stopped(String),
     /// The recording file could not be started.
@@ -84,6 +85,10 @@ impl std::fmt::Display for DaemonError {
             ),
             DaemonError::NoNutcracker(why) => write!(f, "{why}"),
             DaemonError::TemplateRejected(why) => write!(f, "invalid -template: {why}"),
+            DaemonError::PoolRejected(why) => write!(
+                f,
+                "the pool the flags make is not a config nutcracker takes: {why}; mend the flags, or give -validate=false to write configs unchecked"
+            ),
             DaemonError::Stopped(why) => write!(f, "{why}"),
             DaemonError::Record { path, error } => {
                 write!(f, "cannot start the recording {path}: {error}")
@@ -164,14 +169,37 @@ struct Start {
     on_disk: Option<String>,
     /// nutcracker has not loaded it, by what the last run remembered.
     reload_owed: bool,
-    /// The nutcracker binary that checks configs, unless checks are off.
-    nutcracker: Option<PathBuf>,
     /// The recording, if asked for.
     recorder: Option<Recorder>,
 }
 
-/// Reads the config on disk, removes stale temp files beside it, finds nutcracker and
-/// starts the recording: everything that can fail before the first connection, with
+/// With `-validate`, has `nutcracker -t` check, once, what tpc cannot vouch for itself:
+/// the `-template` file, or (when tpc writes a file) the pool the flags make. Every
+/// config tpc writes after is that frame with server lines of names and addresses tpc
+/// validated, which `nutcracker -t` passes as they are (DESIGN.md §10; the claim is
+/// checked against the real nutcracker in `tests/frame_check.rs`), so no write waits
+/// for it.
+fn check_frame(options: &Options) -> Result<(), DaemonError> {
+    if !options.validate {
+        return Ok(());
+    }
+    let checker =
+        || find_nutcracker(options.nutcracker.as_deref()).map_err(DaemonError::NoNutcracker);
+    match (&options.template, &options.out) {
+        (Some(template), _) => nutcracker_check(&checker()?, template)
+            .map_err(|why| DaemonError::TemplateRejected(format!("{}: {why}", template.display()))),
+        (None, Some(out)) => {
+            let Some(frame) = Layout::new(&options.core).frame() else {
+                return Ok(());
+            };
+            nutcracker_check_text(&checker()?, out, &frame).map_err(DaemonError::PoolRejected)
+        }
+        (None, None) => Ok(()),
+    }
+}
+
+/// Reads the config on disk, removes stale temp files beside it, checks what nutcracker
+/// must ([`check_frame`]) and starts the recording: everything that can fail before the first connection, with
 /// errors that say what to do.
 fn prepare(options: &Options) -> Result<Start, DaemonError> {
     if options.cmd_line == DEFAULT_CMD && options.supervise.is_none() {
@@ -194,28 +222,7 @@ fn prepare(options: &Options) -> Result<Start, DaemonError> {
             Stale::Kept(..) => warn!("{stale}"),
         }
     }
-    let nutcracker = match (&options.out, options.validate) {
-        (Some(_), true) => Some(
-            find_nutcracker(options.nutcracker.as_deref()).map_err(DaemonError::NoNutcracker)?,
-        ),
-        _ => None,
-    };
-    if let (Some(template), true) = (&options.template, options.validate) {
-        let checker = match &nutcracker {
-            Some(found) => found.clone(),
-            None => {
-                find_nutcracker(options.nutcracker.as_deref()).map_err(DaemonError::NoNutcracker)?
-            }
-        };
-        nutcracker_check(&checker, template).map_err(|why| {
-            DaemonError::TemplateRejected(format!(
-                "{}: {}",
-                template.display(),
-                why.replace("the new config", "it")
-                    .replace("; the last good config stays", "")
-            ))
-        })?;
-    }
+    check_frame(options)?;
     let reload_owed = match &options.out {
         Some(out) => loaded::reload_owed(out, on_disk.as_deref()).unwrap_or_else(|e| {
             warn!("Cannot read or keep the mark of what nutcracker loaded beside {}: {e}; a reload owed when tpc stops is not remembered", out.display());
@@ -252,7 +259,6 @@ fn prepare(options: &Options) -> Result<Start, DaemonError> {
     Ok(Start {
         on_disk,
         reload_owed,
-        nutcracker,
         recorder,
     })
 }
@@ -266,7 +272,6 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
     let Start {
         on_disk,
         reload_owed,
-        nutcracker,
         mut recorder,
     } = prepare(&options)?;
     let clock = Clock::start();
@@ -315,7 +320,6 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
     let writing = Arc::new(std::sync::Mutex::new(()));
     let performer = Performer {
         out: options.out.clone(),
-        nutcracker,
         archive: options
             .backup
             .clone()

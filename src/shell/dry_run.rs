@@ -75,7 +75,7 @@ pub fn run(options: &Options, file: &Path) -> Result<Vec<String>, DryRunError> {
             Effect::WriteConfig { id, text, .. } => {
                 match &options.out {
                     Some(out) => {
-                        write_atomically(out, &text, None).map_err(DryRunError::Write)?;
+                        write_atomically(out, &text).map_err(DryRunError::Write)?;
                         log.push(format!("wrote {}", out.display()));
                         if let Some(dir) = &options.backup {
                             let archive = Archive::new(dir.clone(), options.backup_keep);

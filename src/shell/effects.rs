@@ -30,9 +30,6 @@ pub type ConfigRead = (EffectId, Option<String>);
 pub struct Performer {
     /// Config file; stdout when none.
     pub out: Option<PathBuf>,
-    /// nutcracker binary that checks each config before it replaces the live one;
-    /// none to skip the check.
-    pub nutcracker: Option<PathBuf>,
     /// Where each written config is also saved (`-backup`).
     pub archive: Option<Archive>,
     /// Reload command, split.
@@ -88,26 +85,18 @@ impl Performer {
     /// Starts performing `effect`; slow ones report to `done` when finished.
     pub fn perform(&self, effect: Effect) {
         match effect {
-            Effect::WriteConfig {
-                id,
-                text,
-                changes,
-                addresses_only,
-            } => {
+            Effect::WriteConfig { id, text, changes } => {
                 let changes = described(&changes);
                 let started = std::time::Instant::now();
                 let reply = Reply::new(id, self.done.clone());
                 match self.out.clone() {
                     Some(path) => {
-                        // nutcracker -t checks syntax only: a config that differs from a
-                        // checked one only in addresses tpc validated needs no check.
-                        let check = self.nutcracker.clone().filter(|_| !addresses_only);
                         let archive = self.archive.clone();
                         let writing = Arc::clone(&self.writing);
                         tokio::task::spawn_blocking(move || {
                             // One write at a time, .bak and folder sync included.
                             let _writing = writing.lock().unwrap_or_else(|e| e.into_inner());
-                            let replaced = match replace(&path, &text, check.as_deref()) {
+                            let replaced = match replace(&path, &text) {
                                 Ok(replaced) => replaced,
                                 Err(e) => return reply.send(Err(e)),
                             };

@@ -622,7 +622,7 @@ pub const FLAGS: &[Flag] =
             New,
             Daemon,
             "/usr/sbin/nutcracker",
-            "Nutcracker binary for the nutcracker -t check of each config (default: found on PATH)",
+            "Nutcracker binary for the nutcracker -t check at start (default: found on PATH)",
             nutcracker = some
         ),
         flag!(
@@ -632,7 +632,7 @@ pub const FLAGS: &[Flag] =
             New,
             Daemon,
             "false",
-            "Check configs with nutcracker -t before they replace the live one (the first, and any that changes more than addresses)",
+            "Check with nutcracker -t, once at start, the template or the pool the flags make; every config written after is that with server lines tpc validates",
             validate = boolean
         ),
         flag!(

@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::core::addr::{is_valid_host, Addr};
 use crate::core::filter::MasterRegex;
 use crate::core::settings::{CoreSettings, KeyOrder, PoolSettings, DISTRIBUTIONS, HASHES};
+use crate::core::shown::shown;
 use crate::core::template::{Template, TemplateError};
 use crate::core::time::Millis;
 use crate::core::Secret;
@@ -150,7 +151,7 @@ impl fmt::Display for UsageError {
                 "no sentinel given: use -sentinels host:port[,host:port...] (\":26379\" means localhost)"
             ),
             UsageError::BadSentinel { entry, why } => {
-                write!(f, "invalid -sentinels entry {entry:?}: {why}")
+                write!(f, "invalid -sentinels entry \"{}\": {why}", shown(entry))
             }
             UsageError::OutOfRange {
                 flag,
@@ -313,7 +314,7 @@ pub struct Options {
     pub auth: SentinelAuth,
     /// How long a sentinel may take to accept a connection or to answer.
     pub sentinel_timeout: Duration,
-    /// Check configs with `nutcracker -t` before they replace the live one.
+    /// Check with `nutcracker -t`, once at start, what tpc cannot vouch for itself.
     pub validate: bool,
     /// The nutcracker binary for checks; none to find it on PATH.
     pub nutcracker: Option<PathBuf>,

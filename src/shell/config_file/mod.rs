@@ -1,13 +1,14 @@
 //! Writing the config file so it is never torn nor broken, and stays what the operator
 //! made it. Through any symlinks to the final target (`target`), a temp file in the
 //! target's folder (`temp`: mode 0600 while it is written, as it may hold
-//! `redis_auth`) gets the text, the live file's owner, group and mode (`ownership`),
-//! an fsync and `nutcracker -t` (`nutcracker`); the live file is kept as
+//! `redis_auth`) gets the text, the live file's owner, group and mode (`ownership`)
+//! and an fsync; the live file is kept as
 //! `<file>.bak` (`backup`), the temp file renamed over it and the folder fsynced. The
 //! reload need not wait for the last two ([`Replaced::finish`]): once the rename is
 //! done nutcracker reads the new file.
 //! Temp files a killed tpc left are removed at start (`stale`). What nutcracker last
-//! loaded is remembered beside the file ([`loaded`]).
+//! loaded is remembered beside the file ([`loaded`]). What tpc cannot vouch for itself
+//! is checked by `nutcracker -t` once, at start (`nutcracker`).
 
 pub mod archive;
 mod backup;
@@ -25,7 +26,9 @@ use std::path::{Path, PathBuf};
 use tracing::warn;
 
 pub use backup::backup_path;
-pub use nutcracker::{check as nutcracker_check, find_nutcracker};
+pub use nutcracker::{
+    check as nutcracker_check, check_text as nutcracker_check_text, find_nutcracker,
+};
 pub use ownership::NEW_FILE_MODE;
 pub use stale::{remove_stale, remove_stale_backups, Stale};
 pub use target::same_file;
@@ -63,10 +66,10 @@ pub fn read_existing(path: &Path) -> io::Result<Option<String>> {
 /// Replaces `path` (or, when it is a symlink, the file it finally leads to) with `text`
 /// atomically: a reader sees the old file or the new one, never a mix, and a crash
 /// leaves the old file in place. The new file has the old one's owner, group and mode;
-/// a first file has [`NEW_FILE_MODE`] and its folder's group. With `nutcracker`, the
-/// new file must pass `nutcracker -t` first. The previous file is kept as `<file>.bak`.
-pub fn write_atomically(path: &Path, text: &str, nutcracker: Option<&Path>) -> Result<(), String> {
-    replace(path, text, nutcracker)?.finish()
+/// a first file has [`NEW_FILE_MODE`] and its folder's group. The previous file is kept
+/// as `<file>.bak`.
+pub fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
+    replace(path, text)?.finish()
 }
 
 /// A new config renamed into place, readable by nutcracker: its `.bak` and the sync of
@@ -95,7 +98,7 @@ impl Replaced {
 }
 
 /// [`write_atomically`] up to the rename: the rest is [`Replaced::finish`].
-pub fn replace(path: &Path, text: &str, nutcracker: Option<&Path>) -> Result<Replaced, String> {
+pub fn replace(path: &Path, text: &str) -> Result<Replaced, String> {
     let target =
         resolve(path).map_err(|e| format!("cannot follow the symlink {}: {e}", path.display()))?;
     let shown = target.display();
@@ -122,9 +125,6 @@ pub fn replace(path: &Path, text: &str, nutcracker: Option<&Path>) -> Result<Rep
     })?;
     file.sync_all().map_err(|e| io("sync", e))?;
     drop(file);
-    if let Some(nutcracker) = nutcracker {
-        nutcracker::check(nutcracker, temp.path())?;
-    }
     // The .bak is a convenience: failing to keep it never holds a failover back.
     let previous = match live {
         Some(_) => backup::hold_backup(&target)

@@ -46,8 +46,8 @@ fn replaces_the_file_keeps_the_previous_one_and_leaves_no_temp() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nutcracker.yml");
     assert_eq!(read_existing(&path).unwrap(), None);
-    write_atomically(&path, "one", None).unwrap();
-    write_atomically(&path, "two", None).unwrap();
+    write_atomically(&path, "one").unwrap();
+    write_atomically(&path, "two").unwrap();
     assert_eq!(read_existing(&path).unwrap().as_deref(), Some("two"));
     assert_eq!(fs::read_to_string(backup_path(&path)).unwrap(), "one");
     assert_eq!(names(dir.path()), ["nutcracker.yml", "nutcracker.yml.bak"]);
@@ -59,7 +59,7 @@ fn a_new_file_gets_mode_0640_and_the_folders_group() {
     chown(dir.path(), None, Some(8765)).unwrap();
     let me = fs::metadata(dir.path()).unwrap().uid();
     let path = dir.path().join("nutcracker.yml");
-    write_atomically(&path, "one", None).unwrap();
+    write_atomically(&path, "one").unwrap();
     assert_eq!(stat(&path), (me, 8765, 0o640));
 }
 
@@ -71,14 +71,14 @@ fn the_live_files_owner_group_and_mode_are_kept_and_the_baks_too() {
     fs::write(&path, "one").unwrap();
     chown(&path, Some(4321), Some(8765)).unwrap();
     chmod(&path, 0o604);
-    write_atomically(&path, "two", None).unwrap();
+    write_atomically(&path, "two").unwrap();
     assert_eq!(stat(&path), (4321, 8765, 0o604));
     assert_eq!(stat(&bak), (4321, 8765, 0o604));
 
     // The .bak is the previous live file: it keeps that file's owner, group and mode.
     chown(&path, Some(1111), Some(2222)).unwrap();
     chmod(&path, 0o640);
-    write_atomically(&path, "three", None).unwrap();
+    write_atomically(&path, "three").unwrap();
     assert_eq!(fs::read_to_string(&path).unwrap(), "three");
     assert_eq!(stat(&path), (1111, 2222, 0o640));
     assert_eq!(fs::read_to_string(&bak).unwrap(), "two");
@@ -89,8 +89,8 @@ fn the_live_files_owner_group_and_mode_are_kept_and_the_baks_too() {
 /// Writes twice through `link`: `target` holds the second text and its .bak the first,
 /// and `link` is still a symlink.
 fn writes_through(link: &Path, target: &Path) {
-    write_atomically(link, "one", None).unwrap();
-    write_atomically(link, "two", None).unwrap();
+    write_atomically(link, "one").unwrap();
+    write_atomically(link, "two").unwrap();
     assert!(is_link(link), "{} is no longer a symlink", link.display());
     assert!(is_file(target), "{} is not a plain file", target.display());
     assert_eq!(fs::read_to_string(target).unwrap(), "two");
@@ -132,7 +132,7 @@ fn a_chain_of_symlinks_is_written_through_keeping_the_targets_metadata() {
     let (x, y) = (dir.path().join("x.yml"), dir.path().join("y.yml"));
     symlink("y.yml", &x).unwrap();
     symlink("x.yml", &y).unwrap();
-    let e = write_atomically(&x, "loop", None).unwrap_err();
+    let e = write_atomically(&x, "loop").unwrap_err();
     assert!(e.contains("x.yml"), "{e}");
     assert!(is_link(&x) && is_link(&y));
     assert_eq!(names(dir.path()).len(), 6);
@@ -180,7 +180,7 @@ fn a_symlink_planted_at_a_predictable_temp_name_is_not_followed() {
     let dir = tempfile::tempdir().unwrap();
     let outside = tempfile::tempdir().unwrap();
     let path = dir.path().join("nutcracker.yml");
-    write_atomically(&path, "one", None).unwrap();
+    write_atomically(&path, "one").unwrap();
     // The names earlier versions used, predictable from the file name and the pid.
     let planted = [
         dir.path()
@@ -190,7 +190,7 @@ fn a_symlink_planted_at_a_predictable_temp_name_is_not_followed() {
     for (i, p) in planted.iter().enumerate() {
         symlink(outside.path().join(format!("stolen-{i}")), p).unwrap();
     }
-    write_atomically(&path, "two", None).unwrap();
+    write_atomically(&path, "two").unwrap();
     assert!(names(outside.path()).is_empty(), "a write landed outside");
     assert!(is_file(&path) && is_file(&backup_path(&path)));
     assert_eq!(fs::read_to_string(&path).unwrap(), "two");
@@ -201,19 +201,17 @@ fn a_symlink_planted_at_a_predictable_temp_name_is_not_followed() {
 }
 
 #[test]
-fn a_config_nutcracker_rejects_never_replaces_the_live_one() {
+fn a_checked_text_leaves_nothing_beside_the_file_it_is_checked_for() {
     let nutcracker = find_nutcracker(None).expect("nutcracker installed (scripts/test.sh)");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nutcracker.yml");
-    write_atomically(&path, GOOD, Some(&nutcracker)).unwrap();
-    let e = write_atomically(&path, "redis:\n  bogus_key: 1\n", Some(&nutcracker)).unwrap_err();
-    assert!(e.contains("nutcracker -t rejected"), "{e}");
+    write_atomically(&path, GOOD).unwrap();
+    nutcracker_check_text(&nutcracker, &path, GOOD).unwrap();
+    let e = nutcracker_check_text(&nutcracker, &path, "redis:\n  bogus_key: 1\n").unwrap_err();
+    assert!(e.contains("nutcracker -t rejected it"), "{e}");
+    assert!(e.contains("syntax is invalid"), "{e}");
     assert_eq!(fs::read_to_string(&path).unwrap(), GOOD);
-    assert_eq!(
-        names(dir.path()),
-        ["nutcracker.yml"],
-        "no temp file, no .bak"
-    );
+    assert_eq!(names(dir.path()), ["nutcracker.yml"], "no temp file left");
     assert!(find_nutcracker(Some(Path::new("/no/such/nutcracker"))).is_err());
 }
 
@@ -221,7 +219,7 @@ fn a_config_nutcracker_rejects_never_replaces_the_live_one() {
 fn a_missing_directory_fails_and_keeps_nothing_half_written() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("no/such/dir/nutcracker.yml");
-    let e = write_atomically(&path, "x", None).unwrap_err();
+    let e = write_atomically(&path, "x").unwrap_err();
     assert!(e.contains("cannot create"), "{e}");
     assert!(names(dir.path()).is_empty());
 }
@@ -315,9 +313,9 @@ fn same_file_sees_through_symlinks_and_missing_files() {
 fn a_folder_where_the_bak_goes_does_not_block_the_write() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nutcracker.yml");
-    write_atomically(&path, "one", None).unwrap();
+    write_atomically(&path, "one").unwrap();
     fs::create_dir(backup_path(&path)).unwrap();
-    write_atomically(&path, "two", None).unwrap();
+    write_atomically(&path, "two").unwrap();
     assert_eq!(read_existing(&path).unwrap().as_deref(), Some("two"));
     assert!(backup_path(&path).is_dir());
 }
