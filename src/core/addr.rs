@@ -27,9 +27,11 @@ impl fmt::Display for AddrError {
             AddrError::BadPort(p) => {
                 write!(f, "port \"{}\" is not a number from 1 to 65535", shown(p))
             }
-            AddrError::NotHostPort(s) => {
-                write!(f, "\"{}\" is not host:port (e.g. 10.0.0.1:6379 or :6379)", shown(s))
-            }
+            AddrError::NotHostPort(s) => write!(
+                f,
+                "\"{}\" is not host:port (e.g. 10.0.0.1:6379, [::1]:6379 or :6379)",
+                shown(s)
+            ),
         }
     }
 }
@@ -63,7 +65,13 @@ impl Addr {
         let (host, port) = text
             .rsplit_once(':')
             .ok_or_else(|| AddrError::NotHostPort(text.to_string()))?;
-        let host = host.trim_start_matches('[').trim_end_matches(']');
+        // `[::1]:6379` as URLs write it; `::1:6379` (split at the last colon) as tpc's
+        // recordings do. A bracket without its pair is neither.
+        let host = match (host.strip_prefix('['), host.ends_with(']')) {
+            (Some(inner), true) => &inner[..inner.len() - 1],
+            (None, false) => host,
+            _ => return Err(AddrError::NotHostPort(text.to_string())),
+        };
         let host = if host.is_empty() { "127.0.0.1" } else { host };
         Addr::parse_parts(host, port)
     }

@@ -101,6 +101,19 @@ mod tests {
     }
 
     #[test]
+    fn a_bracket_without_its_pair_is_refused_and_a_long_entry_shown_cut() {
+        for entry in ["[::1:26379", "::1]:26379", "[127.0.0.1:26379"] {
+            let e = parse(&format!(":1,{entry}")).unwrap_err().to_string();
+            assert!(e.contains("is not host:port"), "{entry}: {e}");
+            assert!(e.contains("[::1]:6379"), "{entry}: {e}");
+        }
+        let long = format!("{}:1", "h".repeat(70_000));
+        let e = parse(&long).unwrap_err().to_string();
+        assert!(e.len() < 1_000, "{} bytes", e.len());
+        assert!(e.contains("70002 bytes in all"), "{e}");
+    }
+
+    #[test]
     fn names_that_resolve_to_one_address_are_merged() {
         let mut addrs = vec![
             Addr::parse("127.0.0.1:7").unwrap(),
