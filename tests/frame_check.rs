@@ -6,11 +6,12 @@
 //! tpc's validators take them, as a sentinel's would be; the judge is the real
 //! `nutcracker -t`.
 
+mod nutcracker_verdict;
 mod proptest_config;
 
 use std::collections::BTreeMap;
-use std::process::Command;
 
+use nutcracker_verdict::nutcracker_verdict;
 use proptest::prelude::*;
 use tpc::core::event::is_valid_name;
 use tpc::core::layout::Layout;
@@ -42,24 +43,6 @@ const FLAGS: &[&str] = &[
 
 /// An operator's file with several pools, comments, quoting and weights.
 const TEMPLATE: &str = include_str!("templates/sites.yml");
-
-/// What the real nutcracker says of `text`: Ok, or its error.
-fn nutcracker_t(text: &str) -> Result<(), String> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("nutcracker.yml");
-    std::fs::write(&path, text).unwrap();
-    let out = Command::new("nutcracker")
-        .arg("-t")
-        .arg("-c")
-        .arg(&path)
-        .output()
-        .expect("nutcracker must be installed (run scripts/test.sh)");
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-}
 
 /// A string of up to `max` characters, mostly those tpc accepts, some it must refuse.
 fn word(max: usize) -> impl Strategy<Value = String> {
@@ -106,9 +89,9 @@ proptest! {
             panic!("{flags:?} did not parse");
         };
         let frame = Layout::new(&options.core).frame().expect("generate mode has a frame");
-        prop_assert_eq!(nutcracker_t(&frame), Ok(()), "the frame:\n{}", frame);
+        prop_assert_eq!(nutcracker_verdict(&frame), Ok(()), "the frame:\n{}", frame);
         let text = Renderer::new(&options.core.pool).render(&masters);
-        prop_assert_eq!(nutcracker_t(&text), Ok(()), "{}", text);
+        prop_assert_eq!(nutcracker_verdict(&text), Ok(()), "{}", text);
     }
 
     #[test]
@@ -118,7 +101,7 @@ proptest! {
         let template = Template::parse(TEMPLATE).unwrap();
         prop_assert!(template.holes().len() <= addrs.len());
         let text = template.fill(|i, _| addrs.get(i));
-        prop_assert_eq!(nutcracker_t(&text), Ok(()), "{}", text);
+        prop_assert_eq!(nutcracker_verdict(&text), Ok(()), "{}", text);
     }
 }
 
@@ -137,6 +120,6 @@ fn the_frame_is_the_pool_every_config_is_rendered_with() {
         let text = Renderer::new(&options.core.pool).render(&masters);
         let head = |t: &str| t[..t.find("  servers:\n").unwrap()].to_string();
         assert_eq!(head(&frame), head(&text), "{flags}");
-        assert!(nutcracker_t(&frame).is_ok(), "{flags}: {frame}");
+        assert!(nutcracker_verdict(&frame).is_ok(), "{flags}: {frame}");
     }
 }

@@ -2,8 +2,10 @@
 //! insta snapshot in `snapshots/`, each accepted by the real `nutcracker -t` and parsed
 //! back to the same pool and servers (invariant 8).
 
+mod nutcracker_verdict;
+use nutcracker_verdict::nutcracker_verdict;
+
 use std::collections::BTreeMap;
-use std::process::Command;
 
 use tpc::core::render::{parse, pool_yaml, render};
 use tpc::core::Addr;
@@ -49,23 +51,6 @@ fn masters() -> BTreeMap<String, Addr> {
         .collect()
 }
 
-fn nutcracker_accepts(text: &str) -> Result<(), String> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("nutcracker.yml");
-    std::fs::write(&path, text).unwrap();
-    let out = Command::new("nutcracker")
-        .arg("-t")
-        .arg("-c")
-        .arg(&path)
-        .output()
-        .expect("nutcracker must be installed (run scripts/test.sh)");
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-}
-
 #[test]
 fn every_option_renders_as_expected_and_nutcracker_accepts_it() {
     let mut settings = insta::Settings::clone_current();
@@ -79,7 +64,7 @@ fn every_option_renders_as_expected_and_nutcracker_accepts_it() {
         let pool = &options.core.pool;
         let text = render(pool, &masters());
         settings.bind(|| insta::assert_snapshot!(*case, text, flags));
-        if let Err(e) = nutcracker_accepts(&text) {
+        if let Err(e) = nutcracker_verdict(&text) {
             panic!("{case}: nutcracker rejects\n{text}\n{e}");
         }
         let back = parse(&text).unwrap();
@@ -92,7 +77,7 @@ fn every_option_renders_as_expected_and_nutcracker_accepts_it() {
 fn nutcracker_rejects_what_tpc_never_writes() {
     // The core refuses to write a pool without servers; this is why.
     let text = render(&tpc::core::PoolSettings::default(), &BTreeMap::new());
-    assert!(nutcracker_accepts(&text).is_err());
+    assert!(nutcracker_verdict(&text).is_err());
 }
 
 /// The released binaries' template (DESIGN.md §2), written out by hand: their key order,
@@ -204,7 +189,7 @@ fn compat_renders_what_each_release_wrote() {
         let (text, pool) = rendered(&format!("-compat {version} {given}"));
         assert_eq!(text, model, "-compat {version} {given}");
         settings.bind(|| insta::assert_snapshot!(format!("compat_{version}"), text, given));
-        if let Err(e) = nutcracker_accepts(&text) {
+        if let Err(e) = nutcracker_verdict(&text) {
             panic!("{version}: nutcracker rejects\n{text}\n{e}");
         }
         // Without -compat, the released defaults given as flags make the same pool, in
