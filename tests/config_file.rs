@@ -315,8 +315,36 @@ fn temp_files_left_by_a_sigkilled_tpc_are_removed_at_the_next_start() {
             assert_eq!(tpc.log_count("stale temp file"), 1, "{}", tpc.log());
         }
         drop(tpc); // SIGKILL
+                   // The check dies with tpc (the kernel kills it), never left running.
+        wait_until("the check to die with tpc", secs(5), || {
+            !Path::new(&format!("/proc/{pid}")).exists()
+        });
         drop(checker);
     }
+    // SIGTERM while the check runs: tpc stops cleanly once it ends.
+    let mut tpc = Tpc::start(tempfile::tempdir().unwrap(), &[s.port], &args);
+    wait_until("the check at start", secs(10), || {
+        checks.exists() && std::fs::read_to_string(&checks).unwrap().lines().count() == 6
+    });
+    let pid = std::fs::read_to_string(&checks)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .split_once(' ')
+        .unwrap()
+        .0
+        .to_string();
+    let checker = KillOnDrop(pid.clone());
+    Command::new("kill")
+        .args(["-TERM", &tpc.pid().to_string()])
+        .status()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(tpc.is_running(), "SIGTERM during the check killed tpc");
+    drop(checker); // the check "fails" (killed): tpc stops, exit 1 or 0, never by the signal
+    let status = tpc.wait_exit(secs(10)).expect("tpc exits");
+    assert!(status.code().is_some(), "tpc died of a signal: {status:?}");
     std::fs::remove_file(tools.path().join("slow")).unwrap();
     let mut tpc = Tpc::start(tempfile::tempdir().unwrap(), &[s.port], &args);
     tpc.wait_config(&server(7001), secs(10));

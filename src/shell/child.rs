@@ -120,12 +120,13 @@ pub fn describe(status: &ExitStatus) -> String {
 }
 
 /// Runs `program args...` for at most `timeout`, or until `stop` completes; either
-/// ends it with every process it started.
+/// ends it with every process it started. `tie` says whether it may outlive tpc.
 pub async fn run<A: AsRef<OsStr>>(
     program: &OsStr,
     args: &[A],
     timeout: Duration,
     stop: impl Future<Output = ()>,
+    tie: Tie,
 ) -> Result<Exited, RunError> {
     let name = || program.to_string_lossy().into_owned();
     let start_error = |error| RunError::Start {
@@ -137,7 +138,7 @@ pub async fn run<A: AsRef<OsStr>>(
         mut group,
         stdout,
         stderr,
-    } = spawn::start(program, args, Tie::Loose).map_err(start_error)?;
+    } = spawn::start(program, args, tie).map_err(start_error)?;
     let (mut stdout, mut stderr) = (Stream::new(stdout), Stream::new(stderr));
     let deadline = tokio::time::sleep(timeout);
     tokio::pin!(deadline, stop);
@@ -177,7 +178,7 @@ pub async fn run<A: AsRef<OsStr>>(
     }
 }
 
-/// [`run`] for code that is not async: on a thread and a runtime of its own, so it
+/// [`run`] for code that is not async (tied to tpc's life): on a thread and a runtime of its own, so it
 /// works the same inside a blocking task of tpc's runtime and outside any runtime.
 pub fn run_blocking<A: AsRef<OsStr> + Sync>(
     program: &OsStr,
@@ -196,7 +197,15 @@ pub fn run_blocking<A: AsRef<OsStr> + Sync>(
                     .enable_all()
                     .build()
                     .map_err(broken)?;
-                runtime.block_on(run(program, args, timeout, std::future::pending()))
+                // This thread waits for the program: tied to it, the program dies with
+                // tpc, even a SIGKILLed tpc.
+                runtime.block_on(run(
+                    program,
+                    args,
+                    timeout,
+                    std::future::pending(),
+                    Tie::DiesWithTpc,
+                ))
             })
             .map_err(broken)?;
         worker.join().unwrap_or_else(|_| {

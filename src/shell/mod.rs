@@ -184,22 +184,27 @@ async fn reopen_log_on_hangup() {
     }
 }
 
-/// Completes on SIGTERM or SIGINT.
-async fn shutdown_signal() {
+/// Completes on SIGTERM or SIGINT. The handlers are set up at once, not when the future
+/// is first polled: a signal during the checks at start (a `nutcracker -t` that takes
+/// its time) then stops tpc cleanly once they end, rather than killing it.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{signal, SignalKind};
-    match (
+    let handlers = (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
-    ) {
-        (Ok(mut term), Ok(mut int)) => {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
+    );
+    async move {
+        match handlers {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
             }
-        }
-        _ => {
-            // Without signal handlers the default action (exit) applies; never finish.
-            std::future::pending::<()>().await
+            _ => {
+                // Without signal handlers the default action (exit) applies; never finish.
+                std::future::pending::<()>().await
+            }
         }
     }
 }

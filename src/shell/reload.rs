@@ -8,6 +8,7 @@ use std::time::Duration;
 use tracing::debug;
 
 use super::child::{self, Output, RunError};
+use super::spawn::Tie;
 use crate::core::shown::shown;
 
 /// Lines of each output stream quoted in an error.
@@ -29,7 +30,8 @@ pub async fn run_until(
     let Some((program, args)) = argv.split_first() else {
         return Ok(());
     };
-    let result = child::run(OsStr::new(program), args, timeout, stop).await;
+    // A reload that restarts a service finishes its work even if tpc dies meanwhile.
+    let result = child::run(OsStr::new(program), args, timeout, stop, Tie::Loose).await;
     let output = match &result {
         Ok(exited) => Some(&exited.output),
         Err(e) => e.output(),

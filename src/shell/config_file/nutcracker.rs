@@ -6,8 +6,9 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::target::resolve;
+use super::target::{folder, resolve};
 use super::temp::Temp;
+use crate::core::shown::shown;
 
 /// Finds the nutcracker binary: `given`, or `nutcracker` on PATH (and in the sbin
 /// folders, where Debian installs it).
@@ -51,28 +52,47 @@ pub fn check(nutcracker: &Path, file: &Path) -> Result<(), String> {
     if exited.status.success() {
         return Ok(());
     }
-    let said = exited.output.stderr.lines().into_iter().next();
-    Err(format!(
-        "nutcracker -t rejected it ({})",
-        said.as_deref().unwrap_or("")
-    ))
+    if exited.status.code().is_none() {
+        return Err(format!(
+            "nutcracker -t did not finish ({}), so it could not judge the config",
+            child::describe(&exited.status)
+        ));
+    }
+    // nutcracker says why first and its verdict last.
+    let said: Vec<String> = exited
+        .output
+        .stderr
+        .last_lines(2)
+        .iter()
+        .map(|line| shown(line).to_string())
+        .collect();
+    Err(format!("nutcracker -t rejected it ({})", said.join(" / ")))
+}
+
+/// Where [`check_text`] puts its file for `beside` when it cannot be put beside it: in
+/// the system's temp folder, under a name of its own for each config path (two tpcs on
+/// one machine never take each other's), so that a leftover can be found and removed.
+pub fn check_fallback(beside: &Path) -> PathBuf {
+    let beside = resolve(beside).unwrap_or_else(|_| beside.to_path_buf());
+    let id = xxhash_rust::xxh3::xxh3_64(beside.as_os_str().as_encoded_bytes());
+    std::env::temp_dir().join(format!("tpc-check-{id:016x}.yml"))
 }
 
 /// [`check`] on `text`, put in a temp file (nutcracker reads a file twice, so it cannot
-/// come through a pipe) and removed after: beside the file `beside` leads to, where one
-/// a killed tpc leaves is removed at the next start as a write's, or in the system's
-/// temp folder when that folder cannot be written now (it may be fixed before the
-/// first write). The file is mode 0600: it may hold `redis_auth`.
+/// come through a pipe) and removed after: beside the file `beside` leads to, or at
+/// [`check_fallback`] when that folder cannot be written now (it may be fixed before
+/// the first write). One a killed tpc left in either place is removed at the next
+/// start ([`super::remove_stale`]). The file is mode 0600: it may hold `redis_auth`.
 pub fn check_text(nutcracker: &Path, beside: &Path, text: &str) -> Result<(), String> {
-    let beside = resolve(beside).unwrap_or_else(|_| beside.to_path_buf());
-    let elsewhere = std::env::temp_dir().join("tpc-check.yml");
-    let (temp, mut file) = Temp::create(&beside)
-        .or_else(|_| Temp::create(&elsewhere))
+    let target = resolve(beside).unwrap_or_else(|_| beside.to_path_buf());
+    let fallback = check_fallback(beside);
+    let (temp, mut file) = Temp::create(&target)
+        .or_else(|_| Temp::create(&fallback))
         .map_err(|e| {
             format!(
                 "cannot create a temp file beside {} nor in {}: {e}",
-                beside.display(),
-                std::env::temp_dir().display()
+                target.display(),
+                folder(&fallback).display()
             )
         })?;
     file.write_all(text.as_bytes())

@@ -1,8 +1,9 @@
 //! Temp files a killed tpc left behind (SIGKILL, power loss) are removed at start. Only
 //! names tpc itself makes are touched, in the folders it writes to: `.<name>.tpc-<hex>.tmp`
 //! for the config and for its `.bak`, beside the `-out` path and beside its target, and
-//! `<name>.bak.tmp`, the predictable name of earlier versions; and those of backups in the
-//! `-backup` folder.
+//! `<name>.bak.tmp`, the predictable name of earlier versions; those of the check at start
+//! that had to go to the system's temp folder; and those of backups in the `-backup`
+//! folder.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use super::backup_path;
 use super::loaded;
+use super::nutcracker::check_fallback;
 use super::target::{folder, name, resolve};
 use super::temp::is_temp_name;
 
@@ -50,7 +52,8 @@ fn is_stale(file_name: &str, dest_name: &str) -> bool {
         || file_name == format!("{bak}.tmp")
 }
 
-/// Removes tpc's temp files for `path` (the `-out` file), in order of name. A folder
+/// Removes tpc's temp files for `path` (the `-out` file), and those of the check at
+/// start in the system's temp folder ([`check_fallback`]), in order of name. A folder
 /// that cannot be read has none to remove: writes will say what is wrong with it.
 pub fn remove_stale(path: &Path) -> Vec<Stale> {
     let mut places = BTreeSet::new();
@@ -58,6 +61,8 @@ pub fn remove_stale(path: &Path) -> Vec<Stale> {
     if let Ok(target) = resolve(path) {
         places.insert((folder(&target).to_path_buf(), name(&target)));
     }
+    let fallback = check_fallback(path);
+    places.insert((folder(&fallback).to_path_buf(), name(&fallback)));
     let mut found = BTreeSet::new();
     for (dir, dest_name) in &places {
         found.extend(files_in(dir, |n| is_stale(n, dest_name)));

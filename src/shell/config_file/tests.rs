@@ -224,6 +224,32 @@ fn a_missing_directory_fails_and_keeps_nothing_half_written() {
     assert!(names(dir.path()).is_empty());
 }
 
+/// A check at start that had to go to the system's temp folder (the config's folder could
+/// not be written) and was killed leaves a file (it may hold `redis_auth`): the next start
+/// removes it, and only that config's.
+#[test]
+fn a_check_left_in_the_system_temp_folder_is_removed_at_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ours, other) = (dir.path().join("a.yml"), dir.path().join("b.yml"));
+    let fallback = nutcracker::check_fallback(&ours);
+    assert_eq!(fallback.parent(), Some(std::env::temp_dir().as_path()));
+    assert_ne!(fallback, nutcracker::check_fallback(&other));
+    let (left, _) = temp::Temp::create(&fallback).unwrap();
+    let (theirs, _) = temp::Temp::create(&nutcracker::check_fallback(&other)).unwrap();
+    let (left_path, theirs_path) = (left.path().to_path_buf(), theirs.path().to_path_buf());
+    // As a SIGKILL leaves them: never removed by their owner.
+    std::mem::forget(left);
+    let removed = remove_stale(&ours);
+    assert!(
+        removed
+            .iter()
+            .any(|s| matches!(s, Stale::Removed(p) if *p == left_path)),
+        "{removed:?}"
+    );
+    assert!(!left_path.exists());
+    assert!(theirs_path.exists(), "another config's check was removed");
+}
+
 #[test]
 fn stale_temp_files_are_removed_and_nothing_else() {
     let dir = tempfile::tempdir().unwrap();
