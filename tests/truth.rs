@@ -132,9 +132,12 @@ fn a_flood_from_one_sentinel_does_not_hold_up_a_real_failover() {
 
 /// Issue 8, item 3: restarted beside a stale sentinel that still reports the dead master
 /// (and answers first: it is a fake on this machine, the real ones take longer), tpc
-/// leaves the correct file on disk untouched: no write, no restart of nutcracker.
+/// leaves the correct file on disk untouched: no write, no restart of nutcracker. The
+/// same beside a liar answering a dead address at epoch `u64::MAX` (tpc forgets at a
+/// restart whom it distrusted): the liar is overruled once the grace is over, and the
+/// file is never touched.
 #[test]
-fn a_restart_beside_a_stale_sentinel_leaves_a_correct_file_untouched() {
+fn a_restart_beside_a_stale_or_lying_sentinel_leaves_a_correct_file_untouched() {
     let _serial = serial();
     let mut rig = Rig::start(&["node-1"], &[], &[]);
     rig.expect_followed("the first config", None);
@@ -149,34 +152,46 @@ fn a_restart_beside_a_stale_sentinel_leaves_a_correct_file_untouched() {
     );
 
     let stale = FakeSentinel::start(vec![master("node-1", port_of(&old), 0)]);
-    let sentinels = format!("{},{}", addr(&stale), rig.cluster.sentinels_csv());
-    let (conf, cmd, port) = (
-        rig.conf.display().to_string(),
-        rig.nut.command(),
-        rig.nut.listen_port().to_string(),
-    );
-    let args = [
-        "-sentinels",
-        &sentinels,
-        "-out",
-        &conf,
-        "-cmd",
-        &cmd,
-        "-wait",
-        "1",
-        "-ip",
-        "127.0.0.1",
-        "-port",
-        &port,
-    ];
-    rig.tpc = Tpc::spawn_in(rig.cluster.dir(), &args);
-    rig.wait_linked_to_all();
-    stale.wait_subscribers(1, secs(10));
-    hold_for(secs(3), "the correct file untouched", || {
-        inode(&rig.conf) == ino && std::fs::read_to_string(&rig.conf).unwrap() == text
-    });
-    expect_reloads(&rig.nut, rig.reloads);
-    rig.expect_running();
+    let liar = FakeSentinel::start(vec![master("node-1", dead_port(), u64::MAX)]);
+    for (what, fake) in [("stale", &stale), ("lying", &liar)] {
+        let sentinels = format!("{},{}", addr(fake), rig.cluster.sentinels_csv());
+        let (conf, cmd, port) = (
+            rig.conf.display().to_string(),
+            rig.nut.command(),
+            rig.nut.listen_port().to_string(),
+        );
+        let args = [
+            "-sentinels",
+            &sentinels,
+            "-out",
+            &conf,
+            "-cmd",
+            &cmd,
+            "-wait",
+            "1",
+            "-ip",
+            "127.0.0.1",
+            "-port",
+            &port,
+            "-confirm_grace_ms",
+            "1500",
+        ];
+        let offset = rig.log_len();
+        rig.tpc = Tpc::spawn_in(rig.cluster.dir(), &args);
+        rig.wait_linked_to_all();
+        fake.wait_subscribers(1, secs(10));
+        hold_for(
+            secs(3),
+            &format!("the correct file untouched ({what})"),
+            || inode(&rig.conf) == ino && std::fs::read_to_string(&rig.conf).unwrap() == text,
+        );
+        if what == "lying" {
+            rig.wait_log(offset, "but the majority reports", secs(10));
+        }
+        expect_reloads(&rig.nut, rig.reloads);
+        rig.expect_running();
+        rig.tpc.terminate();
+    }
 }
 
 /// The most memory process `pid` ever had resident (`VmHWM`), in KiB.

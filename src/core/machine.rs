@@ -733,7 +733,7 @@ impl Core {
         let (grace, now) = (self.settings.confirm_grace, self.now);
         let before = self.topology.version();
         let decision = self.topology.judge(name, grace, now);
-        self.confirm.remove(name);
+        let was_due = self.confirm.remove(name).is_some();
         // The topology's version grows only when the address moved.
         let moved = self.topology.version() != before;
         // Most judgements (every master of every answer) change nothing: no more work.
@@ -776,14 +776,19 @@ impl Core {
                         "Replacing master {name} {from} with {to}: one sentinel's newer epoch, believed until the others confirm it"
                     );
                 }
-                // Ask at the end of the grace; past it, once a round (until a majority
-                // of fresh answers decides), whatever input comes first.
-                let due = match self.last_round {
-                    _ if until > now => until,
-                    Some(round) if round >= until => round + grace.max(MIN_ROUND),
-                    _ => now,
-                };
-                self.confirm.insert(name.to_string(), due);
+                self.confirm_at(name, until);
+            }
+            Decision::Held {
+                outlier,
+                epoch,
+                until,
+            } => {
+                if !was_due {
+                    info!(
+                        "Keeping master {name} at {to}, which most sentinels answer, against {outlier} at the newer epoch {epoch}, which only answers name: asking again at the end of the grace"
+                    );
+                }
+                self.confirm_at(name, until);
             }
             Decision::Overruled {
                 from,
@@ -825,11 +830,31 @@ impl Core {
         debug!("Judged {name}: {to}");
     }
 
+    /// Asks the sentinels about `name` at the end of the grace `until`; past it, once a
+    /// round (until a majority of fresh answers decides), whatever input comes first.
+    fn confirm_at(&mut self, name: &str, until: Millis) {
+        let grace = self.settings.confirm_grace;
+        let due = match self.last_round {
+            _ if until > self.now => until,
+            Some(round) if round >= until => round + grace.max(MIN_ROUND),
+            _ => self.now,
+        };
+        self.confirm.insert(name.to_string(), due);
+    }
+
     /// Start-up ended: says how many masters tpc follows; in template mode, says once which servers no sentinel knows (they
     /// keep the template's address) and which masters no server carries; under
     /// `strict`, a server no sentinel knows stops tpc before it touches anything.
     fn on_started(&mut self) {
         info!("Start-up over: following {} master(s)", self.topology.len());
+        // Each master was added at the address of whichever sentinel answered first:
+        // tpc stands on what most answer instead, and the truth rule judges from there
+        // (a lone newer epoch that only answers name then moves nothing).
+        for (name, most) in self.topology.majority_elsewhere() {
+            if self.topology.hold_at(&name, &most) {
+                self.judge(&name);
+            }
+        }
         let Layout::Kept { template, .. } = &self.layout else {
             return;
         };

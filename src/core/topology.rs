@@ -120,6 +120,16 @@ pub enum Decision {
         /// When the grace ends.
         until: Millis,
     },
+    /// The master stays where a majority answers, against `outlier`, a lone higher
+    /// epoch only answers name; ask the sentinels again at `until`.
+    Held {
+        /// The address answers alone put at the higher epoch.
+        outlier: Addr,
+        /// Its epoch.
+        epoch: u64,
+        /// When the grace ends.
+        until: Millis,
+    },
     /// The majority overruled the sentinels reporting `outlier` (they are distrusted
     /// for this master until they agree again); a move corrects tpc's own belief.
     Overruled {
@@ -260,6 +270,20 @@ impl Topology {
         self.masters.keys()
     }
 
+    /// The masters a majority of whose sentinels answer another address than the one
+    /// tpc has for them, with that address. At the end of start-up that is where tpc
+    /// stands (not on whichever sentinel answered first) before judging them again.
+    pub fn majority_elsewhere(&self) -> Vec<(String, Addr)> {
+        self.masters
+            .iter()
+            .filter(|(_, k)| k.reports.iter().any(|r| r.addr != k.addr))
+            .filter_map(|(name, k)| {
+                let most = majority_of(&k.reports)?;
+                (*most != k.addr).then(|| (name.clone(), most.clone()))
+            })
+            .collect()
+    }
+
     /// Records `sentinel`'s latest word about `name`: an answer to a query, or a
     /// `+monitor` without an epoch. A master first heard of is added at this address.
     /// Call [`Topology::judge`] next, unless the master was [`Reported::Created`]: its
@@ -371,6 +395,7 @@ impl Topology {
             contested_since,
             grace,
             now,
+            current: &k.addr,
         });
         let mut moved = |k: &mut Known, to: Addr| -> Option<Addr> {
             if k.addr == to {
@@ -406,6 +431,15 @@ impl Topology {
                     until,
                 }
             }
+            Judgement::Held {
+                outlier,
+                epoch,
+                until,
+            } => Decision::Held {
+                outlier,
+                epoch,
+                until,
+            },
             Judgement::Overruled {
                 addr,
                 outlier,
@@ -734,10 +768,10 @@ mod tests {
             }
         );
         // An epoch at the end of the range is just a number.
-        t.report("m", S2, &a(3), Some(u64::MAX), Millis(3));
+        t.report("m", S2, &a(1), Some(u64::MAX), Millis(3));
         t.judge("m", GRACE, Millis(3));
         assert_eq!(
-            t.switch("m", S2, &a(3), &a(4), Millis(4)),
+            t.switch("m", S2, &a(1), &a(4), Millis(4)),
             Switched::Recorded
         );
         t.judge("m", GRACE, Millis(4));
@@ -875,11 +909,18 @@ mod tests {
             t.report("m", s, &a(1), Some(5), Millis(0));
         }
         t.judge("m", GRACE, Millis(0));
+        // A lone higher epoch only an answer names moves nothing a majority answers ...
         t.report("m", S3, &a(9), Some(1000), Millis(10));
-        assert!(matches!(
+        assert_eq!(
             t.judge("m", GRACE, Millis(10)),
-            Decision::Provisional { from: Some(_), .. }
-        ));
+            Decision::Held {
+                outlier: a(9),
+                epoch: 1000,
+                until: Millis(5_010)
+            }
+        );
+        assert_eq!(t.get("m").unwrap().addr, a(1));
+        // ... and once the grace is over, the majority overrules it.
         for s in [S1, S2, S3] {
             let (addr, epoch) = if s == S3 { (a(9), 1000) } else { (a(1), 5) };
             t.report("m", s, &addr, Some(epoch), Millis(5_010));
@@ -887,7 +928,7 @@ mod tests {
         assert_eq!(
             t.judge("m", GRACE, Millis(5_010)),
             Decision::Overruled {
-                from: Some(a(9)),
+                from: None,
                 outlier: a(9),
                 epoch: 1000,
                 sentinels: vec![S3]

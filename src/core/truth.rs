@@ -8,6 +8,15 @@
 //!   that keeps switching gains nothing); once it has passed and a majority still names
 //!   another address in answers given after the grace, the majority stands and the
 //!   minority is an outlier.
+//! - A lone higher epoch that only answers name (no sentinel published a switch to it)
+//!   does not move tpc off the address it stands on while a majority answers that
+//!   address: tpc holds it for the grace, then the same majority rule applies. A real
+//!   failover reaches tpc as switches, which keep the fast way; one that only answers
+//!   show (tpc was starting, or its link was down) waits for the other sentinels to catch
+//!   up, about a second. A liar answering a newer epoch gets nothing, not even the grace
+//!   (at every start of tpc, which forgets whom it distrusted, it used to get the grace).
+//!   tpc never leaves for it an address it believes at that higher epoch: an honest
+//!   leader's answer after its switch keeps the failover.
 //! - Without an epoch to order them (two addresses at the top epoch; no epoch counts as
 //!   epoch 0), a majority decides; with no majority tpc holds what it has: a
 //!   disagreement.
@@ -69,6 +78,8 @@ pub struct Evidence<'a> {
     pub contested_since: Option<Millis>,
     /// How long a single sentinel's higher epoch is believed without a majority.
     pub grace: Millis,
+    /// The address tpc stands on now.
+    pub current: &'a Addr,
     /// Now.
     pub now: Millis,
 }
@@ -83,6 +94,16 @@ pub enum Judgement {
     Provisional {
         /// The address believed for now.
         addr: Addr,
+        /// When the grace ends.
+        until: Millis,
+    },
+    /// Keep the current address, which a majority answers, against `outlier`, a lone
+    /// higher epoch only answers name; ask the sentinels again at `until`.
+    Held {
+        /// The address answers alone put at the higher epoch.
+        outlier: Addr,
+        /// Its epoch.
+        epoch: u64,
         /// When the grace ends.
         until: Millis,
     },
@@ -157,18 +178,25 @@ pub fn judge(ev: Evidence) -> Judgement {
         Some(_) => {}
     }
     let until = ev.contested_since.unwrap_or(ev.now) + ev.grace;
-    if ev.now < until {
-        return Judgement::Provisional { addr: top, until };
-    }
     // The grace is over: a majority in answers given since then stands.
-    match majority(reports, |r| r.at >= until) {
-        Some(m) => Judgement::Overruled {
-            addr: m.clone(),
+    if ev.now >= until {
+        if let Some(m) = majority(reports, |r| r.at >= until) {
+            return Judgement::Overruled {
+                addr: m.clone(),
+                outlier: top,
+                epoch,
+            };
+        }
+    }
+    let answered_only = !reports.iter().any(|r| r.addr == top && r.implied);
+    if answered_only && majority_any == Some(ev.current) {
+        return Judgement::Held {
             outlier: top,
             epoch,
-        },
-        None => Judgement::Provisional { addr: top, until },
+            until,
+        };
     }
+    Judgement::Provisional { addr: top, until }
 }
 
 #[cfg(test)]
@@ -187,13 +215,68 @@ mod tests {
         }
     }
 
+    /// Judges with tpc standing on an address no report names.
     fn judge_at(now: u64, reports: &[Report], contested_since: Option<u64>) -> Judgement {
+        judge_standing(now, reports, contested_since, &a(60_000))
+    }
+
+    fn judge_standing(
+        now: u64,
+        reports: &[Report],
+        contested_since: Option<u64>,
+        current: &Addr,
+    ) -> Judgement {
         judge(Evidence {
             reports,
             contested_since: contested_since.map(Millis),
             grace: Millis(5_000),
             now: Millis(now),
+            current,
         })
+    }
+
+    #[test]
+    fn a_lone_higher_epoch_only_answers_name_moves_nothing_a_majority_answers() {
+        let reports = [
+            r(0, 9, Some(u64::MAX), 0),
+            r(1, 2, Some(7), 0),
+            r(2, 2, Some(7), 0),
+        ];
+        let held = Judgement::Held {
+            outlier: a(9),
+            epoch: u64::MAX,
+            until: Millis(5_000),
+        };
+        assert_eq!(judge_standing(0, &reports, None, &a(2)), held);
+        // Past the grace, until fresh answers come, still held ...
+        assert_eq!(judge_standing(6_000, &reports, Some(0), &a(2)), held);
+        // ... and then the majority overrules it.
+        let fresh = [
+            r(0, 9, Some(u64::MAX), 6_000),
+            r(1, 2, Some(7), 6_000),
+            r(2, 2, Some(7), 6_001),
+        ];
+        assert!(matches!(
+            judge_standing(6_001, &fresh, Some(0), &a(2)),
+            Judgement::Overruled { .. }
+        ));
+        // Standing elsewhere, or the higher epoch a switch's: believed for the grace.
+        assert!(matches!(
+            judge_standing(0, &reports, None, &a(3)),
+            Judgement::Provisional { .. }
+        ));
+        let mut switched = reports.clone();
+        switched[0].implied = true;
+        assert!(matches!(
+            judge_standing(0, &switched, None, &a(2)),
+            Judgement::Provisional { .. }
+        ));
+        // Standing on the higher epoch (an honest leader's answer after its switch):
+        // kept, however many lag behind.
+        assert!(matches!(
+            judge_standing(0, &reports, None, &a(9)),
+            Judgement::Provisional { addr, .. } if addr == a(9)
+        ));
     }
 
     #[test]
