@@ -296,6 +296,40 @@ fn the_same_sentinel_twice_is_followed_once_with_a_warning() {
     assert!(run("-sentinels :8000,:8001").unwrap().warnings.is_empty());
 }
 
+/// Without `-strict`, server lines of the template tpc cannot follow are named at start
+/// (they keep their address through every failover); with it, tpc refuses to start.
+#[test]
+fn template_lines_tpc_cannot_follow_are_said_at_start() {
+    let dir = std::env::temp_dir().join(format!("tpc-unbound-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("t.yml");
+    let mut text =
+        "p:\n  listen: 127.0.0.1:22121\n  servers:\n  - 10.0.0.1:6379:1 m1\n".to_string();
+    for i in 0..7 {
+        text.push_str(&format!("  - 10.0.0.{}:6379:1\n", i + 2));
+    }
+    std::fs::write(&file, &text).unwrap();
+    let line = format!("-sentinels :1 -template {}", file.display());
+    let warnings = run(&line).unwrap().warnings.join("\n");
+    assert!(
+        warnings.contains("tpc leaves 7 server line(s) as written"),
+        "{warnings}"
+    );
+    assert!(
+        warnings.contains("line 5 \"10.0.0.2:6379:1\""),
+        "{warnings}"
+    );
+    assert!(warnings.contains("and 2 more"), "{warnings}");
+    assert!(err(&format!("{line} -strict")).contains("line 5"));
+    std::fs::write(
+        &file,
+        "p:\n  listen: 127.0.0.1:22121\n  servers:\n  - 10.0.0.1:6379:1 m1\n",
+    )
+    .unwrap();
+    assert!(run(&line).unwrap().warnings.is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn the_slack_url_is_http_or_https() {
     for url in [

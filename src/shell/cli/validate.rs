@@ -629,6 +629,8 @@ pub fn validate(raw: &RawArgs) -> Result<Options, UsageError> {
         log.as_deref(),
     )?;
     let template = template(raw)?;
+    let mut warnings = sentinels.warnings;
+    warnings.extend(unbound_warning(template.as_ref(), raw.strict));
     Ok(Options {
         core: CoreSettings {
             pool: pool(raw)?,
@@ -684,8 +686,41 @@ pub fn validate(raw: &RawArgs) -> Result<Options, UsageError> {
             "0 (keep all) or more",
         )? as usize,
         metrics: metrics(raw)?,
-        warnings: sentinels.warnings,
+        warnings,
     })
+}
+
+/// The most server lines of a template tpc leaves as written that one warning names.
+const UNBOUND_NAMED: usize = 5;
+
+/// Without `-strict`, one warning naming the template's server lines tpc leaves as
+/// written (they never follow a failover), if any.
+fn unbound_warning(template: Option<&Template>, strict: bool) -> Option<String> {
+    let unbound = template.filter(|_| !strict)?.unbound();
+    if unbound.is_empty() {
+        return None;
+    }
+    let named: Vec<String> = unbound
+        .iter()
+        .take(UNBOUND_NAMED)
+        .map(|u| {
+            format!(
+                "line {} {:?} ({})",
+                u.line,
+                shown(&u.entry).to_string(),
+                u.why
+            )
+        })
+        .collect();
+    let more = match unbound.len().saturating_sub(UNBOUND_NAMED) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    Some(format!(
+        "-template: tpc leaves {} server line(s) as written, never following a failover: {}{more}; write each as \"host:port:weight name\" with name a master the sentinels monitor (-strict refuses to start with such lines)",
+        unbound.len(),
+        named.join(", ")
+    ))
 }
 
 /// Why a `-master_regex` is refused, in words that stay valid for every pattern.
