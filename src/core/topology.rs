@@ -568,8 +568,9 @@ impl Topology {
         Switched::Recorded
     }
 
-    /// Holds `name` at `addr` while its sentinels disagree, if some sentinel reports
-    /// `addr`.
+    /// Puts `name` at `addr` (where tpc holds it: the file's address while its sentinels
+    /// disagree, or what most answer at the end of start-up), if some sentinel reports
+    /// `addr`; says whether it moved.
     pub fn hold_at(&mut self, name: &str, addr: &Addr) -> bool {
         match self.masters.get_mut(name) {
             Some(k) if k.addr != *addr && k.reports.iter().any(|r| r.addr == *addr) => {
