@@ -13,8 +13,10 @@
 //!   address: tpc holds it for the grace, then the same majority rule applies. A real
 //!   failover reaches tpc as switches, which keep the fast way; one that only answers
 //!   show (tpc was starting, or its link was down) waits for the other sentinels to catch
-//!   up, about a second. A liar answering a newer epoch gets nothing, not even the grace
-//!   (at every start of tpc, which forgets whom it distrusted, it used to get the grace).
+//!   up (their switches, about a second; their answers, up to the grace). A liar
+//!   answering a newer epoch gets nothing while the majority stands (at every start of
+//!   tpc, which forgets whom it distrusted, it used to get the grace); a real failover
+//!   that breaks that majority within its grace leaves it the top word, as before.
 //!   tpc never leaves for it an address it believes at that higher epoch: an honest
 //!   leader's answer after its switch keeps the failover.
 //! - Without an epoch to order them (two addresses at the top epoch; no epoch counts as

@@ -269,11 +269,26 @@ fn prepare(options: &Options) -> Result<Start, DaemonError> {
 /// started. Under `-supervise`, the nutcracker it runs is stopped last, and this
 /// returns once it has exited.
 pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result<(), DaemonError> {
+    tokio::pin!(shutdown);
+    // A stop asked for while `nutcracker -t` checks (it may take its time) is taken at
+    // once: the check dies with tpc.
+    let preparing = {
+        let options = options.clone();
+        tokio::task::spawn_blocking(move || prepare(&options))
+    };
+    let prepared = tokio::select! {
+        biased;
+        _ = &mut shutdown => {
+            info!("Stopped during start-up, before any sentinel was asked");
+            return Ok(());
+        }
+        prepared = preparing => prepared,
+    };
     let Start {
         on_disk,
         reload_owed,
         mut recorder,
-    } = prepare(&options)?;
+    } = prepared.map_err(|e| DaemonError::Stopped(format!("start-up failed: {e}")))??;
     let clock = Clock::start();
     let notifier = Notifier::start(options.slack.clone(), options.webhook.clone());
     let supervised = match (&options.supervise, &options.out) {
@@ -352,7 +367,6 @@ pub async fn run(options: Options, shutdown: impl Future<Output = ()>) -> Result
         }
         None => (None, None),
     };
-    tokio::pin!(shutdown);
     let mut stop = Stop::Running;
     let mut fatal = None;
     loop {
