@@ -779,14 +779,25 @@ impl Core {
                 self.confirm_at(name, until);
             }
             Decision::Held {
+                from,
+                corrects: correction,
                 outlier,
                 epoch,
                 until,
             } => {
-                if !was_due {
-                    info!(
+                match from {
+                    Some(from) => {
+                        if correction {
+                            corrects(&from);
+                        }
+                        info!(
+                            "Replacing master {name} {from} with {to}, as the other sentinels say; {outlier} at the newer epoch {epoch}, which only answers name, stays held off"
+                        );
+                    }
+                    None if !was_due => info!(
                         "Keeping master {name} at {to}, which most sentinels answer, against {outlier} at the newer epoch {epoch}, which only answers name: asking again at the end of the grace"
-                    );
+                    ),
+                    None => {}
                 }
                 self.confirm_at(name, until);
             }

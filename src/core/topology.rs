@@ -68,7 +68,14 @@ struct Doubts {
     /// Failovers of this master whose replica took the role (`+promoted-slave` after
     /// the leader's `+try-failover`): by whom, at which epoch, from and to which address.
     promoted: Vec<Promotion>,
+    /// Addresses only answers named at a lone newer epoch, held off while a majority
+    /// answered tpc's, and since when: set aside ([`Evidence::probation`]) until tpc
+    /// comes to believe one or the majority overrules it.
+    held: Vec<(Addr, Millis)>,
 }
+
+/// The most addresses held off at once for one master ([`Doubts`]): the oldest goes.
+const HELD_MAX: usize = 16;
 
 /// No doubt: what a master without [`Doubts`] reads as.
 static NO_DOUBTS: Doubts = Doubts {
@@ -77,6 +84,7 @@ static NO_DOUBTS: Doubts = Doubts {
     contradicted: Vec::new(),
     leading: Vec::new(),
     promoted: Vec::new(),
+    held: Vec::new(),
 };
 
 /// A failover's leader promoted a replica: its word that the master is at `to` as of
@@ -120,9 +128,14 @@ pub enum Decision {
         /// When the grace ends.
         until: Millis,
     },
-    /// The master stays where a majority answers, against `outlier`, a lone higher
-    /// epoch only answers name; ask the sentinels again at `until`.
+    /// `outlier`, a lone higher epoch only answers name, is held off: the master stays
+    /// where a majority answers, or moves where the other sentinels' words say (`from`
+    /// is where it was); ask the sentinels again at `until`.
     Held {
+        /// Where it was, if it moved.
+        from: Option<Addr>,
+        /// It was there only provisionally: this corrects tpc's own belief.
+        corrects: bool,
         /// The address answers alone put at the higher epoch.
         outlier: Addr,
         /// Its epoch.
@@ -390,12 +403,18 @@ impl Topology {
             k.doubts_mut().contested = contested;
         }
         k.settle();
+        let held = k
+            .doubts
+            .as_ref()
+            .map(|d| d.held.clone())
+            .unwrap_or_default();
         let judgement = judge(Evidence {
             reports: &k.reports,
             contested_since,
             grace,
             now,
             current: &k.addr,
+            probation: &held,
         });
         let mut moved = |k: &mut Known, to: Addr| -> Option<Addr> {
             if k.addr == to {
@@ -412,7 +431,7 @@ impl Topology {
         // Only an answer confirms an address; a switch's word alone does not.
         let answered =
             |k: &Known, addr: &Addr| k.reports.iter().any(|r| r.addr == *addr && !r.implied);
-        match judgement {
+        let decision = match judgement {
             Judgement::Keep => Decision::Unchanged,
             Judgement::Believe(addr) => {
                 k.provisional = !answered(k, &addr);
@@ -435,11 +454,28 @@ impl Topology {
                 outlier,
                 epoch,
                 until,
-            } => Decision::Held {
-                outlier,
-                epoch,
-                until,
-            },
+                to,
+            } => {
+                let from = to.and_then(|to| {
+                    k.provisional = !answered(k, &to);
+                    moved(k, to)
+                });
+                let held = &mut k.doubts_mut().held;
+                if !held.iter().any(|(addr, _)| *addr == outlier) {
+                    // A liar naming a new address each time cannot grow it for ever.
+                    if held.len() == HELD_MAX {
+                        held.remove(0);
+                    }
+                    held.push((outlier.clone(), now));
+                }
+                Decision::Held {
+                    corrects: from.is_some() && was_provisional && !k.provisional,
+                    from,
+                    outlier,
+                    epoch,
+                    until,
+                }
+            }
             Judgement::Overruled {
                 addr,
                 outlier,
@@ -470,7 +506,16 @@ impl Topology {
                     Decision::Disagreement
                 }
             }
+        };
+        // A word held off is set aside until tpc believes it or the majority overrules
+        // its sentinels.
+        if let Some(d) = k.doubts.as_mut() {
+            if let Decision::Overruled { outlier, .. } = &decision {
+                d.held.retain(|(a, _)| a != outlier);
+            }
+            d.held.retain(|(a, _)| *a != k.addr);
         }
+        decision
     }
 
     /// Notes that `sentinel` announced `epoch` as its current one (`+new-epoch`).
@@ -915,6 +960,8 @@ mod tests {
         assert_eq!(
             t.judge("m", GRACE, Millis(10)),
             Decision::Held {
+                from: None,
+                corrects: false,
                 outlier: a(9),
                 epoch: 1000,
                 until: Millis(5_010)

@@ -13,10 +13,12 @@
 //!   address: tpc holds it for the grace, then the same majority rule applies. A real
 //!   failover reaches tpc as switches, which keep the fast way; one that only answers
 //!   show (tpc was starting, or its link was down) waits for the other sentinels to catch
-//!   up (their switches, about a second; their answers, up to the grace). A liar
-//!   answering a newer epoch gets nothing while the majority stands (at every start of
-//!   tpc, which forgets whom it distrusted, it used to get the grace); a real failover
-//!   that breaks that majority within its grace leaves it the top word, as before.
+//!   up (their switches, about a second; their answers, up to the grace). A word held
+//!   off stays set aside, its sentinel's switches to it too, until tpc believes it (a
+//!   majority names it) or the majority overrules it: the other sentinels' words decide
+//!   meanwhile, so a real failover that breaks the majority it was held against is
+//!   followed, not it. A liar answering a newer epoch gets nothing (at every start of
+//!   tpc, which forgets whom it distrusted, it used to get the grace).
 //!   tpc never leaves for it an address it believes at that higher epoch: an honest
 //!   leader's answer after its switch keeps the failover.
 //! - Without an epoch to order them (two addresses at the top epoch; no epoch counts as
@@ -82,6 +84,11 @@ pub struct Evidence<'a> {
     pub grace: Millis,
     /// The address tpc stands on now.
     pub current: &'a Addr,
+    /// Addresses once held off ([`Judgement::Held`]) and not yet believed nor
+    /// overruled, with when each was first held: while one is the highest word and only
+    /// answers name it, it is set aside and the other sentinels' words decide (a real
+    /// failover that breaks the majority it was held against is followed, not it).
+    pub probation: &'a [(Addr, Millis)],
     /// Now.
     pub now: Millis,
 }
@@ -99,8 +106,9 @@ pub enum Judgement {
         /// When the grace ends.
         until: Millis,
     },
-    /// Keep the current address, which a majority answers, against `outlier`, a lone
-    /// higher epoch only answers name; ask the sentinels again at `until`.
+    /// Keep `outlier`, a lone higher epoch only answers name, off: stay at the current
+    /// address, which a majority answers, or go where the other sentinels' words say
+    /// (`to`) once that majority broke; ask the sentinels again at `until`.
     Held {
         /// The address answers alone put at the higher epoch.
         outlier: Addr,
@@ -108,6 +116,8 @@ pub enum Judgement {
         epoch: u64,
         /// When the grace ends.
         until: Millis,
+        /// Where the others' words put the master, if not at the current address.
+        to: Option<Addr>,
     },
     /// The majority overrules the sentinels reporting `outlier` at a higher epoch.
     Overruled {
@@ -174,10 +184,8 @@ pub fn judge(ev: Evidence) -> Judgement {
             None => Judgement::Disagree,
         };
     };
-    match majority_any {
-        None => return Judgement::Believe(top),
-        Some(m) if *m == top => return Judgement::Believe(top),
-        Some(_) => {}
+    if majority_any == Some(&top) {
+        return Judgement::Believe(top);
     }
     let until = ev.contested_since.unwrap_or(ev.now) + ev.grace;
     // The grace is over: a majority in answers given since then stands.
@@ -191,11 +199,56 @@ pub fn judge(ev: Evidence) -> Judgement {
         }
     }
     let answered_only = !reports.iter().any(|r| r.addr == top && r.implied);
+    // A word held off before stays set aside (its switches too: it got no grace, and
+    // gets none): the others' words decide where the master is. The sentinels are asked
+    // again at the end of its grace and, while a majority stands against it, each round
+    // until fresh answers overrule it; with no majority then, it stays aside without more
+    // asking.
+    let probation = ev.probation.iter().find(|(addr, _)| *addr == top);
+    if let Some((_, since)) =
+        probation.filter(|_| top != *ev.current && reports.iter().any(|r| r.addr != top))
+    {
+        let others: Vec<Report> = reports.iter().filter(|r| r.addr != top).cloned().collect();
+        let theirs = judge(Evidence {
+            reports: &others,
+            ..ev
+        });
+        // While a majority stands against it, until fresh answers overrule it.
+        let until = match majority_any {
+            Some(_) => (*since + ev.grace).max(until),
+            None => *since + ev.grace,
+        };
+        if ev.now >= until && majority_any.is_none() {
+            return match theirs {
+                Judgement::Held { to: Some(addr), .. } => Judgement::Believe(addr),
+                Judgement::Held { to: None, .. } => Judgement::Keep,
+                Judgement::Overruled { addr, .. } => Judgement::Believe(addr),
+                other => other,
+            };
+        }
+        let to = match theirs {
+            Judgement::Believe(addr)
+            | Judgement::Overruled { addr, .. }
+            | Judgement::Provisional { addr, .. } => Some(addr),
+            Judgement::Held { to, .. } => to,
+            Judgement::Keep | Judgement::Disagree => None,
+        };
+        return Judgement::Held {
+            outlier: top,
+            epoch,
+            until,
+            to: to.filter(|addr| addr != ev.current),
+        };
+    }
+    let Some(_) = majority_any else {
+        return Judgement::Believe(top);
+    };
     if answered_only && majority_any == Some(ev.current) {
         return Judgement::Held {
             outlier: top,
             epoch,
             until,
+            to: None,
         };
     }
     Judgement::Provisional { addr: top, until }
@@ -234,6 +287,7 @@ mod tests {
             grace: Millis(5_000),
             now: Millis(now),
             current,
+            probation: &[],
         })
     }
 
@@ -248,6 +302,7 @@ mod tests {
             outlier: a(9),
             epoch: u64::MAX,
             until: Millis(5_000),
+            to: None,
         };
         assert_eq!(judge_standing(0, &reports, None, &a(2)), held);
         // Past the grace, until fresh answers come, still held ...
@@ -279,6 +334,52 @@ mod tests {
             judge_standing(0, &reports, None, &a(9)),
             Judgement::Provisional { addr, .. } if addr == a(9)
         ));
+    }
+
+    #[test]
+    fn a_word_held_off_stays_aside_when_a_failover_breaks_the_majority() {
+        let mut reports = vec![
+            r(0, 2, Some(4), 100),
+            r(1, 1, Some(3), 0),
+            r(2, 1, Some(3), 0),
+            r(4, 9, Some(u64::MAX), 0),
+        ];
+        reports[0].implied = true;
+        let probation = [(a(9), Millis(0))];
+        let judged = |reports: &[Report], now: u64| {
+            judge(Evidence {
+                reports,
+                contested_since: None,
+                grace: Millis(5_000),
+                now: Millis(now),
+                current: &a(1),
+                probation: &probation,
+            })
+        };
+        // The first honest switch: the others decide (the switch, believed for now).
+        assert_eq!(
+            judged(&reports, 100),
+            Judgement::Held {
+                outlier: a(9),
+                epoch: u64::MAX,
+                until: Millis(5_000),
+                to: Some(a(2)),
+            }
+        );
+        // Its own switch gets it nothing either.
+        reports[3].implied = true;
+        assert!(matches!(
+            judged(&reports, 100),
+            Judgement::Held { to: Some(to), .. } if to == a(2)
+        ));
+        // Past its grace, with no majority against it, it stays aside unasked.
+        assert_eq!(
+            judged(&reports, 6_000),
+            Judgement::Provisional {
+                addr: a(2),
+                until: Millis(11_000)
+            }
+        );
     }
 
     #[test]
