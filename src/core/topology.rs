@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::addr::Addr;
 use crate::core::time::Millis;
-use crate::core::truth::{judge, majority_of, top_of, Evidence, Judgement, Report, SentinelId};
+use crate::core::truth::{
+    judge, majority_of, top_of, Evidence, HeldOff, Judgement, Report, SentinelId,
+};
 
 /// How long a sentinel overruled as an outlier for a master stays distrusted for it at
 /// least, whatever it says meanwhile: its lone word gets no provisional belief. An
@@ -71,7 +73,7 @@ struct Doubts {
     /// Addresses only answers named at a lone newer epoch, held off while a majority
     /// answered tpc's, and since when: set aside ([`Evidence::probation`]) until tpc
     /// comes to believe one or the majority overrules it.
-    held: Vec<(Addr, Millis)>,
+    held: Vec<HeldOff>,
 }
 
 /// The most addresses held off at once for one master ([`Doubts`]): the oldest goes.
@@ -460,13 +462,32 @@ impl Topology {
                     k.provisional = !answered(k, &to);
                     moved(k, to)
                 });
+                let by: Vec<SentinelId> = k
+                    .reports
+                    .iter()
+                    .filter(|r| r.addr == outlier)
+                    .map(|r| r.sentinel)
+                    .collect();
                 let held = &mut k.doubts_mut().held;
-                if !held.iter().any(|(addr, _)| *addr == outlier) {
-                    // A liar naming a new address each time cannot grow it for ever.
-                    if held.len() == HELD_MAX {
-                        held.remove(0);
+                match held.iter_mut().find(|h| h.addr == outlier) {
+                    Some(known) => {
+                        for s in by {
+                            if !known.by.contains(&s) {
+                                known.by.push(s);
+                            }
+                        }
                     }
-                    held.push((outlier.clone(), now));
+                    None => {
+                        // A liar naming a new address each time cannot grow it for ever.
+                        if held.len() == HELD_MAX {
+                            held.remove(0);
+                        }
+                        held.push(HeldOff {
+                            addr: outlier.clone(),
+                            since: now,
+                            by,
+                        });
+                    }
                 }
                 Decision::Held {
                     corrects: from.is_some() && was_provisional && !k.provisional,
@@ -511,9 +532,9 @@ impl Topology {
         // its sentinels.
         if let Some(d) = k.doubts.as_mut() {
             if let Decision::Overruled { outlier, .. } = &decision {
-                d.held.retain(|(a, _)| a != outlier);
+                d.held.retain(|h| h.addr != *outlier);
             }
-            d.held.retain(|(a, _)| *a != k.addr);
+            d.held.retain(|h| h.addr != k.addr);
         }
         decision
     }

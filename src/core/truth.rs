@@ -84,13 +84,25 @@ pub struct Evidence<'a> {
     pub grace: Millis,
     /// The address tpc stands on now.
     pub current: &'a Addr,
-    /// Addresses once held off ([`Judgement::Held`]) and not yet believed nor
-    /// overruled, with when each was first held: while one is the highest word and only
-    /// answers name it, it is set aside and the other sentinels' words decide (a real
-    /// failover that breaks the majority it was held against is followed, not it).
-    pub probation: &'a [(Addr, Millis)],
+    /// Words once held off ([`Judgement::Held`]) and not yet believed nor overruled:
+    /// while one is the highest word and only the sentinels held off name it (in
+    /// answers or switches), it is set aside and the other sentinels' words decide (a
+    /// real failover that breaks the majority it was held against is followed, not it;
+    /// an honest sentinel's switch to the same address is not set aside).
+    pub probation: &'a [HeldOff],
     /// Now.
     pub now: Millis,
+}
+
+/// A word held off: an address, since when, and the sentinels that named it then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldOff {
+    /// The address held off.
+    pub addr: Addr,
+    /// When it was first held off.
+    pub since: Millis,
+    /// The sentinels that named it.
+    pub by: Vec<SentinelId>,
 }
 
 /// What the rule decided for one master.
@@ -204,8 +216,14 @@ pub fn judge(ev: Evidence) -> Judgement {
     // again at the end of its grace and, while a majority stands against it, each round
     // until fresh answers overrule it; with no majority then, it stays aside without more
     // asking.
-    let probation = ev.probation.iter().find(|(addr, _)| *addr == top);
-    if let Some((_, since)) =
+    let probation = ev.probation.iter().find(|held| {
+        held.addr == top
+            && reports
+                .iter()
+                .filter(|r| r.addr == top)
+                .all(|r| held.by.contains(&r.sentinel))
+    });
+    if let Some(HeldOff { since, .. }) =
         probation.filter(|_| top != *ev.current && reports.iter().any(|r| r.addr != top))
     {
         let others: Vec<Report> = reports.iter().filter(|r| r.addr != top).cloned().collect();
@@ -345,7 +363,11 @@ mod tests {
             r(4, 9, Some(u64::MAX), 0),
         ];
         reports[0].implied = true;
-        let probation = [(a(9), Millis(0))];
+        let probation = [HeldOff {
+            addr: a(9),
+            since: Millis(0),
+            by: vec![SentinelId(4)],
+        }];
         let judged = |reports: &[Report], now: u64| {
             judge(Evidence {
                 reports,
