@@ -211,56 +211,12 @@ pub fn judge(ev: Evidence) -> Judgement {
         }
     }
     let answered_only = !reports.iter().any(|r| r.addr == top && r.implied);
-    // A word held off before stays set aside (its switches too: it got no grace, and
-    // gets none): the others' words decide where the master is. The sentinels are asked
-    // again at the end of its grace and, while a majority stands against it, each round
-    // until fresh answers overrule it; with no majority then, it stays aside without more
-    // asking.
-    let probation = ev.probation.iter().find(|held| {
-        held.addr == top
-            && reports
-                .iter()
-                .filter(|r| r.addr == top)
-                .all(|r| held.by.contains(&r.sentinel))
-    });
-    if let Some(HeldOff { since, .. }) =
-        probation.filter(|_| top != *ev.current && reports.iter().any(|r| r.addr != top))
-    {
-        let others: Vec<Report> = reports.iter().filter(|r| r.addr != top).cloned().collect();
-        let theirs = judge(Evidence {
-            reports: &others,
-            ..ev
-        });
-        // While a majority stands against it, until fresh answers overrule it.
-        let until = match majority_any {
-            Some(_) => (*since + ev.grace).max(until),
-            None => *since + ev.grace,
-        };
-        if ev.now >= until && majority_any.is_none() {
-            return match theirs {
-                Judgement::Held { to: Some(addr), .. } => Judgement::Believe(addr),
-                Judgement::Held { to: None, .. } => Judgement::Keep,
-                Judgement::Overruled { addr, .. } => Judgement::Believe(addr),
-                other => other,
-            };
-        }
-        let to = match theirs {
-            Judgement::Believe(addr)
-            | Judgement::Overruled { addr, .. }
-            | Judgement::Provisional { addr, .. } => Some(addr),
-            Judgement::Held { to, .. } => to,
-            Judgement::Keep | Judgement::Disagree => None,
-        };
-        return Judgement::Held {
-            outlier: top,
-            epoch,
-            until,
-            to: to.filter(|addr| addr != ev.current),
-        };
+    if let Some(judgement) = set_aside(&ev, &top, epoch, until, majority_any) {
+        return judgement;
     }
-    let Some(_) = majority_any else {
+    if majority_any.is_none() {
         return Judgement::Believe(top);
-    };
+    }
     if answered_only && majority_any == Some(ev.current) {
         return Judgement::Held {
             outlier: top,
@@ -270,6 +226,61 @@ pub fn judge(ev: Evidence) -> Judgement {
         };
     }
     Judgement::Provisional { addr: top, until }
+}
+
+/// A word held off before stays set aside (its switches too: it got no grace, and
+/// gets none): the others' words decide where the master is. The sentinels are asked
+/// again at the end of its grace and, while a majority stands against it, each round
+/// until fresh answers overrule it; with no majority then, it stays aside without more
+/// asking. `None` when `top` is no word held off, or tpc stands on it.
+fn set_aside(
+    ev: &Evidence,
+    top: &Addr,
+    epoch: u64,
+    until: Millis,
+    majority_any: Option<&Addr>,
+) -> Option<Judgement> {
+    let reports = ev.reports;
+    let probation = ev.probation.iter().find(|held| {
+        held.addr == *top
+            && reports
+                .iter()
+                .filter(|r| r.addr == *top)
+                .all(|r| held.by.contains(&r.sentinel))
+    });
+    let HeldOff { since, .. } =
+        probation.filter(|_| top != ev.current && reports.iter().any(|r| r.addr != *top))?;
+    let others: Vec<Report> = reports.iter().filter(|r| r.addr != *top).cloned().collect();
+    let theirs = judge(Evidence {
+        reports: &others,
+        ..*ev
+    });
+    // While a majority stands against it, until fresh answers overrule it.
+    let until = match majority_any {
+        Some(_) => (*since + ev.grace).max(until),
+        None => *since + ev.grace,
+    };
+    if ev.now >= until && majority_any.is_none() {
+        return Some(match theirs {
+            Judgement::Held { to: Some(addr), .. } => Judgement::Believe(addr),
+            Judgement::Held { to: None, .. } => Judgement::Keep,
+            Judgement::Overruled { addr, .. } => Judgement::Believe(addr),
+            other => other,
+        });
+    }
+    let to = match theirs {
+        Judgement::Believe(addr)
+        | Judgement::Overruled { addr, .. }
+        | Judgement::Provisional { addr, .. } => Some(addr),
+        Judgement::Held { to, .. } => to,
+        Judgement::Keep | Judgement::Disagree => None,
+    };
+    Some(Judgement::Held {
+        outlier: top.clone(),
+        epoch,
+        until,
+        to: to.filter(|addr| addr != ev.current),
+    })
 }
 
 #[cfg(test)]

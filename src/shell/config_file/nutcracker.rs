@@ -85,7 +85,7 @@ pub fn check_fallback(beside: &Path) -> PathBuf {
 /// start ([`super::remove_stale`]). The file is mode 0600: it may hold `redis_auth`.
 pub fn check_text(nutcracker: &Path, beside: &Path, text: &str) -> Result<(), String> {
     let target = resolve(beside).unwrap_or_else(|_| beside.to_path_buf());
-    let fallback = check_fallback(beside);
+    let fallback = check_fallback(&target);
     let (temp, mut file) = Temp::create(&target)
         .or_else(|_| Temp::create(&fallback))
         .map_err(|e| {
