@@ -817,6 +817,29 @@ fn a_switch_overturned_by_the_answers_is_corrected_without_waiting() {
     assert_eq!(core.poll_timeout(), Some(Millis(20_003) + WAIT));
 }
 
+/// A failover that comes while a failed write backs off is written at once, not after
+/// the back-off (the disk may be writable again); the failure streak is said once.
+#[test]
+fn a_failover_during_a_write_back_off_is_tried_at_once() {
+    let mut core = settled();
+    core.handle(switch(20_000, "node-1", 1, 11));
+    let (w, _) = the_write(&drain(&mut core));
+    core.handle(done(20_001, w, false));
+    core.handle(Input::Tick { at: Millis(21_001) });
+    let (w, _) = the_write(&drain(&mut core));
+    core.handle(done(21_002, w, false));
+    // Backing off until 23 002 ms: a switch at 21 500 ms is not held back by it.
+    assert!(drain(&mut core)
+        .iter()
+        .all(|e| !matches!(e, Effect::WriteConfig { .. })));
+    core.handle(switch(21_500, "node-2", 2, 12));
+    let (_, text) = the_write(&drain(&mut core));
+    assert!(
+        text.contains("10.0.0.1:11:1 node-1") && text.contains("10.0.0.1:12:1 node-2"),
+        "{text}"
+    );
+}
+
 /// A write that adds a master fails (say the disk was full): a failover that comes
 /// while it backs off is written at once without it; the added master follows when the
 /// retry succeeds.

@@ -61,7 +61,7 @@ struct PendingWrite {
 /// until `wait` after the previous one, and changes arriving meanwhile are written
 /// together when that wait ends. A config that renders the same as the file on disk
 /// is neither written nor reloaded. Failed writes and reloads are retried with
-/// back-off.
+/// back-off; a master that moves meanwhile is written at once.
 pub struct Core {
     settings: CoreSettings,
     layout: Layout,
@@ -750,6 +750,13 @@ impl Core {
             self.stats.count_move(name);
             let back_on_disk = self.disk.masters.get(name) == Some(&to);
             self.latency.moved(name, back_on_disk, now);
+            // A master that moves is written at once, not after the back-off of earlier
+            // failed writes (the disk may be writable again): a failover is never held
+            // back by old errors. (After a failed change of masters, its moves alone go
+            // at once instead: `moves_due`.)
+            if !self.moves_due {
+                self.write_retry.not_before = self.write_retry.not_before.min(now);
+            }
         }
         // Overturning an address tpc believed only provisionally and already wrote is
         // a correction of tpc's own: it does not wait for `wait`.
